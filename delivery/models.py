@@ -1,0 +1,172 @@
+"""Tracked events, their deliveries to Chartboost, and every attempt.
+
+Our tables are the truth about delivery state; the queue only says "look at this now".
+"""
+
+from __future__ import annotations
+
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+from mappings.models import App, Mapping
+
+
+class EventName(models.Model):
+    """Every event name seen per app, so the dashboard can offer unmapped ones."""
+
+    app = models.ForeignKey(App, on_delete=models.CASCADE, related_name="event_names")
+    name = models.CharField(max_length=255)
+    first_seen_at = models.DateTimeField(default=timezone.now)
+    last_seen_at = models.DateTimeField(default=timezone.now)
+    count = models.PositiveBigIntegerField(default=0)
+    example_properties = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["app", "name"], name="one_event_name_per_app")
+        ]
+        ordering = ["-last_seen_at"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class TrackedEvent(models.Model):
+    """One occurrence the customer sent us, accepted or unmapped (rejected ones are not stored)."""
+
+    app = models.ForeignKey(App, on_delete=models.CASCADE, related_name="tracked_events")
+    event_id = models.CharField(max_length=128)
+    name = models.CharField(max_length=255)
+    timestamp = models.BigIntegerField(help_text="Unix seconds, the event's own time.")
+    platform = models.CharField(max_length=64)
+    # As received (only usable identifiers: an all-zero ifa/gaid is dropped).
+    identifiers = models.JSONField(default=dict)
+    # Normalised identity: ifa, else gaid, else uuid; lowercase without dashes.
+    device = models.CharField(max_length=64, blank=True, db_index=True)
+    properties = models.JSONField(default=dict, blank=True)
+    sdk_version = models.CharField(max_length=32, blank=True)
+    limit_ad_tracking = models.BooleanField(default=False)
+    received_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["app", "event_id"], name="one_event_id_per_app")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.event_id} ({self.name})"
+
+
+class Delivery(models.Model):
+    """One (tracked event, mapping) pair on its way to Chartboost."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        RETRYING = "retrying", "Retrying"
+        DELIVERED = "delivered", "Delivered"
+        FAILED = "failed", "Failed"
+        SUPPRESSED = "suppressed", "Suppressed"
+        BLOCKED = "blocked", "Blocked"
+
+    SENDABLE = (Status.PENDING, Status.RETRYING)
+
+    event = models.ForeignKey(TrackedEvent, on_delete=models.CASCADE, related_name="deliveries")
+    # Denormalised from the event and mapping for filtering and for history that
+    # outlives a deleted mapping.
+    app = models.ForeignKey(App, on_delete=models.CASCADE, related_name="deliveries")
+    mapping = models.ForeignKey(
+        Mapping, null=True, blank=True, on_delete=models.SET_NULL, related_name="deliveries"
+    )
+    event_field = models.PositiveSmallIntegerField()
+    device = models.CharField(max_length=64, blank=True)
+    # The `track_info` item, fixed at ingest so every retry sends the same body.
+    item = models.JSONField()
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    # Why it is suppressed, blocked or failed, in plain words.
+    reason = models.TextField(blank=True)
+    attempt_count = models.PositiveIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    first_attempt_at = models.DateTimeField(null=True, blank=True)
+    last_attempt_at = models.DateTimeField(null=True, blank=True)
+    # A worker's claim: whoever holds `lease_token` until `lease_until` may send it.
+    lease_token = models.CharField(max_length=32, blank=True, db_index=True)
+    lease_until = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name_plural = "deliveries"
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["status", "next_attempt_at"], name="delivery_due"),
+            models.Index(fields=["app", "created_at"], name="delivery_app_created"),
+            models.Index(fields=["app", "status"], name="delivery_app_status"),
+            models.Index(fields=["app", "device"], name="delivery_app_device"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(event_field__gte=1, event_field__lte=5),
+                name="delivery_event_field_1_to_5",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Delivery {self.pk} ({self.status})"
+
+
+class Attempt(models.Model):
+    """One try at sending a delivery. The request is stored with the token redacted."""
+
+    delivery = models.ForeignKey(Delivery, on_delete=models.CASCADE, related_name="attempts")
+    number = models.PositiveIntegerField()
+    started_at = models.DateTimeField(default=timezone.now)
+    endpoint = models.CharField(max_length=500)
+    request_headers = models.JSONField(default=dict)
+    request_body = models.JSONField(default=dict)
+    http_status = models.PositiveSmallIntegerField(null=True, blank=True)
+    response_status = models.IntegerField(null=True, blank=True)
+    response_message = models.TextField(blank=True)
+    response_body = models.TextField(blank=True)
+    latency_ms = models.PositiveIntegerField(null=True, blank=True)
+    error = models.TextField(blank=True)
+    # delivered, retry or failed: what this answer meant.
+    outcome = models.CharField(max_length=10)
+
+    class Meta:
+        ordering = ["delivery_id", "number"]
+
+    def __str__(self) -> str:
+        return f"Attempt {self.number} of delivery {self.delivery_id} ({self.outcome})"
+
+
+class DeviceLevel(models.Model):
+    """The highest (main_level, sub_level) accepted so far per (app, device, sequential field)."""
+
+    app = models.ForeignKey(App, on_delete=models.CASCADE, related_name="+")
+    device = models.CharField(max_length=64)
+    event_field = models.PositiveSmallIntegerField()
+    main_level = models.IntegerField()
+    sub_level = models.IntegerField()
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["app", "device", "event_field"], name="one_level_per_device_field"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.device} field {self.event_field}: {self.main_level}.{self.sub_level}"
+
+
+class WorkerLease(models.Model):
+    """A named singleton job (the dispatcher) and who holds it until when."""
+
+    name = models.CharField(max_length=50, primary_key=True)
+    holder = models.CharField(max_length=64, blank=True)
+    held_until = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"{self.name} held by {self.holder or 'nobody'}"

@@ -1,0 +1,197 @@
+"""Apps (one game on one platform) and their mappings to Chartboost Event IDs.
+
+Every rule of SPEC §1 for these objects lives here, as field validators, `clean()`
+and database constraints, so the dashboard, the API and the admin enforce the same
+rules by calling `full_clean()` (see `mappings.services`).
+"""
+
+from __future__ import annotations
+
+from django.core.exceptions import ValidationError
+from django.core.validators import MinValueValidator, RegexValidator
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+from mappings.event_fields import EVENT_FIELD_CHOICES, EVENT_FIELDS, NON_SEQUENTIAL_FIELDS
+from mappings.fields import EncryptedTextField
+from trackerui.accounts.models import Organization
+
+TOKEN_HINT_LENGTH = 9
+
+
+class Platform(models.TextChoices):
+    IOS = "ios", "iOS"
+    ANDROID = "android", "Android"
+    AMAZON = "amazon", "Amazon"
+
+
+validate_chartboost_app_id = RegexValidator(
+    r"^[0-9a-fA-F]{24}\Z",
+    "A Chartboost app ID is 24 hexadecimal characters, e.g. 4f7aa26ef77659d869000003.",
+)
+validate_chartboost_app_token = RegexValidator(
+    r"^[0-9a-fA-F]{64}\Z",
+    "A Chartboost app token is 64 hexadecimal characters (0-9, a-f). "
+    "Find it in the Chartboost dashboard or ask Chartboost support.",
+)
+
+
+def token_hint(token: str) -> str:
+    """What pages and the API show of a saved token: its last characters only."""
+    return f"…{token[-TOKEN_HINT_LENGTH:]}" if token else ""
+
+
+class App(models.Model):
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="apps")
+    name = models.CharField(max_length=100)
+    platform = models.CharField(
+        max_length=10,
+        choices=Platform.choices,
+        error_messages={
+            "invalid_choice": "Platform must be ios, android or amazon (got %(value)r).",
+        },
+    )
+    chartboost_app_id = models.CharField(
+        "Chartboost app ID", max_length=24, validators=[validate_chartboost_app_id]
+    )
+    # Encrypted at rest; never shown in full after it is saved (SPEC §1).
+    chartboost_app_token = EncryptedTextField(
+        "Chartboost app token", validators=[validate_chartboost_app_token]
+    )
+    delivery_enabled = models.BooleanField(
+        default=True,
+        help_text="When off, new deliveries wait as pending and go out once it is back on.",
+    )
+    s2s_confirmed = models.BooleanField(
+        "S2S confirmed by Chartboost",
+        default=False,
+        help_text="Chartboost ignores server-to-server events until its support switches "
+        "the app from SDK to S2S. Tick this once they have.",
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(platform__in=Platform.values), name="app_platform_known"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.get_platform_display()})"
+
+    @property
+    def chartboost_app_token_hint(self) -> str:
+        return token_hint(self.chartboost_app_token)
+
+    def clean(self) -> None:
+        if self.chartboost_app_id:
+            # Chartboost ids are lowercase hex; store them that way so lookups match.
+            self.chartboost_app_id = self.chartboost_app_id.lower()
+        if self.chartboost_app_token:
+            self.chartboost_app_token = self.chartboost_app_token.lower()
+
+
+class Mapping(models.Model):
+    app = models.ForeignKey(App, on_delete=models.CASCADE, related_name="mappings")
+    event_name = models.CharField(
+        max_length=255, help_text="The tracked event's name, matched exactly."
+    )
+    event_field = models.PositiveSmallIntegerField(
+        "Event ID",
+        choices=EVENT_FIELD_CHOICES,
+        error_messages={"invalid_choice": "Event ID must be 1, 2, 3, 4 or 5 (got %(value)r)."},
+    )
+    # Blank means "the event name": the label follows the name until it is overridden.
+    event_label = models.CharField(max_length=255, blank=True)
+    main_level_property = models.CharField(max_length=255, blank=True)
+    main_level_value = models.IntegerField(default=1)
+    sub_level_property = models.CharField(max_length=255, blank=True)
+    sub_level_value = models.IntegerField(
+        default=0,
+        validators=[MinValueValidator(0, "sub_level must be 0 or more (got %(show_value)s).")],
+    )
+    description_property = models.CharField(max_length=255, blank=True)
+    description = models.CharField(max_length=255, blank=True)
+    active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["event_field"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["app", "event_field"],
+                name="one_mapping_per_event_field",
+                violation_error_message="This Event ID is already mapped in this app.",
+            ),
+            models.CheckConstraint(
+                condition=Q(event_field__gte=1, event_field__lte=5), name="event_field_1_to_5"
+            ),
+            models.CheckConstraint(
+                condition=~Q(main_level_value=0), name="main_level_value_not_zero"
+            ),
+            models.CheckConstraint(
+                condition=Q(sub_level_value__gte=0), name="sub_level_value_not_negative"
+            ),
+            models.CheckConstraint(
+                condition=~Q(event_field__in=sorted(NON_SEQUENTIAL_FIELDS))
+                | Q(main_level_property="", sub_level_property="", main_level_value=1,
+                    sub_level_value=0),
+                name="non_sequential_fields_send_1_0",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.event_name} → Event ID {self.event_field}"
+
+    @property
+    def label(self) -> str:
+        """The `event_label` sent to Chartboost."""
+        return self.event_label or self.event_name
+
+    @property
+    def label_is_overridden(self) -> bool:
+        return bool(self.event_label) and self.event_label != self.event_name
+
+    @property
+    def is_sequential(self) -> bool:
+        return self.event_field in EVENT_FIELDS and EVENT_FIELDS[self.event_field].sequential
+
+    def clean(self) -> None:
+        errors: dict[str, str] = {}
+        if self.main_level_value == 0:
+            errors["main_level_value"] = (
+                "main_level must be a non-zero integer: Chartboost rejects 0. "
+                "Use 1 when the event has no number."
+            )
+        if self.event_field in NON_SEQUENTIAL_FIELDS:
+            why = (
+                f"Event ID {self.event_field} is not sequential: Chartboost always gets "
+                "main_level 1 and sub_level 0 for it"
+            )
+            if self.main_level_property:
+                errors["main_level_property"] = f"{why}, so it cannot read a level property."
+            if self.sub_level_property:
+                errors["sub_level_property"] = f"{why}, so it cannot read a level property."
+            if self.main_level_value not in (1, None) and "main_level_value" not in errors:
+                errors["main_level_value"] = f"{why}; leave main_level at 1."
+            if self.sub_level_value not in (0, None):
+                errors["sub_level_value"] = f"{why}; leave sub_level at 0."
+        if self.app_id and self.event_field in EVENT_FIELDS:
+            taken = (
+                Mapping.objects.filter(app_id=self.app_id, event_field=self.event_field)
+                .exclude(pk=self.pk)
+                .first()
+            )
+            if taken is not None:
+                errors["event_field"] = (
+                    f"Event ID {self.event_field} is already mapped to “{taken.event_name}” in "
+                    "this app. Chartboost needs each Event ID tied to one type of data: edit "
+                    "that mapping or pick another Event ID."
+                )
+        if errors:
+            raise ValidationError(errors)

@@ -1,0 +1,37 @@
+"""Reads for apps and mappings, always scoped to one organization."""
+
+from __future__ import annotations
+
+from django.db.models import QuerySet
+from django.http import Http404
+
+from mappings.models import App, Mapping
+from trackerui.accounts.models import Organization
+
+
+def apps_for_organization(organization: Organization | None) -> QuerySet[App]:
+    if organization is None:
+        return App.objects.none()
+    return App.objects.filter(organization=organization)
+
+
+def app_get_for_organization(organization: Organization | None, app_id: int | str) -> App:
+    """The app, or 404 when it belongs to another organization (or nobody)."""
+    try:
+        return apps_for_organization(organization).get(pk=int(app_id))
+    except (App.DoesNotExist, ValueError, TypeError):
+        raise Http404("No such app.") from None
+
+
+def mapping_get_for_app(app: App, mapping_id: int | str) -> Mapping:
+    try:
+        return app.mappings.get(pk=int(mapping_id))
+    except (Mapping.DoesNotExist, ValueError, TypeError):
+        raise Http404("No such mapping.") from None
+
+
+def active_mappings_by_event_name(app: App) -> dict[str, list[Mapping]]:
+    by_name: dict[str, list[Mapping]] = {}
+    for mapping in app.mappings.filter(active=True).order_by("event_field"):
+        by_name.setdefault(mapping.event_name, []).append(mapping)
+    return by_name

@@ -1,0 +1,75 @@
+"""Writes for apps and mappings. Every path (dashboard, API, admin) comes through here,
+so every write is validated by the same model rules (`full_clean`)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import transaction
+
+from mappings.models import App, Mapping
+from trackerui.accounts.models import Organization
+
+APP_FIELDS = ("name", "platform", "chartboost_app_id", "chartboost_app_token",
+              "delivery_enabled", "s2s_confirmed")
+MAPPING_FIELDS = ("event_name", "event_field", "event_label", "main_level_property",
+                  "main_level_value", "sub_level_property", "sub_level_value",
+                  "description_property", "description", "active")
+
+
+def _assign(instance: App | Mapping, allowed: tuple[str, ...], values: dict[str, Any]) -> list[str]:
+    unknown = set(values) - set(allowed)
+    if unknown:
+        raise TypeError(f"Unknown fields: {', '.join(sorted(unknown))}")
+    for field, value in values.items():
+        setattr(instance, field, value)
+    return list(values)
+
+
+@transaction.atomic
+def app_create(*, organization: Organization, **fields: Any) -> App:
+    app = App(organization=organization)
+    _assign(app, APP_FIELDS, fields)
+    app.full_clean()
+    app.save()
+    return app
+
+
+@transaction.atomic
+def app_update(*, app: App, **fields: Any) -> App:
+    """Update the given fields. A blank or missing token keeps the saved one."""
+    if not fields.get("chartboost_app_token"):
+        fields.pop("chartboost_app_token", None)
+    _assign(app, APP_FIELDS, fields)
+    app.full_clean()
+    app.save()
+    return app
+
+
+def app_delete(*, app: App) -> None:
+    app.delete()
+
+
+@transaction.atomic
+def mapping_create(*, app: App, **fields: Any) -> Mapping:
+    mapping = Mapping(app=app)
+    _assign(mapping, MAPPING_FIELDS, fields)
+    mapping.full_clean()
+    mapping.save()
+    return mapping
+
+
+@transaction.atomic
+def mapping_update(*, mapping: Mapping, **fields: Any) -> Mapping:
+    _assign(mapping, MAPPING_FIELDS, fields)
+    mapping.full_clean()
+    mapping.save()
+    return mapping
+
+
+def mapping_set_active(*, mapping: Mapping, active: bool) -> Mapping:
+    return mapping_update(mapping=mapping, active=active)
+
+
+def mapping_delete(*, mapping: Mapping) -> None:
+    mapping.delete()

@@ -1,0 +1,31 @@
+"""Fixtures shared by the whole suite."""
+
+from __future__ import annotations
+
+import pytest
+from django.test import Client
+
+from tests.factories import PASSWORD, AppFactory, MembershipFactory
+
+
+@pytest.fixture
+def member(db):
+    """A user who belongs to one organization."""
+    return MembershipFactory().user
+
+
+@pytest.fixture
+def organization(member):
+    return member.organizations.get()
+
+
+@pytest.fixture
+def signed_in_client(member) -> Client:
+    client = Client()
+    assert client.login(username=member.username, password=PASSWORD)
+    return client
+
+
+@pytest.fixture
+def app(organization):
+    return AppFactory(organization=organization)

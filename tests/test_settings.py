@@ -1,0 +1,51 @@
+"""Settings fail loudly, naming the variable, on a bad value."""
+
+import subprocess
+import sys
+
+import pytest
+
+from trackerui import settings
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [("DEBUG", "maybe"), ("RETRY_MAX_AGE", "soon"), ("DELIVERY_LEASE_SECONDS", "0")],
+)
+def test_a_bad_value_stops_start_up_naming_the_variable(name: str, value: str) -> None:
+    result = subprocess.run(
+        [sys.executable, "-c", "import trackerui.settings"],
+        env={"PATH": "", name: value},
+        capture_output=True,
+        text=True,
+        cwd=settings.BASE_DIR,
+    )
+    assert result.returncode != 0
+    assert name in result.stderr
+
+
+def test_production_requires_a_token_encryption_key() -> None:
+    result = subprocess.run(
+        [sys.executable, "-c", "import trackerui.settings"],
+        env={"DEBUG": "false", "SECRET_KEY": "x" * 50},
+        capture_output=True,
+        text=True,
+        cwd=settings.BASE_DIR,
+    )
+    assert result.returncode != 0
+    assert "TOKEN_ENCRYPTION_KEY" in result.stderr
+
+
+def test_durations_accept_units(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("RETRY_MAX_AGE", "72h")
+    assert settings.env_duration("RETRY_MAX_AGE", "1s") == 72 * 3600
+    monkeypatch.setenv("RETRY_MAX_AGE", "90")
+    assert settings.env_duration("RETRY_MAX_AGE", "1s") == 90
+
+
+def test_sqlite_runs_in_wal_mode(db) -> None:
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("PRAGMA journal_mode")
+        assert cursor.fetchone()[0] == "wal"

@@ -1,0 +1,44 @@
+"""DRF authentication by `Authorization: Bearer <api key>` (SPEC §3)."""
+
+from __future__ import annotations
+
+from django.contrib.auth.models import AnonymousUser
+from rest_framework import authentication, exceptions, permissions
+
+from trackerui.accounts.models import ApiKey
+from trackerui.accounts.selectors import api_key_for_raw, organization_for_request
+
+
+class ApiKeyAuthentication(authentication.BaseAuthentication):
+    keyword = "Bearer"
+
+    def authenticate(self, request) -> tuple[AnonymousUser, ApiKey] | None:
+        header = authentication.get_authorization_header(request).decode("latin-1")
+        if not header:
+            return None
+        scheme, _, raw_key = header.partition(" ")
+        if scheme.lower() != self.keyword.lower():
+            return None
+        raw_key = raw_key.strip()
+        if not raw_key:
+            raise exceptions.AuthenticationFailed("No API key after 'Bearer'.")
+        api_key = api_key_for_raw(raw_key)
+        if api_key is None:
+            raise exceptions.AuthenticationFailed("Invalid or revoked API key.")
+        return AnonymousUser(), api_key
+
+    def authenticate_header(self, request) -> str:
+        return f'{self.keyword} realm="api"'
+
+
+class IsOrganizationMember(permissions.BasePermission):
+    """An API key, or a signed-in user who belongs to an organization."""
+
+    message = "Authentication credentials were not provided."
+
+    def has_permission(self, request, view) -> bool:
+        if isinstance(request.auth, ApiKey):
+            return True
+        if not request.user or not request.user.is_authenticated:
+            return False
+        return organization_for_request(request) is not None

@@ -1,0 +1,23 @@
+from django.core.management.base import BaseCommand, CommandError
+
+from trackerui.accounts.models import Organization
+from trackerui.accounts.services import api_key_create
+
+
+class Command(BaseCommand):
+    help = "Create an API key for an organization. The key is printed once, as the last line."
+
+    def add_arguments(self, parser) -> None:
+        parser.add_argument("slug")
+        parser.add_argument("--name", default="created with manage.py")
+
+    def handle(self, *args, slug: str, name: str, **options) -> None:
+        try:
+            organization = Organization.objects.get(slug=slug)
+        except Organization.DoesNotExist:
+            raise CommandError(f"There is no organization {slug!r}. Create it with create_org.") from None
+        api_key, raw_key = api_key_create(organization=organization, name=name)
+        self.stderr.write(
+            f"API key {api_key.prefix} for {organization.slug}. It is shown once: store it now."
+        )
+        self.stdout.write(raw_key)

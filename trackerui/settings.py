@@ -1,0 +1,265 @@
+"""Settings, read from the environment (SPEC §5).
+
+A bad value stops start-up with a message that names the variable.
+"""
+
+import base64
+import hashlib
+import os
+from pathlib import Path
+
+import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+
+def env_str(name: str, default: str | None = None) -> str:
+    value = os.environ.get(name, default)
+    if value is None:
+        raise ImproperlyConfigured(f"The environment variable {name} is required.")
+    return value
+
+
+def env_bool(name: str, default: bool) -> bool:
+    raw = os.environ.get(name)
+    if raw is None or raw == "":
+        return default
+    lowered = raw.strip().lower()
+    if lowered in {"1", "true", "yes", "on"}:
+        return True
+    if lowered in {"0", "false", "no", "off"}:
+        return False
+    raise ImproperlyConfigured(f"{name}={raw!r} is not a boolean: use true or false.")
+
+
+def env_int(name: str, default: int, *, minimum: int = 0) -> int:
+    raw = os.environ.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ImproperlyConfigured(f"{name}={raw!r} is not a whole number.") from None
+    if value < minimum:
+        raise ImproperlyConfigured(f"{name}={raw!r} must be at least {minimum}.")
+    return value
+
+
+def env_duration(name: str, default: str) -> int:
+    """A duration in seconds, written as 3600, 3600s, 90m, 72h or 3d."""
+    raw = os.environ.get(name) or default
+    units = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+    text = raw.strip().lower()
+    factor = units.get(text[-1:], None)
+    number = text[:-1] if factor else text
+    try:
+        seconds = int(number) * (factor or 1)
+    except ValueError:
+        raise ImproperlyConfigured(
+            f"{name}={raw!r} is not a duration: use seconds or a number with s, m, h or d."
+        ) from None
+    if seconds <= 0:
+        raise ImproperlyConfigured(f"{name}={raw!r} must be longer than zero.")
+    return seconds
+
+
+# Like healthchecks, development is the default; a deployment sets DEBUG=false and
+# must then provide SECRET_KEY and TOKEN_ENCRYPTION_KEY.
+DEBUG = env_bool("DEBUG", True)
+SECRET_KEY = env_str("SECRET_KEY", "dev-only-insecure-key-change-me" if DEBUG else None)
+ALLOWED_HOSTS = [h.strip() for h in env_str("ALLOWED_HOSTS", "127.0.0.1,localhost,testserver").split(",") if h.strip()]
+
+
+def _token_encryption_keys() -> list[str]:
+    """Fernet keys, newest first, comma separated (MultiFernet rotates through them)."""
+    raw = os.environ.get("TOKEN_ENCRYPTION_KEY", "")
+    if not raw:
+        if not DEBUG:
+            raise ImproperlyConfigured(
+                "TOKEN_ENCRYPTION_KEY is required when DEBUG is false. Generate one with: "
+                "python -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())'"
+            )
+        # Development only: a key derived from SECRET_KEY keeps `make run` zero-config.
+        digest = hashlib.sha256(f"token-encryption:{SECRET_KEY}".encode()).digest()
+        return [base64.urlsafe_b64encode(digest).decode()]
+    keys = [k.strip() for k in raw.split(",") if k.strip()]
+    for key in keys:
+        try:
+            if len(base64.urlsafe_b64decode(key.encode())) != 32:
+                raise ValueError
+        except ValueError:
+            raise ImproperlyConfigured(
+                "TOKEN_ENCRYPTION_KEY must be one or more comma-separated Fernet keys "
+                "(32 url-safe base64-encoded bytes)."
+            ) from None
+    return keys
+
+
+TOKEN_ENCRYPTION_KEYS = _token_encryption_keys()
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
+    "django_q",
+    "trackerui",
+    "trackerui.accounts",
+    "mappings",
+    "delivery",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "trackerui.urls"
+WSGI_APPLICATION = "trackerui.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "trackerui.accounts.context_processors.organization",
+            ],
+        },
+    },
+]
+
+
+def _database() -> dict:
+    default_url = f"sqlite:///{BASE_DIR / 'db.sqlite3'}"
+    url = env_str("DATABASE_URL", default_url)
+    try:
+        config = dj_database_url.parse(url, conn_max_age=0)
+    except Exception as exc:  # dj-database-url raises several types for bad URLs.
+        raise ImproperlyConfigured(f"DATABASE_URL={url!r} is not a database URL: {exc}") from None
+    if config["ENGINE"] == "django.db.backends.sqlite3":
+        # WAL and IMMEDIATE transactions: measured 3-4x more queue throughput (NOTES.md),
+        # and writers wait for the lock instead of failing with "database is locked".
+        config["OPTIONS"] = {
+            "transaction_mode": "IMMEDIATE",
+            "timeout": 20,
+            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+        }
+        # Tests use a file (one per test process) so that a real qcluster started by a
+        # test can share the database with it.
+        config["TEST"] = {"NAME": str(BASE_DIR / f".test-db-{os.getpid()}.sqlite3")}
+    return config
+
+
+DATABASES = {"default": _database()}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+STATIC_ROOT = BASE_DIR / "staticfiles"
+
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "app-list"
+LOGOUT_REDIRECT_URL = "login"
+
+# Password reset mails go to the console in development.
+EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
+DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "tracker@localhost")
+
+if not DEBUG:
+    SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", True)
+    CSRF_COOKIE_SECURE = env_bool("CSRF_COOKIE_SECURE", True)
+
+# Chartboost delivery (SPEC §2).
+CHARTBOOST_ENDPOINT = env_str("CHARTBOOST_ENDPOINT", "https://live.chartboost.com/event_service/v2/level")
+TRACKER_PARTY = env_str("TRACKER_PARTY", "CB Tracker")
+RETRY_MAX_AGE = env_duration("RETRY_MAX_AGE", "72h")
+# A worker's claim on a delivery; after it runs out, another worker sends it (SPEC §2: at most 60 s).
+DELIVERY_LEASE_SECONDS = env_int("DELIVERY_LEASE_SECONDS", 60, minimum=1)
+DELIVERY_RETENTION_DAYS = env_int("DELIVERY_RETENTION_DAYS", 90, minimum=1)
+CHARTBOOST_CONNECT_TIMEOUT = 5
+CHARTBOOST_READ_TIMEOUT = 10
+
+REDIS_URL = os.environ.get("REDIS_URL", "")
+
+# django-q2: our tables are the truth; the queue only says "look at this now".
+# `timeout` stays shorter than `retry` (NOTES.md), and failed tasks are not redelivered:
+# the sweeper finds anything a failed or lost task held once its lease runs out.
+Q_CLUSTER = {
+    "name": "tracker",
+    "workers": env_int("Q_WORKERS", 4, minimum=1),
+    "timeout": 90,
+    "retry": 120,
+    "ack_failures": True,
+    "max_attempts": 1,
+    "poll": 0.05,
+    "save_limit": 200,
+    "catch_up": False,
+    "label": "Background tasks",
+}
+if REDIS_URL:
+    Q_CLUSTER["redis"] = REDIS_URL
+else:
+    Q_CLUSTER["orm"] = "default"
+
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "trackerui.accounts.authentication.ApiKeyAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["trackerui.accounts.authentication.IsOrganizationMember"],
+    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
+    "PAGE_SIZE": 50,
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_THROTTLE_RATES": {
+        "api": env_str("API_THROTTLE_RATE", "1200/min"),
+        "ingest": env_str("INGEST_THROTTLE_RATE", "600/second"),
+    },
+    "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+}
+
+SPECTACULAR_SETTINGS = {
+    "TITLE": "CB Tracker API",
+    "DESCRIPTION": "Map tracked game events to Chartboost Event IDs and audit their delivery.",
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+}
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
+    "loggers": {"django.db.backends": {"level": "WARNING"}},
+}

@@ -1,0 +1,29 @@
+"""All URLs. trackerui sits on top: it wires accounts, mappings and delivery together."""
+
+from django.contrib import admin
+from django.shortcuts import redirect
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+
+def home(request):
+    return redirect("app-list" if request.user.is_authenticated else "login")
+
+
+api_v1 = [
+    path("", include("mappings.api_urls")),
+    path("", include("delivery.api_urls")),
+]
+
+urlpatterns = [
+    path("", home, name="home"),
+    path("accounts/", include("trackerui.accounts.urls")),
+    path("settings/", include("trackerui.accounts.settings_urls")),
+    path("", include("trackerui.dashboard_urls")),
+    path("", include("mappings.urls")),
+    path("", include("delivery.urls")),
+    path("api/v1/", include(api_v1)),
+    path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    path("admin/", admin.site.urls),
+]
