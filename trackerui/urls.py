@@ -13,6 +13,7 @@ def home(request):
 api_v1 = [
     path("", include("mappings.api_urls")),
     path("", include("delivery.api_urls")),
+    path("", include("delivery.ingest_urls")),
 ]
 
 urlpatterns = [
