@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from django.db.models import QuerySet
+from django.db.models import Count, Q, QuerySet
 from django.http import Http404
 
 from mappings.models import App, Mapping
@@ -35,3 +35,10 @@ def active_mappings_by_event_name(app: App) -> dict[str, list[Mapping]]:
     for mapping in app.mappings.filter(active=True).order_by("event_field"):
         by_name.setdefault(mapping.event_name, []).append(mapping)
     return by_name
+
+
+def apps_with_active_mapping_counts(organization: Organization | None) -> QuerySet[App]:
+    """The organization's apps, each with `active_mapping_count`, for the apps list."""
+    return apps_for_organization(organization).annotate(
+        active_mapping_count=Count("mappings", filter=Q(mappings__active=True))
+    )

@@ -29,3 +29,10 @@ def signed_in_client(member) -> Client:
 @pytest.fixture
 def app(organization):
     return AppFactory(organization=organization)
+
+
+@pytest.fixture(autouse=True)
+def fast_password_hashing(settings) -> None:
+    # The default hasher takes about a second per password on these 2-core machines;
+    # tests check who may sign in, not how strongly passwords are stored.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

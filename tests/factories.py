@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import time
+
 import factory
 from django.contrib.auth import get_user_model
 
+from delivery.models import Attempt, Delivery, EventName, TrackedEvent
 from mappings.models import App, Mapping, Platform
 from trackerui.accounts.models import Membership, Organization
 
@@ -63,3 +66,80 @@ class MappingFactory(factory.django.DjangoModelFactory):
     event_name = "level_up"
     event_field = 1
     main_level_property = "level"
+
+
+class TrackedEventFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = TrackedEvent
+
+    app = factory.SubFactory(AppFactory)
+    event_id = factory.Sequence(lambda n: f"evt-{n}")
+    name = "level_up"
+    timestamp = 1_700_000_000
+    platform = "iOS 17.4"
+    identifiers = factory.LazyAttribute(lambda e: {"ifa": e.device.upper()})
+    device = factory.Sequence(lambda n: f"{n:032x}")
+    properties = factory.LazyFunction(lambda: {"level": 3})
+
+
+class DeliveryFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Delivery
+
+    event = factory.SubFactory(TrackedEventFactory)
+    app = factory.SelfAttribute("event.app")
+    mapping = None
+    event_field = 1
+    device = factory.SelfAttribute("event.device")
+    item = factory.LazyAttribute(
+        lambda d: {
+            "event_label": d.event.name,
+            "event_field": d.event_field,
+            "main_level": 3,
+            "sub_level": 0,
+            "description": d.event.name,
+            "data_type": "level_info",
+        }
+    )
+    status = Delivery.Status.PENDING
+
+
+class AttemptFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Attempt
+
+    delivery = factory.SubFactory(DeliveryFactory)
+    number = factory.Sequence(lambda n: n + 1)
+    endpoint = "https://live.chartboost.com/event_service/v2/level"
+    request_headers = factory.LazyFunction(lambda: {"Content-Type": "application/json", "X-Chartboost-App": "…"})
+    request_body = factory.LazyFunction(lambda: {"token": "…c83190815"})
+    http_status = 200
+    response_status = 400
+    response_message = "Invalid signature"
+    outcome = "failed"
+
+
+class EventPayloadFactory(factory.DictFactory):
+    """An event as a customer sends it to POST /api/v1/apps/{id}/events/, for an iOS app.
+
+    For Android or Amazon apps, pass `identifiers={"gaid": ...}` or `{"uuid": ...}`.
+    """
+
+    event_id = factory.Sequence(lambda n: f"evt-{n}")
+    name = "level_up"
+    timestamp = factory.LazyFunction(lambda: int(time.time()) - 60)
+    platform = "iOS 17.4"
+    identifiers = factory.LazyFunction(lambda: {"ifa": "B1C99C76-F014-4285-90CF-3A5C99D9DFC6"})
+    properties = factory.LazyFunction(lambda: {"level": 3})
+
+
+class EventNameFactory(factory.django.DjangoModelFactory):
+    """An event name an app has sent (what the dashboard offers as a mapping candidate)."""
+
+    class Meta:
+        model = EventName
+
+    app = factory.SubFactory(AppFactory)
+    name = factory.Sequence(lambda n: f"event_{n}")
+    count = 1
+    example_properties = factory.LazyFunction(dict)

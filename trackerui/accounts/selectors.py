@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db.models import QuerySet
-from django.http import HttpRequest
+from django.http import Http404, HttpRequest
 from django.utils import timezone
 
 from trackerui.accounts.models import ApiKey, Organization, hash_api_key
@@ -51,3 +51,15 @@ def api_key_for_raw(raw_key: str) -> ApiKey | None:
             ApiKey.objects.filter(pk=api_key.pk).update(last_used_at=now)
             api_key.last_used_at = now
     return api_key
+
+
+def api_keys_for_organization(organization: Organization) -> QuerySet[ApiKey]:
+    return ApiKey.objects.filter(organization=organization).select_related("created_by")
+
+
+def api_key_get_for_organization(organization: Organization, api_key_id: int | str) -> ApiKey:
+    """The key, or 404 when it belongs to another organization."""
+    try:
+        return api_keys_for_organization(organization).get(pk=int(api_key_id))
+    except (ApiKey.DoesNotExist, ValueError, TypeError):
+        raise Http404("No such API key.") from None

@@ -1,0 +1,94 @@
+"""Admin for support staff: apps (token write-only) and mappings.
+
+Saves go through `mappings.services`, like the dashboard and the API, so the admin
+enforces the same model rules and cannot store what the product would refuse.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.contrib import admin
+from django.http import HttpRequest
+
+from mappings.forms import AppForm
+from mappings.models import App, Mapping
+from mappings.services import APP_FIELDS, MAPPING_FIELDS, app_create, app_update, mapping_create, mapping_update
+
+
+class AppAdminForm(AppForm):
+    """The dashboard's app form plus the organization: token write-only, blank keeps it."""
+
+    class Meta(AppForm.Meta):
+        fields = ["organization", *APP_FIELDS]
+
+
+def _adopt(target: App | Mapping, saved: App | Mapping) -> None:
+    """Make the admin's unsaved object the row a service just created.
+
+    The admin keeps using its own object after `save_model` (change log, redirect),
+    so it needs the new primary key and to know it is no longer unsaved.
+    """
+    target.pk = saved.pk
+    target._state.adding = False
+    target._state.db = saved._state.db
+
+
+class MappingInline(admin.TabularInline):
+    model = Mapping
+    extra = 0
+    fields = ["event_name", "event_field", "event_label", "active"]
+    readonly_fields = fields
+    show_change_link = True
+    can_delete = False
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        # Mappings are added on their own admin page, where every field is validated.
+        return False
+
+
+@admin.register(App)
+class AppAdmin(admin.ModelAdmin):
+    form = AppAdminForm
+    list_display = ["name", "organization", "platform", "chartboost_app_id", "chartboost_app_token_hint",
+                    "delivery_enabled", "s2s_confirmed"]
+    list_filter = ["platform", "delivery_enabled", "s2s_confirmed", "organization"]
+    search_fields = ["name", "chartboost_app_id", "organization__name", "organization__slug"]
+    readonly_fields = ["chartboost_app_token_hint", "created_at", "updated_at"]
+    fieldsets = [
+        (None, {"fields": ["organization", "name", "platform"]}),
+        ("Chartboost credentials", {"fields": ["chartboost_app_id", "chartboost_app_token_hint",
+                                               "chartboost_app_token"]}),
+        ("Sending", {"fields": ["delivery_enabled", "s2s_confirmed"]}),
+        ("History", {"fields": ["created_at", "updated_at"]}),
+    ]
+    inlines = [MappingInline]
+
+    @admin.display(description="Token")
+    def chartboost_app_token_hint(self, app: App) -> str:
+        return app.chartboost_app_token_hint or "—"
+
+    def save_model(self, request: HttpRequest, obj: App, form: forms.ModelForm, change: bool) -> None:
+        values = {name: form.cleaned_data[name] for name in APP_FIELDS}
+        if change:
+            app_update(app=obj, **values)
+        else:
+            _adopt(obj, app_create(organization=form.cleaned_data["organization"], **values))
+
+
+@admin.register(Mapping)
+class MappingAdmin(admin.ModelAdmin):
+    list_display = ["event_name", "event_field", "label", "app", "active"]
+    list_filter = ["event_field", "active", "app__organization"]
+    search_fields = ["event_name", "event_label", "app__name"]
+    list_select_related = ["app", "app__organization"]
+    autocomplete_fields = ["app"]
+    fields = ["app", *MAPPING_FIELDS]
+
+    def save_model(self, request: HttpRequest, obj: Mapping, form: forms.ModelForm, change: bool) -> None:
+        values = {name: form.cleaned_data[name] for name in MAPPING_FIELDS}
+        if change:
+            mapping_update(mapping=obj, **values)
+        else:
+            _adopt(obj, mapping_create(app=form.cleaned_data["app"], **values))

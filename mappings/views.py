@@ -1,0 +1,136 @@
+"""Dashboard pages for apps and their mappings.
+
+Each view checks access (another organization's app or mapping is a 404), lets a form
+turn the post into values, calls one service and renders. The rules themselves live
+on the models, reached through `mappings.services`.
+"""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_http_methods, require_POST
+
+from mappings.forms import AppForm, MappingForm, add_service_errors
+from mappings.models import App, Mapping
+from mappings.selectors import app_get_for_organization, mapping_get_for_app
+from mappings.services import app_create, app_update, mapping_create, mapping_delete, mapping_set_active, mapping_update
+from trackerui.accounts.decorators import organization_required
+from trackerui.accounts.selectors import organization_for_request
+
+
+def _app_for(request: HttpRequest, app_id: int) -> App:
+    return app_get_for_organization(organization_for_request(request), app_id)
+
+
+def _mapping_for(request: HttpRequest, app_id: int, mapping_id: int) -> Mapping:
+    return mapping_get_for_app(_app_for(request, app_id), mapping_id)
+
+
+@organization_required
+@require_http_methods(["GET", "POST"])
+def app_new(request: HttpRequest) -> HttpResponse:
+    organization = organization_for_request(request)
+    form = AppForm(request.POST or None, instance=App(organization=organization))
+    if request.method == "POST" and form.is_valid():
+        try:
+            app = app_create(organization=organization, **form.cleaned_data)
+        except ValidationError as error:
+            add_service_errors(form, error)
+        else:
+            messages.success(request, f"{app.name} is added. Next: map your tracked events to Event IDs.")
+            return redirect("app-detail", app_id=app.pk)
+    return render(request, "apps/form.html", {"form": form})
+
+
+@organization_required
+@require_http_methods(["GET", "POST"])
+def app_edit(request: HttpRequest, app_id: int) -> HttpResponse:
+    app = _app_for(request, app_id)
+    # The form validates a copy, so the page header keeps the saved name while errors show.
+    form = AppForm(request.POST or None, instance=_app_for(request, app_id))
+    if request.method == "POST" and form.is_valid():
+        try:
+            app_update(app=app, **form.cleaned_data)
+        except ValidationError as error:
+            add_service_errors(form, error)
+        else:
+            messages.success(request, f"{app.name} is saved.")
+            return redirect("app-detail", app_id=app.pk)
+    return render(request, "apps/form.html", {"form": form, "app": app})
+
+
+@organization_required
+@require_POST
+def app_s2s_confirm(request: HttpRequest, app_id: int) -> HttpResponse:
+    app = app_update(app=_app_for(request, app_id), s2s_confirmed=True)
+    messages.success(request, f"Marked {app.name} as switched to S2S by Chartboost.")
+    return redirect("app-detail", app_id=app.pk)
+
+
+@organization_required
+@require_POST
+def app_delivery_toggle(request: HttpRequest, app_id: int) -> HttpResponse:
+    app = _app_for(request, app_id)
+    app = app_update(app=app, delivery_enabled=not app.delivery_enabled)
+    if app.delivery_enabled:
+        messages.success(request, "Delivery is on: waiting events go out to Chartboost now.")
+    else:
+        messages.success(request, "Delivery is paused: new events wait as pending until you turn it back on.")
+    return redirect("app-detail", app_id=app.pk)
+
+
+@organization_required
+@require_http_methods(["GET", "POST"])
+def mapping_new(request: HttpRequest, app_id: int) -> HttpResponse:
+    app = _app_for(request, app_id)
+    initial = {"event_name": request.GET.get("event_name", "")}
+    form = MappingForm(request.POST or None, instance=Mapping(app=app), initial=initial)
+    if request.method == "POST" and form.is_valid():
+        try:
+            mapping = mapping_create(app=app, **form.cleaned_data)
+        except ValidationError as error:
+            add_service_errors(form, error)
+        else:
+            messages.success(request, f"{mapping.event_name} is now sent as Event ID {mapping.event_field}.")
+            return redirect("app-detail", app_id=app.pk)
+    return render(request, "mappings/form.html", {"form": form, "app": app})
+
+
+@organization_required
+@require_http_methods(["GET", "POST"])
+def mapping_edit(request: HttpRequest, app_id: int, mapping_id: int) -> HttpResponse:
+    mapping = _mapping_for(request, app_id, mapping_id)
+    form = MappingForm(request.POST or None, instance=_mapping_for(request, app_id, mapping_id))
+    if request.method == "POST" and form.is_valid():
+        try:
+            mapping = mapping_update(mapping=mapping, **form.cleaned_data)
+        except ValidationError as error:
+            add_service_errors(form, error)
+        else:
+            messages.success(request, f"The mapping of {mapping.event_name} is saved.")
+            return redirect("app-detail", app_id=mapping.app_id)
+    return render(request, "mappings/form.html", {"form": form, "app": mapping.app, "mapping": mapping})
+
+
+@organization_required
+@require_http_methods(["GET", "POST"])
+def mapping_delete_view(request: HttpRequest, app_id: int, mapping_id: int) -> HttpResponse:
+    mapping = _mapping_for(request, app_id, mapping_id)
+    if request.method == "POST":
+        mapping_delete(mapping=mapping)
+        messages.success(request, f"The mapping of {mapping.event_name} to Event ID {mapping.event_field} is deleted.")
+        return redirect("app-detail", app_id=mapping.app_id)
+    return render(request, "mappings/confirm_delete.html", {"mapping": mapping, "app": mapping.app})
+
+
+@organization_required
+@require_POST
+def mapping_toggle(request: HttpRequest, app_id: int, mapping_id: int) -> HttpResponse:
+    mapping = _mapping_for(request, app_id, mapping_id)
+    mapping = mapping_set_active(mapping=mapping, active=not mapping.active)
+    state = "active" if mapping.active else "paused: matching events are not sent"
+    messages.success(request, f"The mapping of {mapping.event_name} is {state}.")
+    return redirect("app-detail", app_id=mapping.app_id)

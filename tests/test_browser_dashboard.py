@@ -1,0 +1,95 @@
+"""The dashboard in real headless Chromium: sign in, add an app, map an event and override its
+label, be refused a second mapping on the same Event ID, sign out."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+
+import pytest
+from playwright.sync_api import Browser, Page, expect, sync_playwright
+
+from mappings.models import App
+from tests.factories import PASSWORD
+
+# Playwright's sync API runs an event loop in this thread; Django refuses database access
+# from a thread with a running loop unless told it is safe, as it is here (one test thread).
+os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", "--no-first-run"]
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(browser: Browser) -> Iterator[Page]:
+    context = browser.new_context()
+    context.set_default_timeout(10_000)
+    page = context.new_page()
+    yield page
+    context.close()
+
+
+@pytest.mark.browser
+def test_a_customer_maps_an_event_and_is_refused_a_second_mapping_on_its_event_id(
+    live_server, page: Page, member
+) -> None:
+    page.goto(f"{live_server.url}/accounts/login/")
+    page.fill("input[name=username]", member.username)
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button:has-text('Sign in')")
+    expect(page).to_have_url(f"{live_server.url}/apps/")
+
+    page.click("text=Add your first app")
+    page.fill("input[name=name]", "Puzzle Quest (iOS)")
+    page.select_option("select[name=platform]", "ios")
+    page.fill("input[name=chartboost_app_id]", "4f7aa26ef77659d869000003")
+    page.fill("input[name=chartboost_app_token]", "0123456789abcdef" * 4)
+    page.click("button:has-text('Add app')")
+    expect(page.locator("h1")).to_have_text("Puzzle Quest (iOS)")
+    app = App.objects.get()
+    expect(page.locator("#credentials")).to_contain_text(app.chartboost_app_token_hint)
+
+    page.click("text=Add your first mapping")
+    page.fill("input[name=event_name]", "level_complete")
+    expect(page.locator("[data-label-sent]")).to_have_text("Label sent: level_complete (default)")
+    expect(page.locator("input[name=event_field][value='1']")).to_be_checked()
+    page.fill("input[name=main_level_property]", "level")
+    page.click("button:has-text('Add mapping')")
+    row = page.locator("#mappings tbody tr", has_text="level_complete")
+    expect(row).to_contain_text("level_complete default")
+
+    row.locator("text=Edit").click()
+    page.fill("input[name=event_label]", "Highest level completed")
+    expect(page.locator("[data-label-sent]")).to_have_text("Label sent: Highest level completed (custom)")
+    page.click("button:has-text('Save mapping')")
+    expect(page.locator("#mappings tbody tr", has_text="level_complete")).to_contain_text(
+        "Highest level completed custom"
+    )
+    assert app.mappings.get().label == "Highest level completed"
+
+    page.click("text=Add a mapping")
+    page.fill("input[name=event_name]", "boss_defeated")
+    # Event IDs 2 and 5 take no level properties, so their inputs hide.
+    page.check("input[name=event_field][value='2']")
+    expect(page.locator("#level-fields")).to_be_hidden()
+    page.check("input[name=event_field][value='1']")
+    expect(page.locator("#level-fields")).to_be_visible()
+    page.click("button:has-text('Add mapping')")
+    expect(page.locator("#field-event_field .errorlist")).to_contain_text(
+        "Event ID 1 is already mapped to “level_complete” in this app."
+    )
+    assert app.mappings.count() == 1
+
+    page.click("button:has-text('Sign out')")
+    expect(page).to_have_url(f"{live_server.url}/accounts/login/")
+    page.goto(f"{live_server.url}/apps/")
+    expect(page).to_have_url(f"{live_server.url}/accounts/login/?next=/apps/")

@@ -1,0 +1,25 @@
+"""Forms for the account pages: choosing an organization and naming API keys."""
+
+from __future__ import annotations
+
+from django import forms
+from django.contrib.auth.models import AbstractBaseUser
+
+from trackerui.accounts.models import ApiKey, Organization
+from trackerui.accounts.selectors import organizations_for_user
+
+
+class OrganizationSwitchForm(forms.Form):
+    organization = forms.ModelChoiceField(queryset=Organization.objects.none(), empty_label=None)
+
+    def __init__(self, *args: object, user: AbstractBaseUser, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)
+        # Only the user's own organizations are valid choices, so a forged id is refused.
+        self.fields["organization"].queryset = organizations_for_user(user)
+
+
+class ApiKeyCreateForm(forms.ModelForm):
+    class Meta:
+        model = ApiKey
+        fields = ["name"]
+        help_texts = {"name": "What uses this key, e.g. “game backend (production)”."}

@@ -1,0 +1,60 @@
+"""Account pages: switching organization and managing API keys."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_http_methods, require_POST
+
+from trackerui.accounts.decorators import organization_required
+from trackerui.accounts.forms import ApiKeyCreateForm, OrganizationSwitchForm
+from trackerui.accounts.selectors import (
+    SESSION_ORGANIZATION_KEY,
+    api_key_get_for_organization,
+    api_keys_for_organization,
+    organization_for_request,
+)
+from trackerui.accounts.services import api_key_create, api_key_revoke
+
+
+@login_required
+@require_POST
+def organization_switch(request: HttpRequest) -> HttpResponse:
+    form = OrganizationSwitchForm(request.POST, user=request.user)
+    if form.is_valid():
+        organization = form.cleaned_data["organization"]
+        request.session[SESSION_ORGANIZATION_KEY] = organization.pk
+        messages.success(request, f"You are now working in {organization.name}.")
+    else:
+        messages.error(request, "You do not belong to that organization.")
+    # The page the user came from may belong to the previous organization, so start over.
+    return redirect("app-list")
+
+
+@organization_required
+@require_http_methods(["GET", "POST"])
+def api_keys(request: HttpRequest) -> HttpResponse:
+    organization = organization_for_request(request)
+    form = ApiKeyCreateForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        api_key, raw_key = api_key_create(
+            organization=organization, name=form.cleaned_data["name"], created_by=request.user
+        )
+        # The raw key is rendered in this response only and never stored, so it is
+        # shown exactly once; no-store keeps it out of the browser's cache as well.
+        response = render(request, "accounts/api_key_created.html", {"api_key": api_key, "raw_key": raw_key})
+        response["Cache-Control"] = "no-store"
+        return response
+    context = {"form": form, "api_keys": api_keys_for_organization(organization)}
+    return render(request, "accounts/api_keys.html", context)
+
+
+@organization_required
+@require_POST
+def api_key_revoke_view(request: HttpRequest, api_key_id: int) -> HttpResponse:
+    api_key = api_key_get_for_organization(organization_for_request(request), api_key_id)
+    api_key_revoke(api_key=api_key)
+    messages.success(request, f"API key {api_key.prefix}… is revoked: requests using it are refused from now on.")
+    return redirect("api-keys")
