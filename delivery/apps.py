@@ -1,6 +1,16 @@
 from django.apps import AppConfig
+from django.db.models.signals import post_migrate
 
 
 class DeliveryConfig(AppConfig):
     name = "delivery"
     verbose_name = "Delivery"
+
+    def ready(self) -> None:
+        from django_q.signals import post_spawn
+
+        from delivery.services import dispatcher
+
+        # The dispatcher keeps retries on time; see delivery/services/dispatcher.py for what starts it.
+        post_migrate.connect(dispatcher.dispatcher_schedule_install, sender=self)
+        post_spawn.connect(dispatcher.dispatcher_ensure_at_worker_start, dispatch_uid="delivery-dispatcher")

@@ -68,7 +68,12 @@ def deliveries_kick(delivery_ids: list[int]) -> int:
     """Claim the given deliveries, if still due, and queue them for sending now.
 
     Called after commit by ingest, retry and recover. Returns how many batches were queued.
+    Also makes sure the dispatcher runs, which sends whatever fails here again on time.
     """
+    # Imported here: the dispatcher builds on this module's claims.
+    from delivery.services.dispatcher import dispatcher_ensure
+
+    dispatcher_ensure()
     queued = 0
     for start in range(0, len(delivery_ids), CLAIM_BATCH):
         token = deliveries_claim(ids=delivery_ids[start:start + CLAIM_BATCH])

@@ -1,0 +1,62 @@
+"""`manage.py chartboost_sandbox`: run the local stand-in for Chartboost (see delivery/sandbox.py)."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from delivery.sandbox import ChartboostSandbox
+
+
+def rate(value: str) -> float:
+    number = float(value)
+    if not 0 <= number <= 1:
+        raise ValueError(value)
+    return number
+
+
+class Command(BaseCommand):
+    help = (
+        "Serve a local stand-in for Chartboost's level-tracking endpoint that checks every request "
+        "against the reference and answers like Chartboost, with optional injected failures."
+    )
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--host", default="127.0.0.1")
+        parser.add_argument("--port", type=int, default=8765)
+        parser.add_argument("--latency-ms", type=float, default=0, help="Wait this long before every answer.")
+        parser.add_argument("--fail-rate", type=rate, default=0.0,
+                            help='Share of requests (0-1) answered {"status": 500}, which senders retry.')
+        parser.add_argument("--http-500-rate", type=rate, default=0.0,
+                            help="Share of requests (0-1) answered HTTP 500.")
+        parser.add_argument("--reject-rate", type=rate, default=0.0,
+                            help='Share of requests (0-1) answered {"status": 400}, which senders do not retry.')
+        parser.add_argument("--seed", type=int, default=None, help="Seed the injected failures, to repeat a run.")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        if options["fail_rate"] + options["http_500_rate"] + options["reject_rate"] > 1:
+            raise CommandError("--fail-rate, --http-500-rate and --reject-rate add up to more than 1.")
+        # The sandbox logs one line per request; make sure they show whatever LOG_LEVEL says.
+        logging.getLogger("delivery.sandbox").setLevel(logging.INFO)
+        try:
+            server = ChartboostSandbox(
+                options["host"],
+                options["port"],
+                latency_ms=options["latency_ms"],
+                fail_rate=options["fail_rate"],
+                http_500_rate=options["http_500_rate"],
+                reject_rate=options["reject_rate"],
+                seed=options["seed"],
+            )
+        except OSError as exc:
+            raise CommandError(f"Cannot listen on {options['host']}:{options['port']}: {exc}") from None
+        self.stdout.write(f"Chartboost sandbox listening on {server.url}", ending="\n")
+        self.stdout.flush()
+        try:
+            server.serve_forever(poll_interval=0.2)
+        except KeyboardInterrupt:
+            pass
+        finally:
+            server.server_close()

@@ -1,0 +1,376 @@
+"""A local stand-in for Chartboost's level-tracking endpoint, for development, demos and tests.
+
+It checks each request the way the reference describes it (method, path, headers, the
+signature recomputed from the body's token, the header's app id and the body's timestamp,
+and every key of the body) and answers like Chartboost: HTTP 200 with a JSON `status`.
+Failures can be injected at random rates (`manage.py chartboost_sandbox`) or scripted one
+answer at a time (tests), and every request is recorded with its arrival time.
+
+It speaks HTTP/1.1 keep-alive with Nagle's algorithm off: without that, a stdlib handler
+adds ~40 ms to every request (NOTES.md).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import random
+import re
+import sys
+import threading
+import time
+from collections import deque
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, replace
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+from delivery import chartboost
+
+logger = logging.getLogger("delivery.sandbox")
+
+LEVEL_PATH = "/event_service/v2/level"
+BODY_KEYS = {"track_info", "platform", "timestamp", "identifiers", "token", "party", "sdk_version"}
+REQUIRED_BODY_KEYS = BODY_KEYS - {"sdk_version"}
+ITEM_KEYS = {"event_label", "event_field", "main_level", "sub_level", "description", "data_type"}
+# The reference: fields 2 and 5 are not sequential, and non-numerical events send 1 and 0.
+NON_SEQUENTIAL_FIELDS = {2, 5}
+
+HEX24 = re.compile(r"[0-9a-fA-F]{24}")
+HEX64 = re.compile(r"[0-9a-fA-F]{64}")
+LOWER_HEX64 = re.compile(r"[0-9a-f]{64}")
+UUID_FORM = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
+
+
+@dataclass(frozen=True)
+class Reply:
+    """One answer: an HTTP status, a body, and an optional extra wait before it is sent."""
+
+    http_status: int = 200
+    body: bytes = b'{"status": 200, "message": "Success"}'
+    content_type: str = "application/json"
+    delay: float = 0.0
+
+    @classmethod
+    def success(cls) -> Reply:
+        return cls()
+
+    @classmethod
+    def status(cls, status: int, message: str = "") -> Reply:
+        """Chartboost's way of saying anything: HTTP 200 and a JSON status."""
+        return cls(body=json.dumps({"status": status, "message": message}).encode())
+
+    @classmethod
+    def http_error(cls, http_status: int = 500) -> Reply:
+        return cls(http_status=http_status, body=b"Internal Server Error", content_type="text/plain")
+
+    @classmethod
+    def not_json(cls) -> Reply:
+        return cls(body=b"<html><body>Service temporarily unavailable</body></html>", content_type="text/html")
+
+    def after(self, seconds: float) -> Reply:
+        return replace(self, delay=seconds)
+
+    def describe(self) -> str:
+        try:
+            answer = json.loads(self.body)
+        except ValueError:
+            answer = None
+        if isinstance(answer, dict) and "status" in answer:
+            return f"HTTP {self.http_status} status {answer['status']} {answer.get('message', '')!r}"
+        return f"HTTP {self.http_status} {self.content_type}"
+
+
+@dataclass
+class Received:
+    """One request as it arrived, with what was wrong with it and what it was answered."""
+
+    arrived_at: float  # time.monotonic(), for measuring gaps
+    arrived_wall: float  # time.time()
+    method: str
+    path: str
+    headers: dict[str, str]
+    raw_body: bytes
+    body: Any
+    problems: list[str]
+    client: tuple[str, int] = ("", 0)
+    reply: Reply = field(default_factory=Reply)
+
+    def header(self, name: str) -> str | None:
+        for key, value in self.headers.items():
+            if key.lower() == name.lower():
+                return value
+        return None
+
+    @property
+    def event_fields(self) -> list[int]:
+        items = self.body.get("track_info") if isinstance(self.body, dict) else None
+        if not isinstance(items, list):
+            return []
+        return [item.get("event_field") for item in items if isinstance(item, dict)]
+
+
+def check_request(method: str, path: str, headers: Mapping[str, str], raw_body: bytes) -> tuple[int, list[str]]:
+    """What is wrong with a request, and the status Chartboost would answer for it (200 if nothing)."""
+    lowered = {key.lower(): value for key, value in headers.items()}
+    if method != "POST" or path.split("?")[0] != LEVEL_PATH:
+        return 404, [f"{method} {path}: only POST {LEVEL_PATH} exists"]
+    content_type = lowered.get("content-type", "")
+    if content_type.split(";")[0].strip().lower() != "application/json":
+        return 400, [f"Content-Type is {content_type!r}, not application/json"]
+    try:
+        body = json.loads(raw_body)
+    except ValueError:
+        return 400, ["the body is not JSON"]
+    if not isinstance(body, dict):
+        return 400, ["the body is not a JSON object"]
+    body_problems = _body_problems(body)
+    if body_problems:
+        return 400, body_problems
+    problems = _credential_problems(lowered)
+    if not problems:
+        problems = _signature_problems(lowered, body)
+    return (401, problems) if problems else (200, [])
+
+
+def _credential_problems(headers: Mapping[str, str]) -> list[str]:
+    problems = []
+    app_id = headers.get("x-chartboost-app", "")
+    if not HEX24.fullmatch(app_id):
+        problems.append(f"X-Chartboost-App {app_id!r} is not a 24-character hex app id")
+    if not LOWER_HEX64.fullmatch(headers.get("x-chartboost-signature", "")):
+        problems.append("X-Chartboost-Signature is missing or not 64 lowercase hex characters")
+    return problems
+
+
+def _signature_problems(headers: Mapping[str, str], body: Mapping[str, Any]) -> list[str]:
+    expected = chartboost.signature(headers["x-chartboost-app"], body["token"], body["timestamp"])
+    if headers["x-chartboost-signature"] != expected:
+        return ["X-Chartboost-Signature does not match sha256(action:pia;app:…;token:…;timestamp:…;)"]
+    return []
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _is_text(value: Any) -> bool:
+    return isinstance(value, str) and value.strip() != ""
+
+
+def _body_problems(body: Mapping[str, Any]) -> list[str]:
+    problems = [f"unexpected key {key!r}" for key in sorted(set(body) - BODY_KEYS)]
+    problems += [f"missing key {key!r}" for key in sorted(REQUIRED_BODY_KEYS - set(body))]
+    if problems:
+        return problems
+    if not _is_text(body["platform"]):
+        problems.append("platform must be the device OS, e.g. 'Android 5.0.1'")
+    if not _is_int(body["timestamp"]) or body["timestamp"] <= 0:
+        problems.append("timestamp must be Unix seconds (a positive integer)")
+    if not isinstance(body["token"], str) or not HEX64.fullmatch(body["token"]):
+        problems.append("token must be the 64-character hex app token")
+    if not _is_text(body["party"]):
+        problems.append("party must name the tracking service")
+    if "sdk_version" in body and not _is_text(body["sdk_version"]):
+        problems.append("sdk_version, when sent, must be a non-empty string")
+    problems += _identifier_problems(body["identifiers"])
+    items = body["track_info"]
+    if not isinstance(items, list) or not items:
+        return problems + ["track_info must be a non-empty array"]
+    for index, item in enumerate(items):
+        problems += [f"track_info[{index}]: {problem}" for problem in _item_problems(item)]
+    return problems
+
+
+def _identifier_problems(identifiers: Any) -> list[str]:
+    if not isinstance(identifiers, dict) or not identifiers:
+        return ["identifiers must be an object with ifa (iOS) or gaid and/or uuid (Android, Amazon)"]
+    unexpected = set(identifiers) - {"ifa", "gaid", "uuid"}
+    if unexpected:
+        return [f"identifiers has unexpected keys {sorted(unexpected)}"]
+    if "ifa" in identifiers:
+        ifa = identifiers["ifa"]
+        if set(identifiers) != {"ifa"}:
+            return ["identifiers: an iOS request carries ifa only"]
+        if not isinstance(ifa, str) or not re.fullmatch(r"[0-9a-fA-F]{32}", ifa.replace("-", "")):
+            return ["identifiers.ifa must be 32 hex characters (dashes and uppercase allowed)"]
+        return []
+    problems = []
+    gaid = identifiers.get("gaid")
+    if "gaid" in identifiers and not (isinstance(gaid, str) and UUID_FORM.fullmatch(gaid)):
+        problems.append("identifiers.gaid must be in UUID form (32 hex characters with 4 dashes)")
+    if "uuid" in identifiers and not _is_text(identifiers["uuid"]):
+        problems.append("identifiers.uuid must be a non-empty string")
+    return problems
+
+
+def _item_problems(item: Any) -> list[str]:
+    if not isinstance(item, dict):
+        return ["must be an object"]
+    problems = [f"unexpected key {key!r}" for key in sorted(set(item) - ITEM_KEYS)]
+    problems += [f"missing key {key!r}" for key in sorted(ITEM_KEYS - set(item))]
+    if problems:
+        return problems
+    if not _is_text(item["event_label"]):
+        problems.append("event_label must be a non-empty string")
+    if not isinstance(item["description"], str):
+        problems.append("description must be a string")
+    if item["data_type"] != chartboost.DATA_TYPE:
+        problems.append('data_type must always be "level_info"')
+    field_number = item["event_field"]
+    if not _is_int(field_number) or not 1 <= field_number <= 5:
+        problems.append("event_field must be 1, 2, 3, 4 or 5")
+    if not _is_int(item["main_level"]) or item["main_level"] == 0:
+        problems.append("main_level must be a non-zero integer")
+    if not _is_int(item["sub_level"]) or item["sub_level"] < 0:
+        problems.append("sub_level must be an integer of 0 or more")
+    if field_number in NON_SEQUENTIAL_FIELDS and (item["main_level"], item["sub_level"]) != (1, 0):
+        problems.append(f"event_field {field_number} is not sequential: send main_level 1 and sub_level 0")
+    return problems
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True
+    server: ChartboostSandbox
+
+    def do_POST(self) -> None:
+        self._handle()
+
+    do_GET = do_PUT = do_PATCH = do_DELETE = do_POST
+
+    def _handle(self) -> None:
+        length = int(self.headers.get("Content-Length") or 0)
+        raw_body = self.rfile.read(length) if length else b""
+        received = self.server.receive(
+            self.command, self.path, dict(self.headers.items()), raw_body, client=self.client_address[:2]
+        )
+        reply = received.reply
+        time.sleep(self.server.latency_ms / 1000 + reply.delay)
+        try:
+            self.send_response(reply.http_status)
+            self.send_header("Content-Type", reply.content_type)
+            self.send_header("Content-Length", str(len(reply.body)))
+            self.end_headers()
+            self.wfile.write(reply.body)
+        except (BrokenPipeError, ConnectionResetError):
+            # The sender gave up (or died) while we were answering; that is its problem to retry.
+            self.close_connection = True
+        self.server.log(received)
+
+    def log_message(self, format: str, *args: Any) -> None:
+        # The server writes one line per request itself, with what it checked and answered.
+        return
+
+
+class ChartboostSandbox(ThreadingHTTPServer):
+    """The sandbox server. Use it as a context manager to run it in a background thread."""
+
+    daemon_threads = True
+    allow_reuse_address = True
+    # Several workers open dozens of connections at once; the default backlog of 5 resets some.
+    request_queue_size = 256
+
+    def __init__(
+        self,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        *,
+        latency_ms: float = 0,
+        fail_rate: float = 0.0,
+        http_500_rate: float = 0.0,
+        reject_rate: float = 0.0,
+        script: Iterable[Reply] = (),
+        seed: int | None = None,
+    ) -> None:
+        super().__init__((host, port), _Handler)
+        self.latency_ms = latency_ms
+        self.fail_rate = fail_rate
+        self.http_500_rate = http_500_rate
+        self.reject_rate = reject_rate
+        self.received: list[Received] = []
+        self._script: deque[Reply] = deque(script)
+        self._random = random.Random(seed)
+        self._changed = threading.Condition()
+        self._thread: threading.Thread | None = None
+
+    @property
+    def url(self) -> str:
+        host, port = self.server_address[:2]
+        return f"http://{host}:{port}{LEVEL_PATH}"
+
+    def script(self, *replies: Reply) -> None:
+        """Answer the next requests with these replies, in order, whatever they contain."""
+        with self._changed:
+            self._script.extend(replies)
+
+    def receive(
+        self, method: str, path: str, headers: dict[str, str], raw_body: bytes, *, client: tuple[str, int]
+    ) -> Received:
+        arrived_at, arrived_wall = time.monotonic(), time.time()
+        status, problems = check_request(method, path, headers, raw_body)
+        try:
+            body = json.loads(raw_body)
+        except ValueError:
+            body = None
+        received = Received(arrived_at, arrived_wall, method, path, headers, raw_body, body, problems, client)
+        with self._changed:
+            received.reply = self._choose_reply(status, problems)
+            self.received.append(received)
+            self._changed.notify_all()
+        return received
+
+    def _choose_reply(self, status: int, problems: list[str]) -> Reply:
+        if self._script:
+            return self._script.popleft()
+        if problems:
+            return Reply.status(status, "; ".join(problems))
+        draw = self._random.random()
+        if draw < self.reject_rate:
+            return Reply.status(400, "Rejected by the sandbox (--reject-rate)")
+        if draw < self.reject_rate + self.http_500_rate:
+            return Reply.http_error(500)
+        if draw < self.reject_rate + self.http_500_rate + self.fail_rate:
+            return Reply.status(500, "Internal error injected by the sandbox (--fail-rate)")
+        return Reply.success()
+
+    def wait_for(self, count: int, timeout: float) -> list[Received]:
+        """Block until at least `count` requests have arrived (or `timeout` passes); return them all."""
+        deadline = time.monotonic() + timeout
+        with self._changed:
+            while len(self.received) < count:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    break
+                self._changed.wait(remaining)
+            return list(self.received)
+
+    def log(self, received: Received) -> None:
+        app_id = received.header("X-Chartboost-App") or "-"
+        fields = ",".join(str(number) for number in received.event_fields) or "-"
+        verdict = "ok" if not received.problems else "; ".join(received.problems)
+        elapsed = round((time.monotonic() - received.arrived_at) * 1000)
+        logger.info(
+            "%s %s %s app=%s fields=%s -> %s in %d ms (%s)",
+            received.client[0], received.method, received.path, app_id, fields,
+            received.reply.describe(), elapsed, verdict,
+        )
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # A sender that dies or closes a kept-alive connection is normal here, not worth a traceback.
+        if isinstance(sys.exc_info()[1], ConnectionError):
+            return
+        super().handle_error(request, client_address)
+
+    def __enter__(self) -> ChartboostSandbox:
+        self._thread = threading.Thread(
+            target=self.serve_forever, kwargs={"poll_interval": 0.05}, name="chartboost-sandbox", daemon=True
+        )
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.shutdown()
+        self.server_close()
+        if self._thread is not None:
+            self._thread.join(timeout=5)

@@ -1,0 +1,202 @@
+"""The dispatcher: the one loop that sends retries on time and sweeps up whatever was dropped.
+
+Why a loop: django-q2 has no backoff and its scheduler ticks only about every 30 s
+(NOTES.md), so nothing scheduled through it can keep a 2-second retry. Instead one
+long-running task, `dispatcher_run`, ticks every `TICK_SECONDS` for `RUN_SECONDS` and on
+each tick calls `deliveries_dispatch_due()`, which claims whatever is due (retries whose
+time has come, first sends whose queue message was lost, deliveries whose worker died and
+whose lease ran out, apps switched back on) and queues it. Before it ends it hands over to a
+successor it queues itself (also from `finally`), so the loop runs without a gap. It keeps
+one worker busy; the others send.
+
+Why a lease: any number of qclusters may run, but one loop is enough. The loop holds the
+`WorkerLease` row "dispatcher" for `LEASE_SECONDS` and renews it every `RENEW_SECONDS`, each
+time with a conditional UPDATE that only succeeds for the holder. A loop that finds it
+has lost the lease stops. A loop that dies stops renewing, and its lease lapses within
+seconds.
+
+What starts a loop, and replaces a dead one:
+- `dispatcher_ensure()` is called with every kick (`delivery.dispatch.deliveries_kick`,
+  i.e. whenever deliveries are created or sent again). It costs one indexed read while a
+  loop is alive. When the lease has lapsed it queues a new loop, at most one per
+  `START_WINDOW_SECONDS`, by taking the "dispatcher-start" row first.
+- Every qcluster worker calls `dispatcher_ensure(after_restart=True)` when it starts, so
+  a fresh cluster does not wait for traffic or the scheduler. Its lease row may still
+  name a loop that died with the previous cluster; the loop queued then watches that
+  lease, and takes it over as soon as it lapses instead of giving up.
+- A django-q2 Schedule (`SCHEDULE_NAME`, every minute, created after `migrate`) calls
+  `dispatcher_ensure()` as the last line of defence.
+Two loops that overlap for a moment are harmless: claims are conditional updates, so a
+delivery is never held by both.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.db import DatabaseError, connections, transaction
+from django.db.models import Q
+from django.utils import timezone
+from django_q.conf import Conf
+from django_q.tasks import async_task
+
+from delivery.dispatch import deliveries_dispatch_due, new_lease_token
+from delivery.models import WorkerLease
+
+logger = logging.getLogger(__name__)
+
+LEASE_NAME = "dispatcher"
+START_NAME = "dispatcher-start"
+RUN_TASK = "delivery.tasks.dispatcher_run"
+ENSURE_TASK = "delivery.tasks.dispatcher_ensure"
+SCHEDULE_NAME = "Keep the delivery dispatcher running"
+
+TICK_SECONDS = 0.2
+RUN_SECONDS = 50.0
+LEASE_SECONDS = 5.0
+RENEW_SECONDS = 1.0
+START_WINDOW_SECONDS = 15.0
+
+
+def _lapsed(now: datetime) -> Q:
+    return Q(held_until__isnull=True) | Q(held_until__lt=now)
+
+
+def _lease_rows() -> None:
+    for name in (LEASE_NAME, START_NAME):
+        WorkerLease.objects.get_or_create(name=name)
+
+
+def _held_until() -> datetime | None:
+    return WorkerLease.objects.filter(name=LEASE_NAME).values_list("held_until", flat=True).first()
+
+
+def dispatcher_ensure(*, after_restart: bool = False) -> bool:
+    """Queue a dispatcher loop unless one is alive. Returns whether one was queued."""
+    if Conf.SYNC:
+        # Tasks run inline in sync mode (tests): a 50-second loop would block the caller.
+        return False
+    now = timezone.now()
+    held_until = _held_until()
+    if held_until is not None and held_until >= now and not after_restart:
+        return False
+    _lease_rows()
+    with transaction.atomic():
+        won = WorkerLease.objects.filter(name=START_NAME).filter(_lapsed(now)).update(
+            holder="starting", held_until=now + timedelta(seconds=START_WINDOW_SECONDS)
+        )
+        if won:
+            # With the ORM broker the message commits together with the start row.
+            async_task(RUN_TASK, task_name=f"dispatcher-{new_lease_token()[:12]}", group="dispatcher")
+    return bool(won)
+
+
+def dispatcher_run(handed_to: str | None = None) -> None:
+    """Run the loop for about RUN_SECONDS if we get the lease, then hand over to a successor."""
+    holder = handed_to or new_lease_token()
+    if not (_lease_take(holder, handed_to=handed_to) or _lease_take_when_lapsed(holder)):
+        _start_row_release()
+        return
+    _start_row_release()
+    try:
+        _loop(holder)
+    finally:
+        _hand_over(holder)
+
+
+def _lease_take(holder: str, *, handed_to: str | None = None) -> bool:
+    now = timezone.now()
+    condition = _lapsed(now)
+    if handed_to:
+        condition |= Q(holder=handed_to)
+    _lease_rows()
+    return bool(
+        WorkerLease.objects.filter(name=LEASE_NAME)
+        .filter(condition)
+        .update(holder=holder, held_until=now + timedelta(seconds=LEASE_SECONDS))
+    )
+
+
+def _lease_take_when_lapsed(holder: str) -> bool:
+    """Watch a held lease: give way if its holder renews it, take it over if it lapses."""
+    seen = _held_until()
+    deadline = time.monotonic() + LEASE_SECONDS + RENEW_SECONDS
+    while time.monotonic() < deadline:
+        time.sleep(TICK_SECONDS)
+        if _lease_take(holder):
+            return True
+        if _held_until() != seen:
+            return False
+    return False
+
+
+def _lease_renew(holder: str) -> bool:
+    now = timezone.now()
+    return bool(
+        WorkerLease.objects.filter(name=LEASE_NAME, holder=holder).update(
+            held_until=now + timedelta(seconds=LEASE_SECONDS)
+        )
+    )
+
+
+def _start_row_release() -> None:
+    WorkerLease.objects.filter(name=START_NAME).update(holder="", held_until=None)
+
+
+def _loop(holder: str) -> None:
+    ends = time.monotonic() + RUN_SECONDS
+    renewed = time.monotonic()
+    while (tick := time.monotonic()) < ends:
+        try:
+            if tick - renewed >= RENEW_SECONDS:
+                if not _lease_renew(holder):
+                    logger.warning("Dispatcher %s lost its lease to another; stopping.", holder)
+                    return
+                renewed = tick
+            deliveries_dispatch_due()
+        except DatabaseError:
+            # A locked or briefly unavailable database must not stop retries: try again next tick.
+            logger.exception("Dispatcher tick failed; trying again.")
+        time.sleep(max(0.0, TICK_SECONDS - (time.monotonic() - tick)))
+
+
+def _hand_over(holder: str) -> None:
+    """Pass the lease to a successor and queue it, in one transaction, if we still hold it."""
+    successor = new_lease_token()
+    now = timezone.now()
+    try:
+        with transaction.atomic():
+            kept = WorkerLease.objects.filter(name=LEASE_NAME, holder=holder).update(
+                holder=successor, held_until=now + timedelta(seconds=START_WINDOW_SECONDS)
+            )
+            if kept:
+                async_task(RUN_TASK, successor, task_name=f"dispatcher-{successor[:12]}", group="dispatcher")
+    except DatabaseError:
+        # The lease lapses within seconds and the next kick, worker start or schedule starts a loop.
+        logger.exception("Dispatcher could not hand over; a new one starts once its lease lapses.")
+
+
+def dispatcher_schedule_install(**kwargs: Any) -> None:
+    """post_migrate: make sure the every-minute Schedule exists (idempotent)."""
+    from django_q.models import Schedule
+
+    using = kwargs.get("using", "default")
+    # `migrate delivery` alone may run before django_q's tables exist; the full migrate comes back here.
+    if Schedule._meta.db_table not in connections[using].introspection.table_names():
+        return
+    Schedule.objects.using(using).update_or_create(
+        name=SCHEDULE_NAME,
+        defaults={"func": ENSURE_TASK, "schedule_type": Schedule.MINUTES, "minutes": 1, "repeats": -1},
+    )
+
+
+def dispatcher_ensure_at_worker_start(**kwargs: Any) -> None:
+    """django-q2 `post_spawn`: a worker has started; make sure a dispatcher runs."""
+    try:
+        dispatcher_ensure(after_restart=True)
+    except DatabaseError:
+        # Before `migrate` there are no tables yet; the schedule or the next kick will do it.
+        logger.warning("Could not check the dispatcher at worker start.", exc_info=True)

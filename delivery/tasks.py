@@ -1,0 +1,17 @@
+"""django-q2 tasks: thin shells around services. A queue message carries only what to look at."""
+
+from __future__ import annotations
+
+from delivery.services import dispatcher, sending
+
+
+def deliveries_send(token: str) -> int:
+    return sending.deliveries_send(token)
+
+
+def dispatcher_run(handed_to: str | None = None) -> None:
+    dispatcher.dispatcher_run(handed_to)
+
+
+def dispatcher_ensure() -> bool:
+    return dispatcher.dispatcher_ensure()

@@ -1,0 +1,125 @@
+"""Helpers for tests that send for real: the Chartboost sandbox on 127.0.0.1, the queue, a qcluster.
+
+Nothing here fakes our code. HTTP goes to a real local server (`delivery.sandbox`), queued
+tasks are the real django-q2 messages, and worker tests start a real `manage.py qcluster`
+that shares the test database file.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings as django_settings
+from django.db import connection
+from django_q.models import OrmQ
+
+from delivery import tasks
+from delivery.dispatch import SEND_TASK
+from delivery.sandbox import ChartboostSandbox
+
+
+@contextmanager
+def sandbox_as_chartboost(settings: Any, **options: Any) -> Iterator[ChartboostSandbox]:
+    """Run the sandbox on a free port and point CHARTBOOST_ENDPOINT at it."""
+    with ChartboostSandbox("127.0.0.1", 0, **options) as sandbox:
+        settings.CHARTBOOST_ENDPOINT = sandbox.url
+        yield sandbox
+
+
+def refused_url() -> str:
+    """A loopback URL where nothing listens, so connecting is refused at once."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    return f"http://127.0.0.1:{port}/event_service/v2/level"
+
+
+def queued(func: str) -> list[OrmQ]:
+    return [message for message in OrmQ.objects.order_by("id") if message.task.get("func") == func]
+
+
+def run_queued_sends() -> int:
+    """Run every queued send task here, in order, as a worker would; return how many ran."""
+    messages = queued(SEND_TASK)
+    for message in messages:
+        tasks.deliveries_send(*message.task["args"])
+        message.delete()
+    return len(messages)
+
+
+def wait_until(condition: Callable[[], bool], *, timeout: float, interval: float = 0.1) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(interval)
+    return condition()
+
+
+class QCluster:
+    """A real `manage.py qcluster` in its own process group, on the test database file."""
+
+    def __init__(self, log_path: Path, **env: str) -> None:
+        database = connection.settings_dict["NAME"]
+        self.log_path = log_path
+        self.env = {
+            **os.environ,
+            "DATABASE_URL": f"sqlite:///{database}",
+            "CHARTBOOST_ENDPOINT": django_settings.CHARTBOOST_ENDPOINT,
+            "Q_WORKERS": "2",
+            "PYTHONUNBUFFERED": "1",
+            **env,
+        }
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> QCluster:
+        with open(self.log_path, "ab") as log:
+            self.process = subprocess.Popen(
+                [sys.executable, "manage.py", "qcluster"],
+                cwd=django_settings.BASE_DIR,
+                env=self.env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        return self
+
+    def kill(self) -> None:
+        """SIGKILL the whole cluster at once: main process, sentinel, pusher, monitor and workers."""
+        if self.process is None:
+            return
+        try:
+            os.killpg(self.process.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        self.process.wait(timeout=10)
+        self.process = None
+
+    def stop(self, grace: float = 5.0) -> None:
+        """SIGTERM, then SIGKILL after `grace` seconds: a stop can hang (django-q2 #346)."""
+        if self.process is None:
+            return
+        self.process.send_signal(signal.SIGTERM)
+        try:
+            self.process.wait(timeout=grace)
+        except subprocess.TimeoutExpired:
+            pass
+        self.kill()
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+    def __enter__(self) -> QCluster:
+        return self.start()
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()

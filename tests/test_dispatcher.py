@@ -1,0 +1,193 @@
+"""The dispatcher (delivery/services/dispatcher.py): one loop, started on demand, that sweeps up what is due.
+
+These run the real loop in-process for a fraction of a second (RUN_SECONDS shortened) and
+then drain the real queue messages it wrote, as a worker would.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from datetime import timedelta
+
+import pytest
+import time_machine
+from django.db import connection
+from django.utils import timezone
+from django_q.models import Schedule
+
+from delivery.dispatch import SEND_TASK, deliveries_kick
+from delivery.models import Delivery, WorkerLease
+from delivery.sandbox import ChartboostSandbox
+from delivery.services import dispatcher
+from mappings.models import App
+from mappings.services import app_update
+from tests.factories import AppFactory, DeliveryFactory, TrackedEventFactory
+from tests.live_receiver import queued, run_queued_sends, sandbox_as_chartboost
+
+
+@pytest.fixture
+def chartboost_sandbox(settings) -> Iterator[ChartboostSandbox]:
+    with sandbox_as_chartboost(settings) as sandbox:
+        yield sandbox
+
+
+@pytest.fixture
+def short_loop(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(dispatcher, "RUN_SECONDS", 0.3)
+
+
+@pytest.fixture
+def app(db) -> App:
+    return AppFactory()
+
+
+def due_delivery(app: App) -> Delivery:
+    return DeliveryFactory(event=TrackedEventFactory(app=app), next_attempt_at=timezone.now())
+
+
+def run_queued_dispatcher() -> None:
+    """Run the successor the last loop queued, as a worker would."""
+    (message,) = queued(dispatcher.RUN_TASK)
+    message.delete()
+    dispatcher.dispatcher_run(*message.task["args"])
+
+
+def hold_lease(holder: str, seconds: float) -> None:
+    held_until = timezone.now() + timedelta(seconds=seconds)
+    WorkerLease.objects.update_or_create(
+        name=dispatcher.LEASE_NAME, defaults={"holder": holder, "held_until": held_until}
+    )
+
+
+@pytest.mark.usefixtures("short_loop")
+def test_a_delivery_whose_queue_message_was_lost_is_sent_once_its_lease_runs_out(
+    chartboost_sandbox: ChartboostSandbox, app: App, settings
+) -> None:
+    delivery = due_delivery(app)
+    deliveries_kick([delivery.pk])
+    # The queue message is lost: no worker will ever run it.
+    queued(SEND_TASK)[0].delete()
+
+    run_queued_dispatcher()
+    assert run_queued_sends() == 0, "the lease still holds: nothing to send yet"
+
+    with time_machine.travel(timezone.now() + timedelta(seconds=settings.DELIVERY_LEASE_SECONDS + 1)):
+        run_queued_dispatcher()
+        assert run_queued_sends() == 1
+
+    delivery.refresh_from_db()
+    assert delivery.status == "delivered"
+    assert len(chartboost_sandbox.received) == 1
+
+
+@pytest.mark.usefixtures("short_loop")
+def test_deliveries_of_a_switched_off_app_wait_and_go_out_at_the_next_tick_once_it_is_on(
+    chartboost_sandbox: ChartboostSandbox, app: App
+) -> None:
+    app_update(app=app, delivery_enabled=False)
+    delivery = due_delivery(app)
+
+    dispatcher.dispatcher_run()
+    assert run_queued_sends() == 0
+    delivery.refresh_from_db()
+    assert delivery.status == "pending"
+
+    app_update(app=app, delivery_enabled=True)
+    run_queued_dispatcher()
+    assert run_queued_sends() == 1
+    delivery.refresh_from_db()
+    assert delivery.status == "delivered"
+
+
+@pytest.mark.usefixtures("short_loop")
+def test_the_loop_hands_its_lease_to_a_successor_it_queues_itself(app: App) -> None:
+    dispatcher.dispatcher_run()
+
+    (message,) = queued(dispatcher.RUN_TASK)
+    (successor,) = message.task["args"]
+    lease = WorkerLease.objects.get(name=dispatcher.LEASE_NAME)
+    assert lease.holder == successor
+    assert lease.held_until > timezone.now()
+
+    run_queued_dispatcher()
+    (next_message,) = queued(dispatcher.RUN_TASK)
+    assert next_message.task["args"] != (successor,)
+
+
+@pytest.mark.usefixtures("short_loop")
+def test_a_dispatcher_that_died_is_replaced_as_soon_as_its_lease_lapses(
+    app: App, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(dispatcher, "LEASE_SECONDS", 1.0)
+    hold_lease("died-mid-loop", seconds=1.0)
+
+    started = time.monotonic()
+    dispatcher.dispatcher_run()
+    elapsed = time.monotonic() - started
+
+    # About 1 s watching the dead lease, then the 0.3 s loop.
+    assert 1.0 <= elapsed < 2.5
+    (message,) = queued(dispatcher.RUN_TASK)
+    assert WorkerLease.objects.get(name=dispatcher.LEASE_NAME).holder == message.task["args"][0]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_dispatcher_that_keeps_renewing_its_lease_is_left_alone(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(dispatcher, "LEASE_SECONDS", 1.0)
+    hold_lease("alive", seconds=1.0)
+    stop = threading.Event()
+
+    def renew() -> None:
+        while not stop.wait(0.2):
+            hold_lease("alive", seconds=1.0)
+        connection.close()
+
+    renewer = threading.Thread(target=renew)
+    renewer.start()
+    try:
+        started = time.monotonic()
+        dispatcher.dispatcher_run()
+        elapsed = time.monotonic() - started
+    finally:
+        stop.set()
+        renewer.join()
+
+    assert elapsed < 1.0
+    assert WorkerLease.objects.get(name=dispatcher.LEASE_NAME).holder == "alive"
+    assert queued(dispatcher.RUN_TASK) == []
+
+
+def test_ensure_queues_one_dispatcher_however_often_it_is_called(db) -> None:
+    results = [dispatcher.dispatcher_ensure() for _ in range(5)]
+    assert results == [True, False, False, False, False]
+    assert len(queued(dispatcher.RUN_TASK)) == 1
+
+
+def test_ensure_queues_nothing_while_a_dispatcher_holds_the_lease(db) -> None:
+    hold_lease("alive", seconds=5)
+    assert dispatcher.dispatcher_ensure() is False
+    assert queued(dispatcher.RUN_TASK) == []
+
+
+def test_a_starting_worker_queues_a_dispatcher_even_while_the_lease_looks_held(db) -> None:
+    # The holder may have died with the previous cluster; the dispatcher queued here finds out.
+    hold_lease("maybe-dead", seconds=5)
+    dispatcher.dispatcher_ensure_at_worker_start(sender="django_q", proc_name="Process-1")
+    assert len(queued(dispatcher.RUN_TASK)) == 1
+
+
+def test_kicking_deliveries_makes_sure_a_dispatcher_runs(app: App) -> None:
+    deliveries_kick([due_delivery(app).pk])
+    assert len(queued(dispatcher.RUN_TASK)) == 1
+
+
+def test_migrate_installs_a_schedule_that_checks_on_the_dispatcher_every_minute(db) -> None:
+    assert Schedule.objects.filter(name=dispatcher.SCHEDULE_NAME).exists()
+    # Migrating again keeps the one schedule.
+    dispatcher.dispatcher_schedule_install(using="default")
+    (schedule,) = Schedule.objects.filter(name=dispatcher.SCHEDULE_NAME)
+    assert (schedule.func, schedule.schedule_type, schedule.minutes, schedule.repeats) == (
+        "delivery.tasks.dispatcher_ensure", Schedule.MINUTES, 1, -1
+    )
