@@ -1,0 +1,228 @@
+"""`POST /api/v1/apps/{app_id}/events/`: tracked events in (SPEC §3 "Ingestion").
+
+The view reads the body itself: its size is checked before anything parses it, and
+every kind of bad body answers 400 or 413, never 500. The events are then checked
+and stored by `events_ingest`.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from typing import Any
+
+from django.http import HttpRequest
+from drf_spectacular.utils import OpenApiExample, OpenApiResponse, PolymorphicProxySerializer, extend_schema
+from drf_spectacular.utils import inline_serializer as schema_of
+from rest_framework import exceptions, serializers, status
+from rest_framework.parsers import JSONParser
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from delivery.services.ingest import events_ingest
+from mappings.selectors import app_get_for_organization
+from trackerui.accounts.selectors import organization_for_request
+
+MAX_BODY_BYTES = 1024 * 1024
+MAX_EVENTS = 1000
+
+
+class PayloadTooLarge(exceptions.APIException):
+    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
+    default_detail = "The body is over 1 MiB. Send fewer events per request."
+    default_code = "payload_too_large"
+
+
+def body_read(request: HttpRequest) -> bytes:
+    """The raw body, at most 1 MiB, without Django's own size limit getting in the way.
+
+    Content-Length is trusted for an early answer, but the bytes are counted too: a
+    chunked body has no Content-Length.
+    """
+    content_length_check(request)
+    body = request.read(MAX_BODY_BYTES + 1)
+    if len(body) > MAX_BODY_BYTES:
+        raise PayloadTooLarge()
+    return body
+
+
+def content_length_check(request: HttpRequest) -> None:
+    try:
+        declared = int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        # Django reads such a body as empty; it then fails as "not JSON".
+        return
+    if declared > MAX_BODY_BYTES:
+        raise PayloadTooLarge()
+
+
+def events_from_body(body: bytes) -> list[Any]:
+    """The events a body carries: one event object, or `{"events": [...]}` with 1-1000."""
+    try:
+        document = json.loads(body.decode("utf-8-sig"), parse_constant=_refuse_constant, parse_float=_finite_float)
+    except UnicodeDecodeError:
+        raise exceptions.ParseError("The body is not valid JSON: it is not UTF-8 text.") from None
+    except ValueError as error:
+        raise exceptions.ParseError(f"The body is not valid JSON: {error}") from None
+    except RecursionError:
+        raise exceptions.ParseError("The body is not valid JSON we can read: it is nested too deeply.") from None
+    if not isinstance(document, dict):
+        raise exceptions.ParseError('The body must be a JSON object: one event, or {"events": [...]}.')
+    if "events" not in document:
+        return [document]
+    events = document["events"]
+    if not isinstance(events, list):
+        raise exceptions.ValidationError({"events": ["Must be a list of events."]})
+    if not events:
+        raise exceptions.ValidationError({"events": ["Send at least one event."]})
+    if len(events) > MAX_EVENTS:
+        raise exceptions.ValidationError({"events": [f"At most {MAX_EVENTS} events per request (got {len(events)})."]})
+    return events
+
+
+def _refuse_constant(name: str) -> float:
+    # Python's json module accepts NaN and Infinity; JSON does not, and no database stores them.
+    raise ValueError(f"{name} is not a JSON value")
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError(f"the number {text[:20]}… is too large")
+    return value
+
+
+_EVENT = schema_of(
+    "TrackedEventIn",
+    {
+        "event_id": serializers.CharField(max_length=128, help_text="Your id for this occurrence; unique per app."),
+        "name": serializers.CharField(max_length=255, help_text="The event's name, matched exactly by mappings."),
+        "timestamp": serializers.IntegerField(min_value=1, help_text="Unix seconds; at most 1 hour in the future."),
+        "platform": serializers.CharField(max_length=64, help_text="The device OS, e.g. \"iOS 17.4\"."),
+        "identifiers": serializers.DictField(
+            child=serializers.CharField(),
+            help_text="iOS apps: `ifa`. Android and Amazon apps: `gaid` (UUID form) and/or `uuid`.",
+        ),
+        "properties": serializers.DictField(
+            required=False, help_text="Values the mappings read (levels, description). At most 16 KiB as JSON."
+        ),
+        "sdk_version": serializers.CharField(required=False, max_length=32),
+        "limit_ad_tracking": serializers.BooleanField(
+            required=False, help_text="When true the event is stored but its deliveries are blocked, never sent."
+        ),
+    },
+)
+_BATCH = schema_of("TrackedEventBatchIn", {"events": serializers.ListField(child=_EVENT, min_length=1,
+                                                                            max_length=MAX_EVENTS)})
+_ANSWER = schema_of(
+    "IngestAnswer",
+    {
+        "results": serializers.ListField(
+            child=schema_of(
+                "IngestResult",
+                {
+                    "event_id": serializers.JSONField(
+                        allow_null=True,
+                        help_text="The event_id as sent (a rejected event may have sent a number); "
+                        "null when it was missing or cannot be echoed.",
+                    ),
+                    "status": serializers.ChoiceField(choices=["accepted", "unmapped", "duplicate", "rejected"]),
+                    "deliveries": serializers.ListField(
+                        child=schema_of(
+                            "IngestDelivery",
+                            {
+                                "id": serializers.IntegerField(),
+                                "event_field": serializers.IntegerField(),
+                                "status": serializers.CharField(),
+                            },
+                        )
+                    ),
+                    "errors": serializers.DictField(child=serializers.ListField(child=serializers.CharField())),
+                },
+            )
+        ),
+        "accepted": serializers.IntegerField(),
+        "duplicate": serializers.IntegerField(),
+        "unmapped": serializers.IntegerField(),
+        "rejected": serializers.IntegerField(),
+    },
+)
+_ONE_EVENT = {
+    "event_id": "b7a1c9e0-level-12",
+    "name": "level_up",
+    "timestamp": 1735689600,
+    "platform": "iOS 17.4",
+    "identifiers": {"ifa": "B1C99C76-F014-4285-90CF-3A5C99D9DFC6"},
+    "properties": {"level": 12, "world": "Lunar Caverns"},
+    "sdk_version": "3.2.3",
+}
+
+
+class EventIngestView(APIView):
+    """Thin: size, access, body shape; everything about events is in `events_ingest`."""
+
+    throttle_scope = "ingest"
+    # For the schema only: the body is read by `body_read`, never through DRF's parsers.
+    parser_classes = [JSONParser]
+
+    def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
+        # Size is checked first (SPEC §3), before authentication can touch the body.
+        content_length_check(request._request)
+        super().initial(request, *args, **kwargs)
+
+    @extend_schema(
+        operation_id="events_ingest",
+        summary="Ingest tracked events",
+        description=(
+            "One event object, or `{\"events\": [...]}` with 1-1000 events, at most 1 MiB. Each event is "
+            "answered on its own: `accepted` (deliveries created), `unmapped` (stored, no active mapping), "
+            "`duplicate` (its event_id was seen before; nothing created) or `rejected` (with field errors; "
+            "nothing stored). Unknown keys in an event are ignored."
+        ),
+        request=PolymorphicProxySerializer(
+            component_name="TrackedEventsIn", serializers=[_EVENT, _BATCH], resource_type_field_name=None
+        ),
+        responses={
+            202: _ANSWER,
+            400: OpenApiResponse(description="Not JSON, not an object, or not 1-1000 events."),
+            413: OpenApiResponse(description="The body is over 1 MiB."),
+        },
+        examples=[
+            OpenApiExample("One event", value=_ONE_EVENT, request_only=True),
+            OpenApiExample(
+                "A batch",
+                value={"events": [
+                    _ONE_EVENT,
+                    {**_ONE_EVENT, "event_id": "b7a1c9e0-level-13", "properties": {"level": 13}},
+                    {**_ONE_EVENT, "event_id": "b7a1c9e0-level-x", "properties": {"world": "Lunar Caverns"}},
+                ]},
+                request_only=True,
+            ),
+            OpenApiExample(
+                "The answer to the batch",
+                value={
+                    "results": [
+                        {"event_id": "b7a1c9e0-level-12", "status": "accepted",
+                         "deliveries": [{"id": 981, "event_field": 1, "status": "pending"}], "errors": {}},
+                        {"event_id": "b7a1c9e0-level-13", "status": "accepted",
+                         "deliveries": [{"id": 982, "event_field": 1, "status": "pending"}], "errors": {}},
+                        {"event_id": "b7a1c9e0-level-x", "status": "rejected", "deliveries": [],
+                         "errors": {"properties.level": ["Event ID 1 (Highest level reached) reads main_level "
+                                                         "from property “level”: a non-zero integer (it is "
+                                                         "missing)."]}},
+                    ],
+                    "accepted": 2,
+                    "duplicate": 0,
+                    "unmapped": 0,
+                    "rejected": 1,
+                },
+                response_only=True,
+                status_codes=["202"],
+            ),
+        ],
+    )
+    def post(self, request: Request, app_id: int) -> Response:
+        events = events_from_body(body_read(request._request))
+        app = app_get_for_organization(organization_for_request(request), app_id)
+        return Response(events_ingest(app=app, events=events), status=status.HTTP_202_ACCEPTED)

@@ -1,0 +1,306 @@
+"""One tracked event as a customer sends it: checked, and turned into a clean value.
+
+This is the ingestion hot path (SPEC §6: thousands of events a second), so it is
+plain Python: no serializers, one pass over each event's strings.
+
+Decisions beyond SPEC §3, all made to be forgiving where nothing is lost:
+
+- Unknown top-level keys are ignored (a newer SDK may send more than we read), but
+  they are still checked for control characters, since the rule covers the whole event.
+- Identifiers the app's platform does not use (a `gaid` sent to an iOS app) are
+  ignored and not stored: Chartboost only reads `ifa` for iOS and `gaid`/`uuid` for
+  Android and Amazon (reference, "Identifiers Parameters").
+- An event with `limit_ad_tracking: true` needs no usable identifier. It is still
+  accepted and stored, but its deliveries are `blocked`: Chartboost never receives
+  it, so nobody needs to identify the device.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from mappings.models import Platform
+
+MAX_EVENT_ID_LENGTH = 128
+MAX_NAME_LENGTH = 255
+MAX_PLATFORM_LENGTH = 64
+MAX_SDK_VERSION_LENGTH = 32
+MAX_UUID_LENGTH = 64
+MAX_PROPERTIES_BYTES = 16 * 1024
+# Deeper than this, a properties object is not data a mapping can read; the limit
+# also keeps every later json.dumps far from Python's recursion limit.
+MAX_PROPERTIES_DEPTH = 32
+FUTURE_TOLERANCE_SECONDS = 3600
+
+# U+0000-U+001F and U+007F (SPEC §3). Lone surrogates (only possible through a JSON
+# "\ud800" escape) are refused with them: no database or JSON encoder can store them.
+_FORBIDDEN = re.compile("[\x00-\x1f\x7f\ud800-\udfff]")
+_HEX_OR_DASH = re.compile(r"[0-9a-fA-F-]+")
+_UUID_FORM = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
+_ALL_ZERO = "0" * 32
+
+REQUIRED = "This field is required."
+NOT_NULL = "This field may not be null."
+
+
+class EventRejected(Exception):
+    """The event breaks a rule; `errors` is `{"field": ["message", ...]}`."""
+
+    def __init__(self, errors: dict[str, list[str]]) -> None:
+        super().__init__(errors)
+        self.errors = errors
+
+
+@dataclass(frozen=True, slots=True)
+class CleanEvent:
+    event_id: str
+    name: str
+    timestamp: int
+    platform: str
+    # Only usable identifiers, exactly as received: requests carry them as sent.
+    identifiers: dict[str, str]
+    # The device identity: ifa, else gaid, else uuid; lowercase without dashes.
+    # Empty only when limit_ad_tracking is on and no usable identifier was sent.
+    device: str
+    properties: dict[str, Any]
+    sdk_version: str
+    limit_ad_tracking: bool
+
+
+def event_clean(raw: Any, *, app_platform: str, now: int) -> CleanEvent:
+    """Check one event for an app on `app_platform`, at Unix time `now`.
+
+    Raises EventRejected with every field error found.
+    """
+    if not isinstance(raw, dict):
+        raise EventRejected({"non_field_errors": ["An event must be a JSON object."]})
+    errors: dict[str, list[str]] = {}
+    forbidden_at = _forbidden_character_path(raw)
+    if forbidden_at is not None:
+        errors[forbidden_at] = ["Control characters (U+0000-U+001F, U+007F) are not allowed."]
+
+    event_id = _required_string(raw, "event_id", MAX_EVENT_ID_LENGTH, errors)
+    name = _required_string(raw, "name", MAX_NAME_LENGTH, errors)
+    timestamp = _timestamp(raw.get("timestamp", None), "timestamp" in raw, now, errors)
+    platform = _required_string(raw, "platform", MAX_PLATFORM_LENGTH, errors)
+    limit_ad_tracking = _optional_bool(raw, "limit_ad_tracking", errors)
+    sdk_version = _optional_string(raw, "sdk_version", MAX_SDK_VERSION_LENGTH, errors)
+    properties = _properties(raw.get("properties"), errors)
+    identifiers, device = _identifiers(raw, app_platform, bool(limit_ad_tracking), errors)
+
+    if errors:
+        raise EventRejected(errors)
+    return CleanEvent(
+        event_id=event_id,
+        name=name,
+        timestamp=timestamp,
+        platform=platform,
+        identifiers=identifiers,
+        device=device,
+        properties=properties,
+        sdk_version=sdk_version,
+        limit_ad_tracking=bool(limit_ad_tracking),
+    )
+
+
+def _add(errors: dict[str, list[str]], field: str, message: str) -> None:
+    # The control-character scan may already have named this field; say each thing once.
+    errors.setdefault(field, [])
+    if message not in errors[field]:
+        errors[field].append(message)
+
+
+def _required_string(raw: dict, key: str, max_length: int, errors: dict[str, list[str]]) -> str:
+    if key not in raw:
+        _add(errors, key, REQUIRED)
+        return ""
+    value = raw[key]
+    if value is None:
+        _add(errors, key, NOT_NULL)
+    elif not isinstance(value, str):
+        _add(errors, key, f"Must be a string (got {_json_type(value)}).")
+    elif not value:
+        _add(errors, key, "May not be empty.")
+    elif len(value) > max_length:
+        _add(errors, key, f"At most {max_length} characters (got {len(value)}).")
+    else:
+        return value
+    return ""
+
+
+def _optional_string(raw: dict, key: str, max_length: int, errors: dict[str, list[str]]) -> str:
+    value = raw.get(key)
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        _add(errors, key, f"Must be a string (got {_json_type(value)}).")
+        return ""
+    if len(value) > max_length:
+        _add(errors, key, f"At most {max_length} characters (got {len(value)}).")
+        return ""
+    return value
+
+
+def _optional_bool(raw: dict, key: str, errors: dict[str, list[str]]) -> bool:
+    value = raw.get(key)
+    if value is None:
+        return False
+    if not isinstance(value, bool):
+        _add(errors, key, f"Must be true or false (got {_json_type(value)}).")
+        return False
+    return value
+
+
+def _timestamp(value: Any, present: bool, now: int, errors: dict[str, list[str]]) -> int:
+    if not present:
+        _add(errors, "timestamp", REQUIRED)
+    elif value is None:
+        _add(errors, "timestamp", NOT_NULL)
+    # bool is a subclass of int in Python, but `true` is not a time.
+    elif isinstance(value, bool) or not isinstance(value, int):
+        _add(errors, "timestamp", f"Must be an integer number of Unix seconds (got {_json_type(value)}).")
+    elif value <= 0:
+        _add(errors, "timestamp", "Must be a Unix time in seconds, greater than 0.")
+    elif value > now + FUTURE_TOLERANCE_SECONDS:
+        _add(errors, "timestamp", "Is more than 1 hour in the future: send Unix seconds, not milliseconds.")
+    else:
+        return value
+    return 0
+
+
+def _properties(value: Any, errors: dict[str, list[str]]) -> dict[str, Any]:
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        _add(errors, "properties", f"Must be an object (got {_json_type(value)}).")
+        return {}
+    if _depth(value) > MAX_PROPERTIES_DEPTH:
+        _add(errors, "properties", f"Nested more than {MAX_PROPERTIES_DEPTH} levels deep.")
+        return {}
+    size = len(json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode("utf-8", "surrogatepass"))
+    if size > MAX_PROPERTIES_BYTES:
+        _add(errors, "properties", f"At most 16 KiB as JSON (got {size} bytes).")
+        return {}
+    return value
+
+
+def _identifiers(
+    raw: dict, app_platform: str, limit_ad_tracking: bool, errors: dict[str, list[str]]
+) -> tuple[dict[str, str], str]:
+    """The usable identifiers as received, and the device identity made from them."""
+    value = raw.get("identifiers")
+    if value is not None and not isinstance(value, dict):
+        _add(errors, "identifiers", f"Must be an object (got {_json_type(value)}).")
+        return {}, ""
+    given = value or {}
+    if app_platform == Platform.IOS:
+        usable = _checked(given, "ifa", _ifa_problem, errors)
+    else:
+        usable = _checked(given, "gaid", _gaid_problem, errors) | _checked(given, "uuid", _uuid_problem, errors)
+    if any(field.startswith("identifiers") for field in errors):
+        return {}, ""
+    device = next((usable[key] for key in ("ifa", "gaid", "uuid") if key in usable), "")
+    if not device and not limit_ad_tracking:
+        _add(errors, "identifiers", _missing_identifier_message(app_platform, given))
+    return usable, device.replace("-", "").lower()
+
+
+def _checked(
+    given: dict, key: str, problem_of: Callable[[str], str], errors: dict[str, list[str]]
+) -> dict[str, str]:
+    """`{key: value}` when the identifier is present and usable, else `{}` (with an error if malformed)."""
+    value = given.get(key)
+    if value is None:
+        return {}
+    if not isinstance(value, str):
+        _add(errors, f"identifiers.{key}", f"Must be a string (got {_json_type(value)}).")
+        return {}
+    problem = problem_of(value)
+    if problem:
+        _add(errors, f"identifiers.{key}", problem)
+        return {}
+    # An all-zero advertising id is what a device sends under limit ad tracking: no identifier.
+    if key != "uuid" and value.replace("-", "") == _ALL_ZERO:
+        return {}
+    return {key: value}
+
+
+def _ifa_problem(value: str) -> str:
+    if _HEX_OR_DASH.fullmatch(value) and len(value.replace("-", "")) == 32 and value.count("-") <= 4:
+        return ""
+    return "An ifa is 32 hexadecimal characters (dashes and uppercase allowed)."
+
+
+def _gaid_problem(value: str) -> str:
+    if _UUID_FORM.fullmatch(value):
+        return ""
+    return "A gaid is a UUID: 32 hexadecimal characters with 4 dashes (8-4-4-4-12)."
+
+
+def _uuid_problem(value: str) -> str:
+    if not value:
+        return "May not be empty."
+    if len(value) > MAX_UUID_LENGTH:
+        return f"At most {MAX_UUID_LENGTH} characters (got {len(value)})."
+    return ""
+
+
+def _missing_identifier_message(app_platform: str, given: dict) -> str:
+    zeroed = " An all-zero advertising id (limit ad tracking) identifies nobody." if given else ""
+    if app_platform == Platform.IOS:
+        return "iOS apps need identifiers.ifa." + zeroed
+    return "Android and Amazon apps need identifiers.gaid or identifiers.uuid." + zeroed
+
+
+def _forbidden_character_path(raw: dict) -> str | None:
+    """The dotted path of the first key or string with a control character, or None.
+
+    Iterative, so no event can exhaust the stack however it is nested.
+    """
+    stack: list[tuple[str, Any]] = [("", raw)]
+    while stack:
+        path, value = stack.pop()
+        if isinstance(value, str):
+            if _FORBIDDEN.search(value):
+                return path or "non_field_errors"
+        elif isinstance(value, dict):
+            for key, item in value.items():
+                if _FORBIDDEN.search(key):
+                    return path or "non_field_errors"
+                stack.append((f"{path}.{key}" if path else key, item))
+        elif isinstance(value, list):
+            stack.extend((path, item) for item in value)
+    return None
+
+
+def _depth(value: Any) -> int:
+    deepest = 0
+    stack: list[tuple[int, Any]] = [(1, value)]
+    while stack:
+        depth, item = stack.pop()
+        if depth > MAX_PROPERTIES_DEPTH:
+            return depth
+        deepest = max(deepest, depth)
+        children = item.values() if isinstance(item, dict) else item
+        stack.extend((depth + 1, child) for child in children if isinstance(child, dict | list))
+    return deepest
+
+
+def _json_type(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int):
+        return "an integer"
+    if isinstance(value, float):
+        return "a decimal number"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, list):
+        return "a list"
+    return "an object"

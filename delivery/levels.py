@@ -1,0 +1,243 @@
+"""What each mapping sends for one event, and the sequential rule (SPEC §1).
+
+`event_items` reads main_level, sub_level and description from an event's properties
+as its mappings say. `device_levels_claim` keeps, per (app, device, sequential Event
+ID), the highest (main_level, sub_level) accepted so far, and decides which new
+values are above it: Chartboost discards equal or lower values of fields 1, 3 and 4,
+so we do not send them.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from delivery.event_schema import EventRejected
+from delivery.models import DeviceLevel
+from mappings.event_fields import NON_SEQUENTIAL_FIELDS, SEQUENTIAL_FIELDS
+from mappings.models import Mapping
+
+DATA_TYPE = "level_info"
+# Levels are stored in IntegerField columns: 32-bit on PostgreSQL.
+MAX_LEVEL = 2**31 - 1
+MIN_LEVEL = -(2**31)
+_INTEGER_TEXT = re.compile(r"[+-]?[0-9]{1,10}")
+# Enough rows per query to stay far below any backend's limit on query parameters.
+_CHUNK = 500
+
+
+def event_items(mappings: list[Mapping], properties: dict[str, Any]) -> list[tuple[Mapping, dict[str, Any]]]:
+    """The `track_info` item of each mapping, in the mappings' order.
+
+    Raises EventRejected naming every property that a mapping needs and the event
+    lacks (or carries in a form Chartboost cannot take), with the mapping's Event ID.
+    """
+    items: list[tuple[Mapping, dict[str, Any]]] = []
+    errors: dict[str, list[str]] = {}
+    for mapping in mappings:
+        try:
+            items.append((mapping, track_item(mapping, properties)))
+        except EventRejected as rejected:
+            for field, messages in rejected.errors.items():
+                errors.setdefault(field, []).extend(messages)
+    if errors:
+        raise EventRejected(errors)
+    return items
+
+
+def track_item(mapping: Mapping, properties: dict[str, Any]) -> dict[str, Any]:
+    """The item exactly as it goes into `track_info` (reference, "Level Tracking Parameters")."""
+    if mapping.event_field in NON_SEQUENTIAL_FIELDS:
+        # Reference: "For non-sequential or non-numerical events, set main_level:1 and sub_level:0".
+        main_level, sub_level = 1, 0
+    else:
+        main_level, sub_level = _main_level(mapping, properties), _sub_level(mapping, properties)
+    return {
+        "event_label": mapping.label,
+        "event_field": mapping.event_field,
+        "main_level": main_level,
+        "sub_level": sub_level,
+        "description": description_for(mapping, properties),
+        "data_type": DATA_TYPE,
+    }
+
+
+def description_for(mapping: Mapping, properties: dict[str, Any]) -> str:
+    """The property's value if the event has it, else the fixed description, else the label."""
+    if mapping.description_property:
+        value = properties.get(mapping.description_property)
+        # A property sent as null or "" says nothing, so the fixed text is more useful.
+        if value is not None and value != "":
+            return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+    return mapping.description or mapping.label
+
+
+def _main_level(mapping: Mapping, properties: dict[str, Any]) -> int:
+    name = mapping.main_level_property
+    if not name:
+        return mapping.main_level_value
+    value = _as_integer(properties.get(name))
+    if value is None or value == 0 or not MIN_LEVEL <= value <= MAX_LEVEL:
+        raise EventRejected({f"properties.{name}": [_level_message(mapping, name, "main_level", properties)]})
+    return value
+
+
+def _sub_level(mapping: Mapping, properties: dict[str, Any]) -> int:
+    name = mapping.sub_level_property
+    # SPEC §1: when the named property is missing (or null, which is the same), the
+    # fixed sub_level_value is sent.
+    if not name or properties.get(name) is None:
+        return mapping.sub_level_value
+    value = _as_integer(properties[name])
+    if value is None or not 0 <= value <= MAX_LEVEL:
+        raise EventRejected({f"properties.{name}": [_level_message(mapping, name, "sub_level", properties)]})
+    return value
+
+
+def _as_integer(value: Any) -> int | None:
+    """An integer, or a string of one ("7"); anything else (7.5, "7.5", true) is None."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str) and _INTEGER_TEXT.fullmatch(value.strip()):
+        return int(value)
+    return None
+
+
+def _level_message(mapping: Mapping, name: str, level: str, properties: dict[str, Any]) -> str:
+    rule = "a non-zero integer" if level == "main_level" else "an integer of 0 or more"
+    got = "it is missing" if properties.get(name) is None else f"got {json.dumps(properties[name])[:40]}"
+    return f"Event ID {mapping.event_field} ({mapping.label}) reads {level} from property “{name}”: {rule} ({got})."
+
+
+@dataclass(slots=True)
+class LevelClaim:
+    """A delivery of a sequential Event ID that wants to be sent: is its level above the device's?"""
+
+    device: str
+    event_field: int
+    main_level: int
+    sub_level: int
+    passed: bool = False
+    # The highest level it was compared against, when it did not pass.
+    highest: tuple[int, int] | None = None
+
+    @property
+    def level(self) -> tuple[int, int]:
+        return (self.main_level, self.sub_level)
+
+    @property
+    def key(self) -> tuple[str, int]:
+        return (self.device, self.event_field)
+
+    @property
+    def reason(self) -> str:
+        if self.passed or self.highest is None:
+            return ""
+        return f"not above {self.highest[0]}.{self.highest[1]} already sent"
+
+
+def device_levels_claim(*, app_id: int, claims: list[LevelClaim]) -> None:
+    """Decide, in order, which claims are above their device's highest level, and raise it.
+
+    Must run inside a transaction. The batch is decided in memory from one read of the
+    current levels, then written with compare-and-set UPDATEs (only if the level is
+    still the one read) and one INSERT of new rows guarded by the unique constraint.
+    When a concurrent ingest got there first, that device's claims are decided again
+    one by one, each with a conditional UPDATE; so two equal values can never both
+    pass, on SQLite or PostgreSQL.
+    """
+    for claim in claims:
+        if claim.event_field not in SEQUENTIAL_FIELDS or not claim.device:
+            raise ValueError(f"Only sequential Event IDs of an identified device have levels: {claim}.")
+    by_key: dict[tuple[str, int], list[LevelClaim]] = {}
+    for claim in claims:
+        by_key.setdefault(claim.key, []).append(claim)
+    known = _levels_read(app_id, by_key)
+    now = timezone.now()
+    new_rows: list[DeviceLevel] = []
+    for key, group in by_key.items():
+        before = known.get(key)
+        highest = _decide(group, before[1] if before else None)
+        if before is None:
+            if highest is not None:
+                new_rows.append(DeviceLevel(app_id=app_id, device=key[0], event_field=key[1],
+                                            main_level=highest[0], sub_level=highest[1], updated_at=now))
+        elif highest != before[1]:
+            pk, (main_level, sub_level) = before
+            changed = DeviceLevel.objects.filter(pk=pk, main_level=main_level, sub_level=sub_level).update(
+                main_level=highest[0], sub_level=highest[1], updated_at=now
+            )
+            if not changed:
+                _decide_one_by_one(app_id, group)
+    if new_rows:
+        try:
+            with transaction.atomic():
+                DeviceLevel.objects.bulk_create(new_rows)
+        except IntegrityError:
+            for row in new_rows:
+                _decide_one_by_one(app_id, by_key[(row.device, row.event_field)])
+
+
+def _levels_read(
+    app_id: int, by_key: dict[tuple[str, int], list[LevelClaim]]
+) -> dict[tuple[str, int], tuple[int, tuple[int, int]]]:
+    """The stored (pk, (main_level, sub_level)) of each key that has one."""
+    devices = sorted({device for device, _ in by_key})
+    fields = sorted({field for _, field in by_key})
+    known: dict[tuple[str, int], tuple[int, tuple[int, int]]] = {}
+    for start in range(0, len(devices), _CHUNK):
+        rows = DeviceLevel.objects.filter(
+            app_id=app_id, device__in=devices[start:start + _CHUNK], event_field__in=fields
+        ).values_list("pk", "device", "event_field", "main_level", "sub_level")
+        for pk, device, field, main_level, sub_level in rows:
+            known[(device, field)] = (pk, (main_level, sub_level))
+    return known
+
+
+def _decide(group: list[LevelClaim], highest: tuple[int, int] | None) -> tuple[int, int] | None:
+    """Mark each claim of one device and field, in order; return the new highest level."""
+    for claim in group:
+        if highest is None or claim.level > highest:
+            claim.passed, claim.highest = True, None
+            highest = claim.level
+        else:
+            claim.passed, claim.highest = False, highest
+    return highest
+
+
+def _decide_one_by_one(app_id: int, group: list[LevelClaim]) -> None:
+    for claim in group:
+        _claim_one(app_id, claim)
+
+
+def _claim_one(app_id: int, claim: LevelClaim) -> None:
+    """The conditional UPDATE, with an INSERT (in a savepoint) when the device has no level yet."""
+    row = DeviceLevel.objects.filter(app_id=app_id, device=claim.device, event_field=claim.event_field)
+    below = Q(main_level__lt=claim.main_level) | Q(main_level=claim.main_level, sub_level__lt=claim.sub_level)
+    # Each round either decides the claim or lost an INSERT race to a row that now
+    # exists, so the second round always decides; the third is only a safety margin.
+    for _ in range(3):
+        if row.filter(below).update(main_level=claim.main_level, sub_level=claim.sub_level, updated_at=timezone.now()):
+            claim.passed, claim.highest = True, None
+            return
+        current = row.values_list("main_level", "sub_level").first()
+        if current is not None:
+            claim.passed, claim.highest = False, current
+            return
+        try:
+            with transaction.atomic():
+                DeviceLevel.objects.create(app_id=app_id, device=claim.device, event_field=claim.event_field,
+                                           main_level=claim.main_level, sub_level=claim.sub_level)
+        except IntegrityError:
+            continue
+        claim.passed, claim.highest = True, None
+        return
+    raise RuntimeError(f"Could not record the level of {claim} after three tries.")

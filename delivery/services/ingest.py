@@ -1,0 +1,275 @@
+"""Taking tracked events in (SPEC §3 "Ingestion").
+
+A batch is checked first without the database, then written in one short transaction:
+duplicates found, levels read and decided, events and deliveries bulk-inserted, event
+names remembered. Sending starts only after commit, so once the answer says
+`accepted`, the deliveries are durably stored.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from datetime import datetime
+from functools import partial
+from typing import Any
+
+from django.db import IntegrityError, connection, transaction
+from django.utils import timezone
+
+from delivery.dispatch import deliveries_kick
+from delivery.event_schema import CleanEvent, EventRejected, event_clean
+from delivery.levels import LevelClaim, device_levels_claim, event_items
+from delivery.models import Delivery, EventName, TrackedEvent
+from mappings.event_fields import SEQUENTIAL_FIELDS
+from mappings.models import App, Mapping
+from mappings.selectors import active_mappings_by_event_name
+
+ACCEPTED = "accepted"
+UNMAPPED = "unmapped"
+DUPLICATE = "duplicate"
+REJECTED = "rejected"
+OUTCOMES = (ACCEPTED, DUPLICATE, UNMAPPED, REJECTED)
+
+BLOCKED_REASON = "limit_ad_tracking is true: the player opted out of tracking, so this is never sent."
+# Enough ids per query to stay far below any backend's limit on query parameters.
+_CHUNK = 500
+
+
+@dataclass(slots=True)
+class _Fresh:
+    """An event that is new for its app and passed every check, on its way into the tables."""
+
+    index: int
+    event: CleanEvent
+    items: list[tuple[Mapping, dict[str, Any]]]
+    tracked: TrackedEvent | None = None
+    deliveries: list[Delivery] = field(default_factory=list)
+
+
+def events_ingest(*, app: App, events: list[Any]) -> dict[str, Any]:
+    """Ingest a batch for `app`; return the 202 answer body of SPEC §3."""
+    now = timezone.now()
+    unix_now = int(now.timestamp())
+    results: list[dict[str, Any] | None] = [None] * len(events)
+    clean: list[tuple[int, CleanEvent]] = []
+    for index, raw in enumerate(events):
+        try:
+            clean.append((index, event_clean(raw, app_platform=app.platform, now=unix_now)))
+        except EventRejected as rejected:
+            results[index] = _result(_echo_event_id(raw), REJECTED, errors=rejected.errors)
+    if clean:
+        with transaction.atomic():
+            _store(app, clean, results, now)
+    return _answer([result for result in results if result is not None])
+
+
+def _store(app: App, clean: list[tuple[int, CleanEvent]], results: list[dict[str, Any] | None], now: datetime) -> None:
+    # Read inside the transaction: on SQLite it holds the write lock from BEGIN
+    # (IMMEDIATE), so no mapping can be deleted between this read and our inserts.
+    mappings = active_mappings_by_event_name(app)
+    fresh = _fresh_events(app, clean, mappings, results)
+    fresh = _tracked_events_create(app, fresh, results, now)
+    _deliveries_create(app, fresh, now)
+    event_names_remember(app=app, events=[item.event for item in fresh], now=now)
+    for item in fresh:
+        deliveries = [{"id": d.pk, "event_field": d.event_field, "status": d.status} for d in item.deliveries]
+        results[item.index] = _result(item.event.event_id, ACCEPTED if deliveries else UNMAPPED, deliveries=deliveries)
+    pending_ids = [d.pk for item in fresh for d in item.deliveries if d.status == Delivery.Status.PENDING]
+    if pending_ids:
+        # Robust: if queueing fails after commit, the events are stored all the same and
+        # the dispatcher finds the pending deliveries; the caller must not see an error.
+        transaction.on_commit(partial(deliveries_kick, pending_ids), robust=True)
+
+
+def _fresh_events(
+    app: App,
+    clean: list[tuple[int, CleanEvent]],
+    mappings: dict[str, list[Mapping]],
+    results: list[dict[str, Any] | None],
+) -> list[_Fresh]:
+    """Events not seen before (stored, or earlier in this batch) whose mappings can read their levels."""
+    seen = _stored_event_ids(app, [event.event_id for _, event in clean])
+    fresh: list[_Fresh] = []
+    for index, event in clean:
+        if event.event_id in seen:
+            results[index] = _result(event.event_id, DUPLICATE)
+            continue
+        try:
+            items = event_items(mappings.get(event.name, []), event.properties)
+        except EventRejected as rejected:
+            # Not stored, so not seen: the same event_id sent again, corrected, is new.
+            results[index] = _result(event.event_id, REJECTED, errors=rejected.errors)
+            continue
+        seen.add(event.event_id)
+        fresh.append(_Fresh(index=index, event=event, items=items))
+    return fresh
+
+
+def _stored_event_ids(app: App, event_ids: list[str]) -> set[str]:
+    stored: set[str] = set()
+    for start in range(0, len(event_ids), _CHUNK):
+        chunk = event_ids[start:start + _CHUNK]
+        stored.update(TrackedEvent.objects.filter(app=app, event_id__in=chunk).values_list("event_id", flat=True))
+    return stored
+
+
+def _tracked_events_create(
+    app: App, fresh: list[_Fresh], results: list[dict[str, Any] | None], now: datetime
+) -> list[_Fresh]:
+    """Insert the events. The unique (app, event_id) constraint is the last word on duplicates:
+    if a concurrent ingest stored one of them first, that one answers `duplicate`."""
+    for _ in range(3):
+        if not fresh:
+            return fresh
+        rows = [_tracked_event(app, item.event, now) for item in fresh]
+        try:
+            with transaction.atomic():
+                TrackedEvent.objects.bulk_create(rows)
+        except IntegrityError:
+            taken = _stored_event_ids(app, [item.event.event_id for item in fresh])
+            for item in fresh:
+                if item.event.event_id in taken:
+                    results[item.index] = _result(item.event.event_id, DUPLICATE)
+            fresh = [item for item in fresh if item.event.event_id not in taken]
+            continue
+        for item, row in zip(fresh, rows, strict=True):
+            item.tracked = row
+        return fresh
+    raise RuntimeError("Could not store the events: their event_ids kept colliding with concurrent ingests.")
+
+
+def _tracked_event(app: App, event: CleanEvent, now: datetime) -> TrackedEvent:
+    return TrackedEvent(
+        app=app,
+        event_id=event.event_id,
+        name=event.name,
+        timestamp=event.timestamp,
+        platform=event.platform,
+        identifiers=event.identifiers,
+        device=event.device,
+        properties=event.properties,
+        sdk_version=event.sdk_version,
+        limit_ad_tracking=event.limit_ad_tracking,
+        received_at=now,
+    )
+
+
+def _deliveries_create(app: App, fresh: list[_Fresh], now: datetime) -> None:
+    """One delivery per (event, mapping): blocked, else suppressed, else pending."""
+    claims: list[tuple[Delivery, LevelClaim]] = []
+    for item in fresh:
+        for mapping, track_item in item.items:
+            delivery = Delivery(
+                event=item.tracked,
+                app=app,
+                mapping=mapping,
+                event_field=mapping.event_field,
+                device=item.event.device,
+                item=track_item,
+                status=Delivery.Status.PENDING,
+                next_attempt_at=now,
+                created_at=now,
+            )
+            if item.event.limit_ad_tracking:
+                # Never sent, so it never moves the device's highest level either.
+                _hold(delivery, Delivery.Status.BLOCKED, BLOCKED_REASON)
+            elif mapping.event_field in SEQUENTIAL_FIELDS:
+                level = LevelClaim(item.event.device, mapping.event_field, track_item["main_level"],
+                                   track_item["sub_level"])
+                claims.append((delivery, level))
+            item.deliveries.append(delivery)
+    if claims:
+        device_levels_claim(app_id=app.pk, claims=[level for _, level in claims])
+    for delivery, level in claims:
+        if not level.passed:
+            _hold(delivery, Delivery.Status.SUPPRESSED, level.reason)
+    Delivery.objects.bulk_create([delivery for item in fresh for delivery in item.deliveries])
+
+
+def _hold(delivery: Delivery, status: str, reason: str) -> None:
+    """Mark a delivery that will never be sent: it is never due."""
+    delivery.status, delivery.reason, delivery.next_attempt_at = status, reason, None
+
+
+def event_names_remember(*, app: App, events: list[CleanEvent], now: datetime) -> None:
+    """Count every event name seen, keeping first/last seen and a recent example of its properties.
+
+    One upsert per batch. Raw SQL because the ORM's upsert can only overwrite a column,
+    and the count must be added to (concurrent batches would otherwise lose counts);
+    `INSERT ... ON CONFLICT DO UPDATE` reads the same on SQLite and PostgreSQL.
+    """
+    seen: dict[str, list[Any]] = {}
+    for event in events:
+        entry = seen.setdefault(event.name, [0, {}])
+        entry[0] += 1
+        if event.properties:
+            entry[1] = event.properties
+    if not seen:
+        return
+    fields = {name: EventName._meta.get_field(name) for name in
+              ("app", "name", "first_seen_at", "last_seen_at", "count", "example_properties")}
+    columns = {name: connection.ops.quote_name(f.column) for name, f in fields.items()}
+    table = connection.ops.quote_name(EventName._meta.db_table)
+    when = fields["last_seen_at"].get_db_prep_value(now, connection)
+    empty = fields["example_properties"].get_db_prep_value({}, connection)
+    names = list(seen.items())
+    # SQLite's driver takes at most 999 parameters per query; PostgreSQL has no such limit.
+    max_params = connection.features.max_query_params or 30_000
+    per_statement = max(1, (max_params - 1) // len(fields))
+    for start in range(0, len(names), per_statement):
+        chunk = names[start:start + per_statement]
+        params: list[Any] = []
+        for name, (count, example) in chunk:
+            example = fields["example_properties"].get_db_prep_value(example, connection)
+            params += [app.pk, name, when, when, count, example]
+        placeholders = ", ".join(["(%s, %s, %s, %s, %s, %s)"] * len(chunk))
+        c = columns
+        sql = (
+            f"INSERT INTO {table} ({c['app']}, {c['name']}, {c['first_seen_at']}, {c['last_seen_at']}, "
+            f"{c['count']}, {c['example_properties']}) VALUES {placeholders} "
+            f"ON CONFLICT ({c['app']}, {c['name']}) DO UPDATE SET "
+            f"{c['last_seen_at']} = EXCLUDED.{c['last_seen_at']}, "
+            f"{c['count']} = {table}.{c['count']} + EXCLUDED.{c['count']}, "
+            # An event without properties keeps the example we have.
+            f"{c['example_properties']} = CASE WHEN EXCLUDED.{c['example_properties']} = %s "
+            f"THEN {table}.{c['example_properties']} ELSE EXCLUDED.{c['example_properties']} END"
+        )
+        with connection.cursor() as cursor:
+            cursor.execute(sql, [*params, empty])
+
+
+def _result(
+    event_id: Any,
+    status: str,
+    *,
+    deliveries: list[dict[str, Any]] | None = None,
+    errors: dict[str, list[str]] | None = None,
+) -> dict[str, Any]:
+    return {"event_id": event_id, "status": status, "deliveries": deliveries or [], "errors": errors or {}}
+
+
+def _echo_event_id(raw: Any) -> Any:
+    """What a rejected event sent as its event_id, when that can be echoed back; else None."""
+    value = raw.get("event_id") if isinstance(raw, dict) else None
+    if isinstance(value, str):
+        # A lone surrogate cannot be written as UTF-8, so it cannot be echoed.
+        return value if value.isascii() or _encodable(value) else None
+    if isinstance(value, bool | int) or (isinstance(value, float) and math.isfinite(value)):
+        return value
+    return None
+
+
+def _encodable(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _answer(results: list[dict[str, Any]]) -> dict[str, Any]:
+    counts = dict.fromkeys(OUTCOMES, 0)
+    for result in results:
+        counts[result["status"]] += 1
+    return {"results": results, **counts}
