@@ -1,1 +1,13 @@
-urlpatterns: list = []
+"""/api/v1/ routes for deliveries, retry, recover and stats (included by trackerui.urls)."""
+
+from django.urls import path
+
+from delivery import api
+
+urlpatterns = [
+    path("apps/<int:app_id>/deliveries/", api.AppDeliveryListApi.as_view(), name="api-delivery-list"),
+    path("apps/<int:app_id>/recover/", api.AppRecoverApi.as_view(), name="api-app-recover"),
+    path("apps/<int:app_id>/stats/", api.AppStatsApi.as_view(), name="api-app-stats"),
+    path("deliveries/<int:id>/", api.DeliveryDetailApi.as_view(), name="api-delivery-detail"),
+    path("deliveries/<int:id>/retry/", api.DeliveryRetryApi.as_view(), name="api-delivery-retry"),
+]

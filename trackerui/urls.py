@@ -28,3 +28,6 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("admin/", admin.site.urls),
 ]
+
+# JSON for unmatched /api/ URLs, the dashboard page elsewhere.
+handler404 = "trackerui.api.not_found"

@@ -1,0 +1,237 @@
+"""REST API for deliveries: list with filters, one with its attempts, retry, recover, stats (SPEC §3).
+
+Views check access (another organization's app or delivery is a 404), read their input
+with a small serializer, and call one selector or service.
+"""
+
+from __future__ import annotations
+
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema, extend_schema_field
+from rest_framework import serializers, status
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from delivery.models import Delivery
+from delivery.selectors import (
+    STATS_DEFAULT_DAYS,
+    STATS_MAX_DAYS,
+    app_stats,
+    deliveries_for_app,
+    delivery_get_for_organization,
+)
+from delivery.services.recovery import DeliveryNotFailed, deliveries_recover, delivery_retry
+from mappings.models import App
+from mappings.selectors import app_get_for_organization
+from trackerui.accounts.selectors import organization_for_request
+from trackerui.api import Conflict, Pagination, paginated_response
+from trackerui.api_schema import DETAIL_SCHEMA
+
+APP_ID_PARAMETER = OpenApiParameter("app_id", int, OpenApiParameter.PATH, description="The app's `id`.")
+DELIVERY_ID_PARAMETER = OpenApiParameter("id", int, OpenApiParameter.PATH, description="The delivery's `id`.")
+
+TRACK_INFO_ITEM_SCHEMA = {
+    "type": "object",
+    "description": "The `track_info` item sent to Chartboost, fixed when the event was received.",
+    "properties": {
+        "event_label": {"type": "string"},
+        "event_field": {"type": "integer"},
+        "main_level": {"type": "integer"},
+        "sub_level": {"type": "integer"},
+        "description": {"type": "string"},
+        "data_type": {"type": "string"},
+    },
+}
+
+
+def _app_for_request(request: Request, app_id: int) -> App:
+    return app_get_for_organization(organization_for_request(request), app_id)
+
+
+@extend_schema_field(TRACK_INFO_ITEM_SCHEMA)
+class TrackInfoItemField(serializers.JSONField):
+    pass
+
+
+class DeliveryOutputSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    app_id = serializers.IntegerField()
+    event_id = serializers.CharField(source="event.event_id", help_text="The sender's id for the tracked event.")
+    event_name = serializers.CharField(source="event.name")
+    mapping_id = serializers.IntegerField(allow_null=True, help_text="Null once the mapping has been deleted.")
+    event_field = serializers.IntegerField()
+    device = serializers.CharField(help_text="The device identity: ifa, else gaid, else uuid, lowercase, no dashes.")
+    status = serializers.ChoiceField(choices=Delivery.Status.choices)
+    reason = serializers.CharField(help_text="Why it is suppressed, blocked or failed, in plain words.")
+    item = TrackInfoItemField()
+    attempt_count = serializers.IntegerField()
+    next_attempt_at = serializers.DateTimeField(allow_null=True)
+    first_attempt_at = serializers.DateTimeField(allow_null=True)
+    last_attempt_at = serializers.DateTimeField(allow_null=True)
+    created_at = serializers.DateTimeField()
+    updated_at = serializers.DateTimeField()
+
+
+class AttemptOutputSerializer(serializers.Serializer):
+    number = serializers.IntegerField()
+    started_at = serializers.DateTimeField()
+    endpoint = serializers.CharField()
+    request_headers = serializers.DictField(child=serializers.CharField(), help_text="The token is masked.")
+    request_body = serializers.DictField(help_text="The body sent, with the token masked.")
+    http_status = serializers.IntegerField(allow_null=True)
+    response_status = serializers.IntegerField(allow_null=True, help_text="The `status` in Chartboost's JSON answer.")
+    response_message = serializers.CharField()
+    response_body = serializers.CharField()
+    latency_ms = serializers.IntegerField(allow_null=True)
+    error = serializers.CharField()
+    outcome = serializers.CharField(help_text="delivered, retry or failed: what this answer meant.")
+
+
+class DeliveryDetailOutputSerializer(DeliveryOutputSerializer):
+    attempts = AttemptOutputSerializer(many=True, help_text="Every attempt, oldest first.")
+
+
+class DeliveryFilterSerializer(serializers.Serializer):
+    status = serializers.ChoiceField(choices=Delivery.Status.choices, required=False)
+    event_field = serializers.IntegerField(required=False, min_value=1, max_value=5)
+    device = serializers.CharField(
+        required=False, help_text="A device's ifa, gaid or uuid (dashes and case do not matter)."
+    )
+    event_id = serializers.CharField(required=False, help_text="The sender's `event_id` of the tracked event.")
+    since = serializers.DateTimeField(
+        required=False, help_text="Created at or after this ISO-8601 time, e.g. 2025-03-01T00:00:00Z."
+    )
+    until = serializers.DateTimeField(required=False, help_text="Created before this ISO-8601 time.")
+
+
+@extend_schema(tags=["deliveries"], parameters=[APP_ID_PARAMETER])
+class AppDeliveryListApi(APIView):
+    pagination_class = Pagination
+
+    @extend_schema(
+        operation_id="deliveries_list",
+        parameters=[DeliveryFilterSerializer],
+        responses=DeliveryOutputSerializer(many=True),
+    )
+    def get(self, request: Request, app_id: int) -> Response:
+        app = _app_for_request(request, app_id)
+        filters = DeliveryFilterSerializer(data=request.query_params)
+        filters.is_valid(raise_exception=True)
+        deliveries = deliveries_for_app(app, **filters.validated_data)
+        return paginated_response(
+            request=request, view=self, queryset=deliveries, serializer_class=DeliveryOutputSerializer
+        )
+
+
+@extend_schema(tags=["deliveries"], parameters=[DELIVERY_ID_PARAMETER])
+class DeliveryDetailApi(APIView):
+    @extend_schema(operation_id="deliveries_retrieve", responses=DeliveryDetailOutputSerializer)
+    def get(self, request: Request, id: int) -> Response:
+        delivery = delivery_get_for_organization(organization_for_request(request), id)
+        return Response(DeliveryDetailOutputSerializer(delivery).data)
+
+
+@extend_schema(tags=["deliveries"], parameters=[DELIVERY_ID_PARAMETER])
+class DeliveryRetryApi(APIView):
+    @extend_schema(
+        operation_id="deliveries_retry",
+        request=None,
+        responses={202: DeliveryDetailOutputSerializer, 409: DETAIL_SCHEMA},
+        description="Send a `failed` delivery again: it becomes `pending` and goes out at once, with a fresh "
+        "retry window. Its earlier attempts stay. Any other status answers 409.",
+        examples=[
+            OpenApiExample(
+                "Not failed",
+                response_only=True,
+                status_codes=["409"],
+                value={"detail": "Only a failed delivery can be retried; delivery 42 is delivered."},
+            )
+        ],
+    )
+    def post(self, request: Request, id: int) -> Response:
+        delivery = delivery_get_for_organization(organization_for_request(request), id)
+        try:
+            delivery = delivery_retry(delivery=delivery)
+        except DeliveryNotFailed as error:
+            raise Conflict(str(error)) from None
+        delivery = delivery_get_for_organization(organization_for_request(request), delivery.pk)
+        return Response(DeliveryDetailOutputSerializer(delivery).data, status=status.HTTP_202_ACCEPTED)
+
+
+class RecoverInputSerializer(serializers.Serializer):
+    since = serializers.DateTimeField(help_text="Send again every failed delivery created at or after this time.")
+
+
+class RecoverOutputSerializer(serializers.Serializer):
+    count = serializers.IntegerField(help_text="How many failed deliveries were sent again.")
+
+
+@extend_schema(tags=["deliveries"], parameters=[APP_ID_PARAMETER])
+class AppRecoverApi(APIView):
+    @extend_schema(
+        operation_id="apps_recover",
+        request=RecoverInputSerializer,
+        responses={202: RecoverOutputSerializer},
+        description="Send again every `failed` delivery of the app created since `since` (the same set "
+        "`deliveries/?status=failed&since=...` lists). Each starts over with a fresh retry window.",
+        examples=[
+            OpenApiExample("Since the token was fixed", request_only=True, value={"since": "2025-03-01T00:00:00Z"}),
+            OpenApiExample("Queued", response_only=True, status_codes=["202"], value={"count": 12}),
+        ],
+    )
+    def post(self, request: Request, app_id: int) -> Response:
+        app = _app_for_request(request, app_id)
+        serializer = RecoverInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        count = deliveries_recover(app=app, since=serializer.validated_data["since"])
+        return Response(RecoverOutputSerializer({"count": count}).data, status=status.HTTP_202_ACCEPTED)
+
+
+class StatsQuerySerializer(serializers.Serializer):
+    days = serializers.IntegerField(
+        required=False, default=STATS_DEFAULT_DAYS, min_value=1, max_value=STATS_MAX_DAYS,
+        help_text=f"How many UTC days, ending today (default {STATS_DEFAULT_DAYS}, at most {STATS_MAX_DAYS}).",
+    )
+
+
+class StatsCountsSerializer(serializers.Serializer):
+    received = serializers.IntegerField(help_text="Deliveries created.")
+    delivered = serializers.IntegerField()
+    failed = serializers.IntegerField()
+    suppressed = serializers.IntegerField()
+    blocked = serializers.IntegerField()
+    pending = serializers.IntegerField(help_text="Pending and retrying together.")
+    success_rate = serializers.FloatField(
+        allow_null=True, help_text="delivered / (delivered + failed), or null when neither."
+    )
+
+
+class StatsDaySerializer(StatsCountsSerializer):
+    date = serializers.DateField(help_text="The UTC day the deliveries were created.")
+
+
+class StatsOutputSerializer(serializers.Serializer):
+    app_id = serializers.IntegerField()
+    days = StatsDaySerializer(many=True, help_text="One row per UTC day, oldest first, empty days included.")
+    totals = StatsCountsSerializer(help_text="The same counts over the whole range.")
+
+
+@extend_schema(tags=["stats"], parameters=[APP_ID_PARAMETER])
+class AppStatsApi(APIView):
+    @extend_schema(
+        operation_id="apps_stats",
+        parameters=[StatsQuerySerializer],
+        responses=StatsOutputSerializer,
+        description="What became of the deliveries created on each of the last `days` UTC days.",
+    )
+    def get(self, request: Request, app_id: int) -> Response:
+        app = _app_for_request(request, app_id)
+        query = StatsQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        stats = app_stats(app, query.validated_data["days"])
+        body = {
+            "app_id": app.pk,
+            "days": [{"date": day, **counts.as_dict()} for day, counts in stats.days],
+            "totals": stats.totals.as_dict(),
+        }
+        return Response(StatsOutputSerializer(body).data)

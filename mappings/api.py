@@ -1,0 +1,304 @@
+"""REST API for apps and their mappings (SPEC §3).
+
+Each view checks access (another organization's object is a 404), reads its input
+with a small serializer that only checks types, and calls one service in
+`mappings.services`, where the model's `full_clean()` applies every rule, exactly as for
+the dashboard and the admin. Django validation errors become 400 field errors in
+`trackerui.api.exception_handler`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema, extend_schema_field
+from rest_framework import serializers, status
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from mappings.models import App, Mapping, Platform
+from mappings.selectors import app_get_for_organization, apps_for_organization, mapping_get_for_app
+from mappings.services import (
+    app_create,
+    app_delete,
+    app_update,
+    mapping_create,
+    mapping_delete,
+    mapping_update,
+)
+from trackerui.accounts.selectors import organization_for_request
+from trackerui.api import Pagination, paginated_response
+
+# Integers are stored in 32-bit columns; a bigger number is a type error, not a 500.
+INT32_MIN, INT32_MAX = -(2**31), 2**31 - 1
+
+APP_ID_PARAMETER = OpenApiParameter("app_id", int, OpenApiParameter.PATH, description="The app's `id`.")
+MAPPING_ID_PARAMETER = OpenApiParameter("id", int, OpenApiParameter.PATH, description="The mapping's `id`.")
+
+
+def _app_for_request(request: Request, app_id: int) -> App:
+    return app_get_for_organization(organization_for_request(request), app_id)
+
+
+class AppOutputSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    platform = serializers.ChoiceField(choices=Platform.choices)
+    chartboost_app_id = serializers.CharField()
+    chartboost_app_token_hint = serializers.CharField(
+        help_text="The last characters of the saved token. The token itself is never shown."
+    )
+    delivery_enabled = serializers.BooleanField()
+    s2s_confirmed = serializers.BooleanField()
+    created_at = serializers.DateTimeField()
+    updated_at = serializers.DateTimeField()
+
+
+class AppCreateInputSerializer(serializers.Serializer):
+    name = serializers.CharField(help_text="1–100 characters.")
+    platform = serializers.ChoiceField(choices=Platform.choices)
+    chartboost_app_id = serializers.CharField(help_text="24 hexadecimal characters.")
+    chartboost_app_token = serializers.CharField(
+        write_only=True, help_text="64 hexadecimal characters. Write-only: never returned."
+    )
+    delivery_enabled = serializers.BooleanField(default=True)
+    s2s_confirmed = serializers.BooleanField(default=False)
+
+
+class AppUpdateInputSerializer(AppCreateInputSerializer):
+    chartboost_app_token = serializers.CharField(
+        write_only=True,
+        allow_blank=True,
+        help_text="64 hexadecimal characters. Write-only. Leave it out (or send it blank) to keep the saved token.",
+    )
+
+
+@extend_schema(tags=["apps"])
+class AppListCreateApi(APIView):
+    pagination_class = Pagination
+
+    @extend_schema(operation_id="apps_list", responses=AppOutputSerializer(many=True))
+    def get(self, request: Request) -> Response:
+        apps = apps_for_organization(organization_for_request(request)).order_by("name", "id")
+        return paginated_response(request=request, view=self, queryset=apps, serializer_class=AppOutputSerializer)
+
+    @extend_schema(
+        operation_id="apps_create",
+        request=AppCreateInputSerializer,
+        responses={201: AppOutputSerializer},
+        examples=[
+            OpenApiExample(
+                "An iOS game",
+                request_only=True,
+                value={
+                    "name": "Puzzle Quest (iOS)",
+                    "platform": "ios",
+                    "chartboost_app_id": "4f7aa26ef77659d869000003",
+                    "chartboost_app_token": "cb8b8abc2860ab0ffdfab6bce72270b1bf9c213c83190815f61c0ac5d03794ac",
+                },
+            ),
+        ],
+    )
+    def post(self, request: Request) -> Response:
+        serializer = AppCreateInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        app = app_create(organization=organization_for_request(request), **serializer.validated_data)
+        return Response(AppOutputSerializer(app).data, status=status.HTTP_201_CREATED)
+
+
+@extend_schema(tags=["apps"], parameters=[APP_ID_PARAMETER])
+class AppDetailApi(APIView):
+    @extend_schema(operation_id="apps_retrieve", responses=AppOutputSerializer)
+    def get(self, request: Request, app_id: int) -> Response:
+        return Response(AppOutputSerializer(_app_for_request(request, app_id)).data)
+
+    @extend_schema(
+        operation_id="apps_partial_update",
+        request=AppUpdateInputSerializer(partial=True),
+        responses=AppOutputSerializer,
+        examples=[OpenApiExample("Pause delivery", request_only=True, value={"delivery_enabled": False})],
+    )
+    def patch(self, request: Request, app_id: int) -> Response:
+        app = _app_for_request(request, app_id)
+        serializer = AppUpdateInputSerializer(data=request.data, partial=True)
+        serializer.is_valid(raise_exception=True)
+        app = app_update(app=app, **serializer.validated_data)
+        return Response(AppOutputSerializer(app).data)
+
+    @extend_schema(operation_id="apps_destroy", responses={204: None})
+    def delete(self, request: Request, app_id: int) -> Response:
+        app_delete(app=_app_for_request(request, app_id))
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class MappingOutputSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    app_id = serializers.IntegerField()
+    event_name = serializers.CharField()
+    event_field = serializers.IntegerField(min_value=1, max_value=5, help_text="Chartboost's Event ID, 1–5.")
+    event_label = serializers.CharField(
+        source="label", help_text="The `event_label` sent to Chartboost: the custom label, else the event name."
+    )
+    event_label_is_default = serializers.SerializerMethodField(
+        help_text="True while the label follows the event name (no custom label saved)."
+    )
+    main_level_property = serializers.CharField()
+    main_level_value = serializers.IntegerField()
+    sub_level_property = serializers.CharField()
+    sub_level_value = serializers.IntegerField()
+    description_property = serializers.CharField()
+    description = serializers.CharField()
+    active = serializers.BooleanField()
+    created_at = serializers.DateTimeField()
+    updated_at = serializers.DateTimeField()
+
+    def get_event_label_is_default(self, mapping: Mapping) -> bool:
+        return not mapping.event_label
+
+
+@extend_schema_field({"type": "integer", "minimum": 1, "maximum": 5})
+class EventFieldField(serializers.IntegerField):
+    """Documented as 1–5; the model checks it, with the same message the dashboard shows."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(min_value=INT32_MIN, max_value=INT32_MAX, **kwargs)
+
+
+class BlankableCharField(serializers.CharField):
+    """An optional text field where null means the same as blank."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(allow_blank=True, allow_null=True, required=False, **kwargs)
+
+    def validate_empty_values(self, data: Any) -> tuple[bool, Any]:
+        if data is None:
+            return True, ""
+        return super().validate_empty_values(data)
+
+
+class MappingInputSerializer(serializers.Serializer):
+    event_name = serializers.CharField(help_text="The tracked event's name, matched exactly. 1–255 characters.")
+    event_field = EventFieldField(help_text="Chartboost's Event ID, 1–5. One mapping per Event ID.")
+    event_label = BlankableCharField(
+        help_text="A custom `event_label`. Send an empty string (or null) to go back to the default, "
+        "which is the event name."
+    )
+    main_level_property = BlankableCharField(
+        help_text="Read `main_level` from this event property (a non-zero integer). Empty: send `main_level_value`."
+    )
+    main_level_value = serializers.IntegerField(min_value=INT32_MIN, max_value=INT32_MAX, required=False)
+    sub_level_property = BlankableCharField(
+        help_text="Read `sub_level` from this event property (an integer ≥ 0); missing: send `sub_level_value`."
+    )
+    sub_level_value = serializers.IntegerField(min_value=INT32_MIN, max_value=INT32_MAX, required=False)
+    description_property = BlankableCharField(help_text="Send this event property as `description` when present.")
+    description = BlankableCharField(help_text="The fixed `description` when the property is absent.")
+    active = serializers.BooleanField(required=False)
+
+
+MAPPING_EXAMPLE = {
+    "event_name": "level_complete",
+    "event_field": 1,
+    "event_label": "Highest level puzzle solved",
+    "main_level_property": "level",
+    "sub_level_property": "stage",
+    "description_property": "level_name",
+}
+MAPPING_OUTPUT_EXAMPLE = {
+    "id": 7,
+    "app_id": 3,
+    "event_name": "level_complete",
+    "event_field": 1,
+    "event_label": "Highest level puzzle solved",
+    "event_label_is_default": False,
+    "main_level_property": "level",
+    "main_level_value": 1,
+    "sub_level_property": "stage",
+    "sub_level_value": 0,
+    "description_property": "level_name",
+    "description": "",
+    "active": True,
+    "created_at": "2025-03-01T12:00:00Z",
+    "updated_at": "2025-03-01T12:00:00Z",
+}
+
+
+@extend_schema(tags=["mappings"], parameters=[APP_ID_PARAMETER])
+class MappingListCreateApi(APIView):
+    pagination_class = Pagination
+
+    @extend_schema(operation_id="mappings_list", responses=MappingOutputSerializer(many=True))
+    def get(self, request: Request, app_id: int) -> Response:
+        mappings = _app_for_request(request, app_id).mappings.order_by("event_field", "id")
+        return paginated_response(
+            request=request, view=self, queryset=mappings, serializer_class=MappingOutputSerializer
+        )
+
+    @extend_schema(
+        operation_id="mappings_create",
+        request=MappingInputSerializer,
+        responses={201: MappingOutputSerializer},
+        examples=[
+            OpenApiExample("Highest level reached (Event ID 1)", request_only=True, value=MAPPING_EXAMPLE),
+            OpenApiExample(
+                "Tutorial completed (Event ID 5)",
+                request_only=True,
+                value={
+                    "event_name": "tutorial_complete",
+                    "event_field": 5,
+                    "event_label": "FTUE completed?",
+                    "description": "Tutorial Completed",
+                },
+            ),
+            OpenApiExample("Created", response_only=True, status_codes=["201"], value=MAPPING_OUTPUT_EXAMPLE),
+            OpenApiExample(
+                "Event ID already taken",
+                response_only=True,
+                status_codes=["400"],
+                value={"event_field": ["Event ID 1 is already mapped to “level_up” in this app. ..."]},
+            ),
+        ],
+    )
+    def post(self, request: Request, app_id: int) -> Response:
+        app = _app_for_request(request, app_id)
+        serializer = MappingInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        mapping = mapping_create(app=app, **serializer.validated_data)
+        return Response(MappingOutputSerializer(mapping).data, status=status.HTTP_201_CREATED)
+
+
+@extend_schema(tags=["mappings"], parameters=[APP_ID_PARAMETER, MAPPING_ID_PARAMETER])
+class MappingDetailApi(APIView):
+    def _mapping(self, request: Request, app_id: int, mapping_id: int) -> Mapping:
+        return mapping_get_for_app(_app_for_request(request, app_id), mapping_id)
+
+    @extend_schema(
+        operation_id="mappings_retrieve",
+        responses=MappingOutputSerializer,
+        examples=[OpenApiExample("A mapping", response_only=True, value=MAPPING_OUTPUT_EXAMPLE)],
+    )
+    def get(self, request: Request, app_id: int, id: int) -> Response:
+        return Response(MappingOutputSerializer(self._mapping(request, app_id, id)).data)
+
+    @extend_schema(
+        operation_id="mappings_partial_update",
+        request=MappingInputSerializer(partial=True),
+        responses=MappingOutputSerializer,
+        examples=[
+            OpenApiExample("Override the label", request_only=True, value={"event_label": "Highest level solved"}),
+            OpenApiExample("Reset the label to the event name", request_only=True, value={"event_label": ""}),
+            OpenApiExample("Pause the mapping", request_only=True, value={"active": False}),
+        ],
+    )
+    def patch(self, request: Request, app_id: int, id: int) -> Response:
+        mapping = self._mapping(request, app_id, id)
+        serializer = MappingInputSerializer(data=request.data, partial=True)
+        serializer.is_valid(raise_exception=True)
+        mapping = mapping_update(mapping=mapping, **serializer.validated_data)
+        return Response(MappingOutputSerializer(mapping).data)
+
+    @extend_schema(operation_id="mappings_destroy", responses={204: None})
+    def delete(self, request: Request, app_id: int, id: int) -> Response:
+        mapping_delete(mapping=self._mapping(request, app_id, id))
+        return Response(status=status.HTTP_204_NO_CONTENT)

@@ -1,0 +1,117 @@
+"""The OpenAPI schema at /api/schema/ and the docs at /api/docs/ (SPEC §3)."""
+
+from __future__ import annotations
+
+import json
+from html.parser import HTMLParser
+
+import pytest
+import yaml
+from django.conf import settings
+from django.contrib.staticfiles import finders
+from django.test import Client
+from openapi_spec_validator import validate
+
+JSON_SCHEMA = "application/vnd.oai.openapi+json"
+
+# Every path and method of SPEC §3.
+SPEC_OPERATIONS = {
+    "/api/v1/apps/": {"get", "post"},
+    "/api/v1/apps/{app_id}/": {"get", "patch", "delete"},
+    "/api/v1/apps/{app_id}/mappings/": {"get", "post"},
+    "/api/v1/apps/{app_id}/mappings/{id}/": {"get", "patch", "delete"},
+    "/api/v1/apps/{app_id}/events/": {"post"},
+    "/api/v1/apps/{app_id}/deliveries/": {"get"},
+    "/api/v1/deliveries/{id}/": {"get"},
+    "/api/v1/deliveries/{id}/retry/": {"post"},
+    "/api/v1/apps/{app_id}/recover/": {"post"},
+    "/api/v1/apps/{app_id}/stats/": {"get"},
+}
+HTTP_METHODS = {"get", "put", "post", "delete", "options", "head", "patch", "trace"}
+
+
+@pytest.fixture(scope="module")
+def schema(django_db_blocker) -> dict:
+    with django_db_blocker.unblock():
+        response = Client().get("/api/schema/", HTTP_ACCEPT=JSON_SCHEMA)
+    assert response.status_code == 200
+    return json.loads(response.content)
+
+
+def test_the_schema_is_valid_openapi_3(schema) -> None:
+    assert schema["openapi"].startswith("3.")
+    validate(schema)
+
+
+def test_the_schema_lists_every_path_and_method_of_the_spec(schema) -> None:
+    listed = {path: set(item) & HTTP_METHODS for path, item in schema["paths"].items()}
+
+    assert {path: listed.get(path, set()) for path in SPEC_OPERATIONS} == SPEC_OPERATIONS
+
+
+def test_it_is_public_and_yaml_by_default(db) -> None:
+    response = Client().get("/api/schema/")
+
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith("application/vnd.oai.openapi")
+    assert yaml.safe_load(response.content)["info"]["title"] == settings.SPECTACULAR_SETTINGS["TITLE"]
+
+
+def test_api_keys_are_documented_as_bearer_auth_on_every_operation(schema) -> None:
+    assert schema["components"]["securitySchemes"]["bearerAuth"] == {
+        **schema["components"]["securitySchemes"]["bearerAuth"], "type": "http", "scheme": "bearer"
+    }
+    for path, item in schema["paths"].items():
+        for method in set(item) & HTTP_METHODS:
+            assert {"bearerAuth": []} in item[method]["security"], (method, path)
+
+
+def test_every_operation_documents_its_error_answers(schema) -> None:
+    for path, item in schema["paths"].items():
+        for method in set(item) & HTTP_METHODS:
+            assert {"401", "404", "429"} <= set(item[method]["responses"]), (method, path)
+
+
+def test_the_token_is_write_only_and_the_hint_read_only(schema) -> None:
+    components = schema["components"]["schemas"]
+
+    assert "chartboost_app_token" not in components["AppOutput"]["properties"]
+    assert "chartboost_app_token_hint" in components["AppOutput"]["properties"]
+    assert "chartboost_app_token" in components["AppCreateInputRequest"]["properties"]
+    assert "chartboost_app_token_hint" not in components["AppCreateInputRequest"]["properties"]
+
+
+def test_mappings_have_request_and_response_examples(schema) -> None:
+    create = schema["paths"]["/api/v1/apps/{app_id}/mappings/"]["post"]
+    update = schema["paths"]["/api/v1/apps/{app_id}/mappings/{id}/"]["patch"]
+
+    assert create["requestBody"]["content"]["application/json"]["examples"]
+    assert create["responses"]["201"]["content"]["application/json"]["examples"]
+    reset = update["requestBody"]["content"]["application/json"]["examples"]["ResetTheLabelToTheEventName"]
+    assert reset["value"] == {"event_label": ""}
+
+
+class _AssetCollector(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.urls: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        for name, value in attrs:
+            if name in {"src", "href"} and value:
+                self.urls.append(value)
+
+
+def test_the_docs_page_is_public_and_loads_nothing_from_outside(db) -> None:
+    response = Client().get("/api/docs/")
+
+    assert response.status_code == 200
+    page = response.content.decode()
+    collector = _AssetCollector()
+    collector.feed(page)
+    assert len(collector.urls) >= 3  # Swagger UI's CSS, its two scripts, the favicon.
+    for url in collector.urls:
+        assert url.startswith(settings.STATIC_URL), url
+        assert finders.find(url.removeprefix(settings.STATIC_URL)), f"{url} is not a file we serve"
+    # Nothing absolute anywhere, inline scripts included (Swagger UI's validator badge is off).
+    assert "http://" not in page and "https://" not in page and "//cdn" not in page

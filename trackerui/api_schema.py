@@ -1,0 +1,69 @@
+"""The OpenAPI schema's view of our API: every operation documents the errors it can answer.
+
+drf-spectacular documents only the success response by default. Clients (and the
+schemathesis run in the test suite) need the error answers too, so each operation gets
+the ones the project-wide machinery can produce: 400 for input it validates, 401 without
+valid credentials, 403 for a session without an organization or CSRF token, 404 for
+another organization's object or a page past the end, and 429 when throttled.
+
+This lives apart from `trackerui.api` because drf_spectacular.openapi imports
+rest_framework.views, which imports `trackerui.api` for its throttle class.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from drf_spectacular.openapi import AutoSchema
+from drf_spectacular.utils import OpenApiResponse
+
+DETAIL_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "properties": {"detail": {"type": "string"}},
+    "required": ["detail"],
+}
+
+FIELD_ERRORS_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "description": 'Field errors, `{"field": ["message", ...]}`, or `{"detail": "message"}` when no single '
+    "field is to blame (for example a body that is not JSON).",
+    "additionalProperties": {
+        "anyOf": [{"type": "array", "items": {"type": "string"}}, {"type": "string"}],
+    },
+}
+
+ERROR_RESPONSES: dict[str, OpenApiResponse] = {
+    "400": OpenApiResponse(FIELD_ERRORS_SCHEMA, description="The input is not valid."),
+    "401": OpenApiResponse(DETAIL_SCHEMA, description="No API key, or a wrong or revoked one."),
+    "403": OpenApiResponse(
+        DETAIL_SCHEMA, description="Signed in without an organization, or a session request without CSRF token."
+    ),
+    "404": OpenApiResponse(
+        DETAIL_SCHEMA, description="No such object in your organization (or no such page of results)."
+    ),
+    "429": OpenApiResponse(DETAIL_SCHEMA, description="Too many requests: wait `Retry-After` seconds."),
+}
+
+METHODS_WITH_BODY = {"POST", "PUT", "PATCH"}
+
+
+class ApiAutoSchema(AutoSchema):
+    def _get_response_bodies(self, direction: str = "response") -> dict[str, Any]:
+        responses = super()._get_response_bodies(direction)
+        for code, response in ERROR_RESPONSES.items():
+            if code in responses or not self._can_answer(code):
+                continue
+            responses[code] = self._get_response_for_code(response, code, direction=direction)
+        return responses
+
+    def _can_answer(self, code: str) -> bool:
+        if code == "400":
+            return self.method in METHODS_WITH_BODY or bool(self._get_query_parameters())
+        return True
+
+    def _get_query_parameters(self) -> list[Any]:
+        return [
+            parameter
+            for parameter in self._get_parameters()
+            if parameter.get("in") == "query"
+        ]
