@@ -1,1 +1,13 @@
-urlpatterns: list = []
+"""Dashboard pages for deliveries (SPEC §4), included at the site root by trackerui.urls."""
+
+from django.urls import path
+
+from delivery import views
+
+urlpatterns = [
+    path("apps/<int:app_id>/deliveries/", views.app_deliveries, name="app-deliveries"),
+    path("apps/<int:app_id>/recover/", views.app_recover, name="app-recover"),
+    path("apps/<int:app_id>/test-event/", views.app_test_event, name="app-test-event"),
+    path("deliveries/<int:delivery_id>/", views.delivery_detail, name="delivery-detail"),
+    path("deliveries/<int:delivery_id>/retry/", views.delivery_retry_view, name="delivery-retry"),
+]

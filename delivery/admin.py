@@ -1,0 +1,245 @@
+"""Admin for support staff: deliveries with their attempts, tracked events, event names, per-app history.
+
+Everything here is read-only: delivery state is written only by the pipeline, and the one
+thing staff may do is send failed deliveries again, through the same service the
+dashboard and the API use. Stored requests already have the token masked, and no page
+here reads the app's token.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
+from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404
+from django.template.response import TemplateResponse
+from django.urls import URLPattern, path, reverse
+from django.utils.html import format_html
+
+from delivery.history import app_health, history_chart
+from delivery.models import Attempt, Delivery, EventName, TrackedEvent
+from delivery.selectors import STATS_MAX_DAYS, app_stats, device_identity
+from delivery.services.recovery import DeliveryNotFailed, delivery_retry
+from mappings.models import App
+
+HISTORY_DAY_CHOICES = [7, 14, 30, 90]
+HISTORY_DEFAULT_DAYS = 30
+HISTORY_APPS_PER_PAGE = 100
+
+
+def _json(value: Any) -> str:
+    return format_html('<pre style="margin:0;white-space:pre-wrap">{}</pre>',
+                       json.dumps(value, indent=2, ensure_ascii=False))
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Staff look, the pipeline writes: no add, change or delete, so every field shows read-only."""
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+class AttemptInline(admin.StackedInline):
+    model = Attempt
+    extra = 0
+    can_delete = False
+    fields = ["number", "started_at", "endpoint", "http_status", "response_status", "response_message",
+              "latency_ms", "error", "outcome", "headers_sent", "body_sent", "response_body"]
+    readonly_fields = fields
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    @admin.display(description="Request headers")
+    def headers_sent(self, attempt: Attempt) -> str:
+        return _json(attempt.request_headers)
+
+    @admin.display(description="Request body (token masked)")
+    def body_sent(self, attempt: Attempt) -> str:
+        return _json(attempt.request_body)
+
+
+@admin.register(Delivery)
+class DeliveryAdmin(ReadOnlyAdmin):
+    list_display = ["id", "created_at", "app", "event_id_shown", "event_name", "event_field", "device", "status",
+                    "attempt_count", "next_attempt_at"]
+    list_filter = ["status", "app", "event_field"]
+    list_select_related = ["event", "app"]
+    search_fields = ["event__event_id", "device"]
+    search_help_text = "An event id exactly as the studio sent it, or a device's ifa, gaid or uuid."
+    date_hierarchy = "created_at"
+    fields = ["app", "event", "mapping", "event_field", "device", "status", "reason", "item_sent", "attempt_count",
+              "first_attempt_at", "last_attempt_at", "next_attempt_at", "created_at", "updated_at"]
+    readonly_fields = fields
+    inlines = [AttemptInline]
+    actions = ["retry_failed"]
+
+    @admin.display(description="Event id", ordering="event__event_id")
+    def event_id_shown(self, delivery: Delivery) -> str:
+        return delivery.event.event_id
+
+    @admin.display(description="Event name", ordering="event__name")
+    def event_name(self, delivery: Delivery) -> str:
+        return delivery.event.name
+
+    @admin.display(description="Item sent in track_info")
+    def item_sent(self, delivery: Delivery) -> str:
+        return _json(delivery.item)
+
+    def get_search_results(
+        self, request: HttpRequest, queryset: QuerySet[Delivery], search_term: str
+    ) -> tuple[QuerySet[Delivery], bool]:
+        """Also find a device pasted as received (uppercase, with dashes): we key devices normalised."""
+        found, may_have_duplicates = super().get_search_results(request, queryset, search_term)
+        term = search_term.strip()
+        if term:
+            found |= queryset.filter(device=device_identity(term))
+        return found, may_have_duplicates
+
+    def has_retry_permission(self, request: HttpRequest) -> bool:
+        # Sending again changes a delivery's state, so it takes the right to change deliveries,
+        # even though no field of one can be edited here.
+        return request.user.has_perm("delivery.change_delivery")
+
+    @admin.action(description="Retry selected failed deliveries", permissions=["retry"])
+    def retry_failed(self, request: HttpRequest, queryset: QuerySet[Delivery]) -> None:
+        retried = 0
+        for delivery in queryset.filter(status=Delivery.Status.FAILED):
+            try:
+                delivery_retry(delivery=delivery)
+            except DeliveryNotFailed:
+                # Someone else sent it again since the page was loaded.
+                continue
+            retried += 1
+        skipped = queryset.count() - retried
+        message = f"Queued {retried} failed deliver{'y' if retried == 1 else 'ies'} to be sent again."
+        if skipped:
+            message += f" Skipped {skipped} that {'was' if skipped == 1 else 'were'} not failed."
+        self.message_user(request, message, messages.SUCCESS if retried else messages.WARNING)
+
+    def get_urls(self) -> list[URLPattern]:
+        history = [
+            path("history/", self.admin_site.admin_view(self.history_index_view), name="delivery_history_index"),
+            path("history/<int:app_id>/", self.admin_site.admin_view(self.history_view), name="delivery_history"),
+        ]
+        return history + super().get_urls()
+
+    def changelist_view(self, request: HttpRequest, extra_context: dict[str, Any] | None = None) -> HttpResponse:
+        """Link the success history of the app the list is filtered by (or of every app)."""
+        app_id = request.GET.get("app__id__exact", "")
+        extra_context = {
+            **(extra_context or {}),
+            "history_url": reverse("admin:delivery_history", args=[int(app_id)]) if app_id.isdigit()
+            else reverse("admin:delivery_history_index"),
+            "history_label": "Success history of this app" if app_id.isdigit() else "Success history per app",
+        }
+        return super().changelist_view(request, extra_context)
+
+    def history_index_view(self, request: HttpRequest) -> HttpResponse:
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        apps = App.objects.select_related("organization").order_by("organization__name", "name", "id")
+        page = Paginator(apps, HISTORY_APPS_PER_PAGE).get_page(request.GET.get("page"))
+        health = app_health(page.object_list)
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Success history per app",
+            "opts": self.model._meta,
+            "page": page,
+            "rows": [(app, health[app.pk]) for app in page.object_list],
+        }
+        return TemplateResponse(request, "admin/delivery/history_index.html", context)
+
+    def history_view(self, request: HttpRequest, app_id: int) -> HttpResponse:
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        app = get_object_or_404(App.objects.select_related("organization"), pk=app_id)
+        days = _history_days(request.GET.get("days"))
+        stats = app_stats(app, days=days)
+        context = {
+            **self.admin_site.each_context(request),
+            "title": f"Success history: {app.name}",
+            "opts": self.model._meta,
+            "app": app,
+            "days": days,
+            "day_choices": HISTORY_DAY_CHOICES,
+            "stats": stats,
+            "rows": list(reversed(stats.days)),
+            "chart": history_chart(stats),
+            "deliveries_url": reverse("admin:delivery_delivery_changelist") + f"?app__id__exact={app.pk}",
+        }
+        return TemplateResponse(request, "admin/delivery/history.html", context)
+
+
+def _history_days(raw: str | None) -> int:
+    try:
+        days = int(raw or HISTORY_DEFAULT_DAYS)
+    except ValueError:
+        return HISTORY_DEFAULT_DAYS
+    return min(max(days, 1), STATS_MAX_DAYS)
+
+
+class DeliveryInline(admin.TabularInline):
+    model = Delivery
+    extra = 0
+    can_delete = False
+    fields = ["event_field", "status", "reason", "attempt_count", "created_at"]
+    readonly_fields = fields
+    show_change_link = True
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(TrackedEvent)
+class TrackedEventAdmin(ReadOnlyAdmin):
+    list_display = ["event_id", "name", "app", "device", "timestamp", "received_at", "limit_ad_tracking"]
+    list_filter = ["app", "limit_ad_tracking"]
+    list_select_related = ["app"]
+    search_fields = ["event_id", "device", "name"]
+    fields = ["app", "event_id", "name", "timestamp", "platform", "identifiers_received", "device",
+              "properties_received", "sdk_version", "limit_ad_tracking", "received_at"]
+    readonly_fields = fields
+    inlines = [DeliveryInline]
+
+    @admin.display(description="Identifiers")
+    def identifiers_received(self, event: TrackedEvent) -> str:
+        return _json(event.identifiers)
+
+    @admin.display(description="Properties")
+    def properties_received(self, event: TrackedEvent) -> str:
+        return _json(event.properties)
+
+
+@admin.register(EventName)
+class EventNameAdmin(ReadOnlyAdmin):
+    list_display = ["name", "app", "count", "first_seen_at", "last_seen_at"]
+    list_filter = ["app"]
+    list_select_related = ["app"]
+    search_fields = ["name"]
+    fields = ["app", "name", "count", "first_seen_at", "last_seen_at", "example"]
+    readonly_fields = fields
+
+    @admin.display(description="Example properties")
+    def example(self, event_name: EventName) -> str:
+        return _json(event_name.example_properties)

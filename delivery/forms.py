@@ -1,0 +1,96 @@
+"""Forms for the delivery pages: the deliveries list's filters, and "recover failed deliveries since".
+
+They only turn what was typed into values and say, next to the input, what was wrong.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from django import forms
+from django.utils import timezone
+
+from delivery.models import Delivery
+from mappings.event_fields import EVENT_FIELDS
+
+TIME_HELP = "ISO-8601, UTC unless it says otherwise, e.g. 2025-03-01T00:00Z or 2025-03-01 14:30."
+TIME_INVALID = "Enter a date and time like 2025-03-01T00:00Z (ISO-8601)."
+
+
+def _time_field(label: str, placeholder: str) -> forms.DateTimeField:
+    return forms.DateTimeField(
+        label=label,
+        required=False,
+        help_text=TIME_HELP,
+        error_messages={"invalid": TIME_INVALID},
+        widget=forms.TextInput(attrs={"placeholder": placeholder, "autocomplete": "off"}),
+    )
+
+
+class DeliveryFilterForm(forms.Form):
+    """The API's list filters (SPEC §3), under the same names, as a GET form."""
+
+    status = forms.ChoiceField(
+        required=False,
+        choices=[("", "Any status"), *Delivery.Status.choices],
+        error_messages={"invalid_choice": "Pick one of: " + ", ".join(Delivery.Status.values) + "."},
+    )
+    event_field = forms.TypedChoiceField(
+        label="Event ID",
+        required=False,
+        coerce=int,
+        empty_value=None,
+        choices=[("", "Any Event ID"), *((n, f"{n}: {info.definition}") for n, info in EVENT_FIELDS.items())],
+        error_messages={"invalid_choice": "Event ID must be 1, 2, 3, 4 or 5."},
+    )
+    device = forms.CharField(
+        required=False,
+        max_length=64,
+        help_text="ifa, gaid or uuid; dashes and case do not matter.",
+        widget=forms.TextInput(attrs={"autocomplete": "off"}),
+    )
+    event_id = forms.CharField(
+        label="Event id",
+        required=False,
+        max_length=128,
+        help_text="Your event_id for the tracked event.",
+        widget=forms.TextInput(attrs={"autocomplete": "off"}),
+    )
+    since = _time_field("Since", "2025-03-01T00:00Z")
+    until = _time_field("Until", "2025-03-02T00:00Z")
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        since, until = cleaned.get("since"), cleaned.get("until")
+        if since and until and until <= since:
+            self.add_error("until", "Until must be after since.")
+        return cleaned
+
+    def filters(self) -> dict[str, Any]:
+        """The filters that are valid and set, as `deliveries_for_app` takes them.
+
+        A filter with an error is left out (and shown with its error), so one mistyped
+        value never hides the whole list.
+        """
+        if not hasattr(self, "cleaned_data"):
+            self.is_valid()
+        return {
+            name: value for name, value in self.cleaned_data.items()
+            if value not in (None, "") and name not in self.errors
+        }
+
+
+class RecoverForm(forms.Form):
+    since = forms.DateTimeField(
+        label="Failed deliveries created since",
+        help_text=TIME_HELP,
+        error_messages={"invalid": TIME_INVALID, "required": "Say since when: " + TIME_INVALID},
+        widget=forms.TextInput(attrs={"autocomplete": "off"}),
+    )
+
+    @classmethod
+    def with_default(cls) -> RecoverForm:
+        """Offer the last 24 hours, the window the apps list's health badge looks at."""
+        since = (timezone.now() - timedelta(hours=24)).replace(second=0, microsecond=0)
+        return cls(initial={"since": since.strftime("%Y-%m-%dT%H:%MZ")})

@@ -1,0 +1,52 @@
+"""What the app page's delivery panels need: history, recent deliveries, recovery, the test event.
+
+The app page belongs to the dashboard shell (`trackerui.views.app_detail`); it asks this
+module for the delivery part of its context, so the shell stays a few lines and the
+delivery panels can change without touching it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import HttpRequest
+
+from delivery.forms import RecoverForm
+from delivery.history import history_chart, recent_deliveries
+from delivery.selectors import app_stats
+from delivery.services.test_event import TestEventResult
+from mappings.models import App
+
+HISTORY_DAYS = 14
+
+
+def _test_event_session_key(app: App) -> str:
+    return f"test-event-result:{app.pk}"
+
+
+def test_event_result_keep(request: HttpRequest, app: App, result: TestEventResult) -> None:
+    """Keep the result for the page the POST redirects to, so a reload does not send again."""
+    request.session[_test_event_session_key(app)] = result.as_dict()
+
+
+def test_event_result_take(request: HttpRequest, app: App) -> TestEventResult | None:
+    """The result of the test event just sent, once: reloading the page later shows the button again."""
+    values = request.session.pop(_test_event_session_key(app), None)
+    return TestEventResult.from_dict(values) if values else None
+
+
+# These helpers handle the test event's result; pytest must not collect them where a test imports them.
+test_event_result_keep.__test__ = False  # type: ignore[attr-defined]
+test_event_result_take.__test__ = False  # type: ignore[attr-defined]
+
+
+def app_delivery_panels(request: HttpRequest, app: App) -> dict[str, Any]:
+    stats = app_stats(app, days=HISTORY_DAYS)
+    return {
+        "history": stats,
+        "history_days": list(reversed(stats.days)),
+        "history_chart": history_chart(stats),
+        "recent_deliveries": recent_deliveries(app),
+        "recover_form": RecoverForm.with_default(),
+        "test_event_result": test_event_result_take(request, app),
+    }

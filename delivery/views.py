@@ -1,0 +1,94 @@
+"""Dashboard pages for deliveries: an app's deliveries, one delivery with every attempt, and the
+app page's actions (retry, recover, send a test event).
+
+Each view checks access (another organization's app or delivery is a 404), reads its input
+with a form, calls one selector or service and renders or redirects.
+"""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.http import require_GET, require_POST
+
+from delivery.forms import DeliveryFilterForm, RecoverForm
+from delivery.panels import test_event_result_keep
+from delivery.selectors import deliveries_for_app, delivery_get_for_organization
+from delivery.services.recovery import DeliveryNotFailed, deliveries_recover, delivery_retry
+from delivery.services.test_event import test_event_send
+from mappings.models import App
+from mappings.selectors import app_get_for_organization
+from trackerui.accounts.decorators import organization_required
+from trackerui.accounts.selectors import organization_for_request
+
+DELIVERIES_PER_PAGE = 50
+
+
+def _app_for(request: HttpRequest, app_id: int) -> App:
+    return app_get_for_organization(organization_for_request(request), app_id)
+
+
+def _back_to_app(app: App, section: str) -> HttpResponse:
+    return redirect(f"{reverse('app-detail', args=[app.pk])}#{section}")
+
+
+@organization_required
+@require_GET
+def app_deliveries(request: HttpRequest, app_id: int) -> HttpResponse:
+    app = _app_for(request, app_id)
+    form = DeliveryFilterForm(request.GET)
+    filters = form.filters()
+    page = Paginator(deliveries_for_app(app, **filters), DELIVERIES_PER_PAGE).get_page(request.GET.get("page"))
+    context = {"app": app, "form": form, "page": page, "filtered": bool(filters)}
+    return render(request, "deliveries/list.html", context)
+
+
+@organization_required
+@require_GET
+def delivery_detail(request: HttpRequest, delivery_id: int) -> HttpResponse:
+    delivery = delivery_get_for_organization(organization_for_request(request), delivery_id)
+    return render(request, "deliveries/detail.html", {"delivery": delivery, "app": delivery.app})
+
+
+@organization_required
+@require_POST
+def delivery_retry_view(request: HttpRequest, delivery_id: int) -> HttpResponse:
+    delivery = delivery_get_for_organization(organization_for_request(request), delivery_id)
+    try:
+        delivery_retry(delivery=delivery)
+    except DeliveryNotFailed as not_failed:
+        messages.error(request, str(not_failed))
+    else:
+        messages.success(request, "Sent again: the delivery is pending and goes out to Chartboost now.")
+    return redirect("delivery-detail", delivery_id=delivery.pk)
+
+
+@organization_required
+@require_POST
+def app_recover(request: HttpRequest, app_id: int) -> HttpResponse:
+    app = _app_for(request, app_id)
+    form = RecoverForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, " ".join(form.errors["since"]))
+        return _back_to_app(app, "recent-deliveries")
+    since = form.cleaned_data["since"]
+    count = deliveries_recover(app=app, since=since)
+    when = timezone.localtime(since).strftime("%Y-%m-%d %H:%M UTC")
+    if count:
+        noun = "delivery" if count == 1 else "deliveries"
+        messages.success(request, f"Queued {count} failed {noun} since {when} to be sent again.")
+    else:
+        messages.info(request, f"No failed deliveries since {when}: nothing to send again.")
+    return _back_to_app(app, "recent-deliveries")
+
+
+@organization_required
+@require_POST
+def app_test_event(request: HttpRequest, app_id: int) -> HttpResponse:
+    app = _app_for(request, app_id)
+    test_event_result_keep(request, app, test_event_send(app=app))
+    return _back_to_app(app, "test-event")

@@ -1,0 +1,85 @@
+"""The delivery pages in real headless Chromium: send a test event from the app page against a local
+Chartboost stand-in and read its answer, then open the deliveries list and one delivery."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+
+import pytest
+from playwright.sync_api import Browser, Page, expect, sync_playwright
+
+from delivery.models import Delivery
+from tests.factories import PASSWORD, AttemptFactory, DeliveryFactory, MappingFactory
+from tests.live_receiver import sandbox_as_chartboost
+
+# Playwright's sync API runs an event loop in this thread; Django refuses database access
+# from a thread with a running loop unless told it is safe, as it is here (one test thread).
+os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", "--no-first-run"]
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(browser: Browser) -> Iterator[Page]:
+    context = browser.new_context()
+    context.set_default_timeout(10_000)
+    page = context.new_page()
+    yield page
+    context.close()
+
+
+@pytest.mark.browser
+def test_a_customer_sends_a_test_event_then_reads_the_deliveries_and_one_delivery(
+    live_server, page: Page, member, app, settings
+) -> None:
+    MappingFactory(app=app, event_name="level_up", event_field=1, main_level_property="level")
+    failed = DeliveryFactory(event__app=app, event__event_id="evt-refused", status=Delivery.Status.FAILED,
+                             reason="Chartboost answered status 401 “Invalid signature”: check the app token",
+                             attempt_count=1)
+    AttemptFactory(delivery=failed, number=1, response_status=401, response_message="Invalid signature",
+                   request_body={"token": app.chartboost_app_token_hint, "party": "CB Tracker"})
+    DeliveryFactory(event__app=app, event__event_id="evt-fine", status=Delivery.Status.DELIVERED)
+
+    page.goto(f"{live_server.url}/accounts/login/")
+    page.fill("input[name=username]", member.username)
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button:has-text('Sign in')")
+    page.goto(f"{live_server.url}/apps/{app.pk}/")
+
+    with sandbox_as_chartboost(settings) as sandbox:
+        page.click("button:has-text('Send test event')")
+        result = page.locator("#test-event")
+        expect(result).to_contain_text("Chartboost accepted the test event")
+        assert len(sandbox.received) == 1
+    expect(result).to_contain_text(f"POST {sandbox.url}")
+    expect(result).to_contain_text(f'"token": "{app.chartboost_app_token_hint}"')
+    expect(result).to_contain_text('"message": "Success"')
+    assert app.chartboost_app_token not in page.content()
+
+    page.locator("#recent-deliveries").get_by_role("link", name="All deliveries").click()
+    expect(page).to_have_url(f"{live_server.url}/apps/{app.pk}/deliveries/")
+    expect(page.locator("table.deliveries tbody tr")).to_have_count(2)
+    page.select_option("select[name=status]", "failed")
+    page.click("button:has-text('Filter')")
+    rows = page.locator("table.deliveries tbody tr")
+    expect(rows).to_have_count(1)
+    expect(rows).to_contain_text("evt-refused")
+
+    rows.get_by_role("link").first.click()
+    expect(page).to_have_url(f"{live_server.url}/deliveries/{failed.pk}/")
+    expect(page.locator("#attempts")).to_contain_text("Invalid signature")
+    page.click("button:has-text('Retry')")
+    expect(page.locator(".messages")).to_contain_text("Sent again")
+    failed.refresh_from_db()
+    assert failed.status == Delivery.Status.PENDING

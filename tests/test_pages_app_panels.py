@@ -1,0 +1,229 @@
+"""The app page's delivery panels (history chart and table, recent deliveries, recovery) and the apps
+list's health badges, SPEC §4."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime, timedelta
+
+import time_machine
+from django.db import connection
+from django.db.models import Count
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+
+from delivery.history import app_health
+from delivery.models import Delivery
+from tests.factories import AppFactory, DeliveryFactory, MappingFactory
+from tests.page_helpers import page_text
+
+Status = Delivery.Status
+NOW = datetime(2025, 3, 10, 15, tzinfo=UTC)
+
+
+def history_row(html: str, day: str) -> list[str]:
+    """The cells of the history table's row for one day (or "total"), as text."""
+    start = html.index(f'data-day="{day}"')
+    row = html[start:html.index("</tr>", start)]
+    return [re.sub(r"<[^>]+>", "", cell).strip() for cell in re.findall(r"<t[dh][^>]*>(.*?)</t[dh]>", row, re.S)]
+
+
+def make(app, status: str, when: datetime, count: int = 1) -> None:
+    for _ in range(count):
+        DeliveryFactory(event__app=app, status=status, created_at=when)
+
+
+@time_machine.travel(NOW, tick=False)
+def test_the_history_table_counts_each_days_deliveries_by_what_became_of_them(signed_in_client: Client,
+                                                                               app) -> None:
+    today, yesterday = NOW, NOW - timedelta(days=1)
+    make(app, Status.DELIVERED, today, 3)
+    make(app, Status.FAILED, today, 1)
+    make(app, Status.SUPPRESSED, today, 2)
+    make(app, Status.PENDING, today, 1)
+    make(app, Status.RETRYING, today, 1)
+    make(app, Status.BLOCKED, yesterday, 1)
+    make(app, Status.DELIVERED, yesterday, 1)
+    # Outside the 14 days, and another app's: neither counts.
+    make(app, Status.DELIVERED, NOW - timedelta(days=20), 5)
+    make(AppFactory(organization=app.organization), Status.FAILED, today, 4)
+
+    html = page_text(signed_in_client, f"/apps/{app.pk}/")
+
+    # Day, received, delivered, failed, suppressed, blocked, pending, success rate.
+    assert history_row(html, "2025-03-10") == ["Mon 10 Mar", "8", "3", "1", "2", "0", "2", "75 %"]
+    assert history_row(html, "2025-03-09") == ["Sun 9 Mar", "2", "1", "0", "0", "1", "0", "100 %"]
+    assert history_row(html, "2025-03-08") == ["Sat 8 Mar", "0", "0", "0", "0", "0", "0", "–"]
+    assert history_row(html, "total") == ["Total", "10", "4", "1", "2", "1", "2", "80 %"]
+    # Fourteen days, today included: 25 February to 10 March.
+    assert 'data-day="2025-02-25"' in html and 'data-day="2025-02-24"' not in html
+
+
+@time_machine.travel(NOW, tick=False)
+def test_the_history_chart_is_inline_svg_with_one_bar_per_day_stacked_by_outcome(signed_in_client: Client,
+                                                                                 app) -> None:
+    make(app, Status.DELIVERED, NOW, 6)
+    make(app, Status.FAILED, NOW, 2)
+
+    html = page_text(signed_in_client, f"/apps/{app.pk}/")
+
+    chart = html[html.index("<svg"):html.index("</svg>")]
+    assert chart.count('<g class="bar">') == 14
+    assert 'data-series="delivered" data-count="6"' in chart
+    assert 'data-series="failed" data-count="2"' in chart
+    assert "Mon 10 Mar: 8 received (6 delivered, 2 failed)" in chart
+    delivered = re.search(r'height="([\d.]+)" fill="[^"]+" data-series="delivered"', chart)
+    failed = re.search(r'height="([\d.]+)" fill="[^"]+" data-series="failed"', chart)
+    assert float(delivered.group(1)) == 3 * float(failed.group(1))
+    # The axis is labelled in round numbers up to at least the tallest day.
+    assert re.findall(r'text-anchor="end" font-size="11" fill="#667085">(\d+)</text>', chart) == [
+        "0", "2", "4", "6", "8"
+    ]
+
+
+def test_recent_deliveries_lists_the_last_ten_linking_to_each_and_to_all(signed_in_client: Client, app) -> None:
+    start = datetime(2025, 3, 10, tzinfo=UTC)
+    deliveries = [DeliveryFactory(event__app=app, created_at=start + timedelta(minutes=n)) for n in range(11)]
+
+    html = page_text(signed_in_client, f"/apps/{app.pk}/")
+
+    panel = html[html.index('id="recent-deliveries"'):]
+    panel = panel[:panel.index("</section>")]
+    linked = [int(n) for n in re.findall(r'href="/deliveries/(\d+)/"', panel)]
+    assert linked == [delivery.pk for delivery in reversed(deliveries[1:])]
+    assert f'href="/apps/{app.pk}/deliveries/"' in panel
+
+
+def test_an_app_without_deliveries_says_so_in_each_panel(signed_in_client: Client, app) -> None:
+    html = page_text(signed_in_client, f"/apps/{app.pk}/")
+    assert "No deliveries yet" in html
+    assert "No deliveries in these days yet." in html
+
+
+@time_machine.travel(NOW, tick=False)
+def test_recover_sends_again_the_failed_deliveries_since_the_time_given_and_says_how_many(
+    signed_in_client: Client, app
+) -> None:
+    make(app, Status.FAILED, NOW - timedelta(hours=2), 2)
+    make(app, Status.FAILED, NOW - timedelta(days=3), 1)
+    make(app, Status.DELIVERED, NOW - timedelta(hours=1), 1)
+
+    response = signed_in_client.post(f"/apps/{app.pk}/recover/", {"since": "2025-03-10T00:00Z"}, follow=True)
+
+    assert response.redirect_chain == [(f"/apps/{app.pk}/#recent-deliveries", 302)]
+    assert "Queued 2 failed deliveries since 2025-03-10 00:00 UTC to be sent again." in response.content.decode()
+    counts = dict(Delivery.objects.values_list("status").annotate(n=Count("id")))
+    assert counts == {Status.PENDING: 2, Status.FAILED: 1, Status.DELIVERED: 1}
+
+
+@time_machine.travel(NOW, tick=False)
+def test_recover_with_nothing_failed_says_nothing_was_sent(signed_in_client: Client, app) -> None:
+    response = signed_in_client.post(f"/apps/{app.pk}/recover/", {"since": "2025-03-10T00:00Z"}, follow=True)
+    assert "No failed deliveries since 2025-03-10 00:00 UTC: nothing to send again." in response.content.decode()
+
+
+def test_recover_with_a_bad_time_says_what_to_type_and_sends_nothing(signed_in_client: Client, app) -> None:
+    failed = DeliveryFactory(event__app=app, status=Status.FAILED)
+    response = signed_in_client.post(f"/apps/{app.pk}/recover/", {"since": "last tuesday"}, follow=True)
+    assert "Enter a date and time like 2025-03-01T00:00Z" in response.content.decode()
+    failed.refresh_from_db()
+    assert failed.status == Status.FAILED
+
+
+@time_machine.travel(NOW, tick=False)
+def test_the_recover_form_offers_the_last_24_hours(signed_in_client: Client, app) -> None:
+    html = page_text(signed_in_client, f"/apps/{app.pk}/")
+    assert 'name="since" id="id_since" value="2025-03-09T15:00Z"' in html
+
+
+@time_machine.travel(NOW, tick=False)
+def test_the_health_badge_counts_the_last_24_hours_and_names_each_problem(organization) -> None:
+    healthy = AppFactory(organization=organization, s2s_confirmed=True)
+    MappingFactory(app=healthy)
+    make(healthy, Status.DELIVERED, NOW - timedelta(hours=1), 3)
+    make(healthy, Status.FAILED, NOW - timedelta(hours=30), 2)  # Older than 24 h: not counted.
+    DeliveryFactory(event__app=healthy, status=Status.DELIVERED, created_at=NOW - timedelta(hours=2),
+                    last_attempt_at=NOW - timedelta(minutes=90))
+    troubled = AppFactory(organization=organization, delivery_enabled=False)
+    MappingFactory(app=troubled, active=False)
+    make(troubled, Status.DELIVERED, NOW - timedelta(hours=3), 1)
+    make(troubled, Status.FAILED, NOW - timedelta(hours=3), 3)
+    make(troubled, Status.PENDING, NOW - timedelta(hours=40), 2)
+    make(troubled, Status.RETRYING, NOW - timedelta(hours=1), 1)
+    idle = AppFactory(organization=organization, s2s_confirmed=True)
+    MappingFactory(app=idle)
+
+    health = app_health([healthy, troubled, idle])
+
+    assert (health[healthy.pk].delivered_24h, health[healthy.pk].failed_24h) == (4, 0)
+    assert health[healthy.pk].success_rate == 1.0
+    assert health[healthy.pk].last_delivered_at == NOW - timedelta(minutes=90)
+    assert health[healthy.pk].problems == []
+    assert health[healthy.pk].level == "ok"
+    assert health[troubled.pk].success_rate == 0.25
+    assert health[troubled.pk].waiting == 3
+    assert health[troubled.pk].problems == [
+        "S2S not confirmed: Chartboost ignores our events until its support switches the app",
+        "Delivery paused: new events wait until it is back on",
+        "No active mappings: nothing is sent to Chartboost",
+        "3 failed in the last 24 h",
+        "3 waiting to be sent",
+    ]
+    assert health[troubled.pk].level == "danger"
+    assert health[idle.pk].success_rate is None and health[idle.pk].last_delivered_at is None
+    assert health[idle.pk].level == "muted"
+
+
+def test_the_health_read_takes_the_same_few_queries_for_one_app_or_many(organization,
+                                                                         django_assert_max_num_queries) -> None:
+    apps = [AppFactory(organization=organization) for _ in range(8)]
+    for app in apps:
+        MappingFactory(app=app)
+        make(app, Status.DELIVERED, datetime.now(tz=UTC), 2)
+        make(app, Status.FAILED, datetime.now(tz=UTC), 1)
+
+    with django_assert_max_num_queries(4):
+        app_health(apps[:1])
+    with django_assert_max_num_queries(4):
+        health = app_health(apps)
+    assert all((h.delivered_24h, h.failed_24h) == (2, 1) for h in health.values())
+
+
+def test_the_apps_list_page_costs_the_same_queries_for_two_apps_or_eight(signed_in_client: Client,
+                                                                          organization) -> None:
+    def queries_for_apps_list() -> int:
+        with CaptureQueriesContext(connection) as captured:
+            page_text(signed_in_client, "/apps/")
+        return len(captured)
+
+    for _ in range(2):
+        make(AppFactory(organization=organization), Status.DELIVERED, datetime.now(tz=UTC), 1)
+    with_two = queries_for_apps_list()
+    for _ in range(6):
+        make(AppFactory(organization=organization), Status.FAILED, datetime.now(tz=UTC), 1)
+    assert queries_for_apps_list() == with_two
+
+
+@time_machine.travel(NOW, tick=False)
+def test_the_apps_list_shows_each_apps_health_badge(signed_in_client: Client, organization) -> None:
+    app = AppFactory(organization=organization, name="Puzzle Quest", s2s_confirmed=True)
+    MappingFactory(app=app)
+    make(app, Status.DELIVERED, NOW - timedelta(hours=1), 9)
+    make(app, Status.FAILED, NOW - timedelta(hours=1), 1)
+    DeliveryFactory(event__app=app, status=Status.DELIVERED, created_at=NOW - timedelta(hours=1),
+                    last_attempt_at=NOW - timedelta(hours=2))
+    AppFactory(organization=organization, name="New Game")
+
+    html = page_text(signed_in_client, "/apps/")
+
+    row = html[html.index("Puzzle Quest"):html.index("</tr>", html.index("Puzzle Quest"))]
+    assert "90.9 % delivered" in row
+    assert "10 of 11 in 24 h" in row
+    assert "last delivery 2\xa0hours ago" in row
+    assert "1 failed in the last 24 h" in row
+    # One failure in eleven is worth a look (amber), not an alarm (red, below 90 %).
+    assert 'data-health="warn"' in row
+    new = html[html.index("New Game"):html.index("</tr>", html.index("New Game"))]
+    assert "no deliveries yet" in new
+    assert "No active mappings: nothing is sent to Chartboost" in new
+    assert "S2S not confirmed" in new

@@ -1,0 +1,140 @@
+""""Send test event": the service against a real local Chartboost stand-in, and the app page's button."""
+
+from __future__ import annotations
+
+import re
+
+from django.test import Client
+
+from delivery import chartboost
+from delivery.models import Delivery, TrackedEvent
+from delivery.sandbox import Reply
+from delivery.services import test_event
+from tests.factories import AppFactory, MappingFactory
+from tests.live_receiver import refused_url, sandbox_as_chartboost
+from tests.page_helpers import unescape
+
+
+def test_it_sends_a_signed_synthetic_event_and_reports_chartboosts_answer(settings, app) -> None:
+    with sandbox_as_chartboost(settings) as sandbox:
+        result = test_event.test_event_send(app=app)
+        [received] = sandbox.received
+
+    # The sandbox checked the request as Chartboost would: signature, headers, every body key.
+    assert received.problems == []
+    assert received.body["token"] == app.chartboost_app_token
+    assert received.header("X-Chartboost-App") == app.chartboost_app_id
+    assert result.outcome == chartboost.DELIVERED and result.delivered
+    assert (result.http_status, result.response_status, result.response_message) == (200, 200, "Success")
+    assert result.latency_ms is not None and result.latency_ms >= 0
+    assert result.url == sandbox.url
+    assert result.headers == {
+        name: received.header(name) for name in ("Content-Type", "X-Chartboost-App", "X-Chartboost-Signature")
+    }
+    assert result.body == received.body | {"token": app.chartboost_app_token_hint}
+    assert app.chartboost_app_token not in str(result.as_dict())
+
+
+def test_without_an_active_mapping_it_sends_an_event_id_5_item_labelled_as_a_test(settings, app) -> None:
+    MappingFactory(app=app, event_field=1, active=False)
+    with sandbox_as_chartboost(settings) as sandbox:
+        result = test_event.test_event_send(app=app)
+        [received] = sandbox.received
+
+    assert received.body["track_info"] == [{
+        "event_label": "CB Tracker test event", "event_field": 5, "main_level": 1, "sub_level": 0,
+        "description": "CB Tracker test event", "data_type": "level_info",
+    }]
+    # An identifier no real device has, so the test cannot count as a player.
+    assert received.body["identifiers"] == {"ifa": test_event.TEST_DEVICE_ID}
+    assert "No active mapping yet" in result.source
+
+
+def test_with_an_active_mapping_it_sends_what_that_mapping_sends_at_level_1(settings, app) -> None:
+    MappingFactory(app=app, event_name="vip_tier", event_field=4, event_label="VIP reward level",
+                   main_level_property="tier", sub_level_property="step", description="Gold")
+    MappingFactory(app=app, event_name="tutorial", event_field=5, main_level_property="")
+    with sandbox_as_chartboost(settings) as sandbox:
+        result = test_event.test_event_send(app=app)
+        [received] = sandbox.received
+
+    assert received.body["track_info"] == [{
+        "event_label": "VIP reward level", "event_field": 4, "main_level": 1, "sub_level": 0,
+        "description": "Gold", "data_type": "level_info",
+    }]
+    assert "“vip_tier” sends as Event ID 4" in result.source
+
+
+def test_an_android_app_sends_a_synthetic_gaid_and_uuid(settings, db) -> None:
+    app = AppFactory(platform="android")
+    with sandbox_as_chartboost(settings) as sandbox:
+        test_event.test_event_send(app=app)
+        [received] = sandbox.received
+    assert received.problems == []
+    assert received.body["identifiers"] == {"gaid": test_event.TEST_DEVICE_ID, "uuid": test_event.TEST_LEGACY_UUID}
+    assert received.body["platform"] == "Android 14"
+
+
+def test_it_stores_nothing(settings, app) -> None:
+    with sandbox_as_chartboost(settings):
+        test_event.test_event_send(app=app)
+    assert not Delivery.objects.exists() and not TrackedEvent.objects.exists()
+
+
+def test_a_refused_token_is_reported_with_chartboosts_message_and_a_hint(settings, app) -> None:
+    with sandbox_as_chartboost(settings) as sandbox:
+        sandbox.script(Reply.status(401, "Invalid signature"))
+        result = test_event.test_event_send(app=app)
+
+    assert result.outcome == chartboost.FAILED
+    assert (result.http_status, result.response_status, result.response_message) == (200, 401, "Invalid signature")
+    assert result.hint.startswith("check the app token")
+
+
+def test_a_refused_connection_is_reported_as_a_clear_error(settings, app) -> None:
+    settings.CHARTBOOST_ENDPOINT = refused_url()
+    result = test_event.test_event_send(app=app)
+    assert result.outcome == chartboost.RETRY and not result.answered
+    assert result.http_status is None
+    assert result.error.startswith("Could not connect to Chartboost (ConnectionError")
+    assert result.url == settings.CHARTBOOST_ENDPOINT
+
+
+def test_the_button_shows_the_signed_request_with_the_token_masked_and_the_answer(
+    settings, signed_in_client: Client, app
+) -> None:
+    with sandbox_as_chartboost(settings) as sandbox:
+        response = signed_in_client.post(f"/apps/{app.pk}/test-event/")
+        [received] = sandbox.received
+
+    assert response.status_code == 302 and response["Location"] == f"/apps/{app.pk}/#test-event"
+    html = unescape(signed_in_client.get(f"/apps/{app.pk}/").content.decode())
+    panel = html[html.index('id="test-event"'):]
+    panel = panel[:panel.index("</section>")]
+    assert "Chartboost accepted the test event" in panel
+    assert f"POST {sandbox.url}" in panel
+    assert f"X-Chartboost-App: {app.chartboost_app_id}" in panel
+    assert f"X-Chartboost-Signature: {received.header('X-Chartboost-Signature')}" in panel
+    assert f'"token": "{app.chartboost_app_token_hint}"' in panel
+    assert '"status": 200' in panel and '"message": "Success"' in panel
+    assert app.chartboost_app_token not in html
+    # Shown once: a reload shows the button again, and sends nothing.
+    assert "Chartboost accepted" not in signed_in_client.get(f"/apps/{app.pk}/").content.decode()
+    assert len(sandbox.received) == 1
+
+
+def test_the_button_explains_a_refused_token(settings, signed_in_client: Client, app) -> None:
+    with sandbox_as_chartboost(settings) as sandbox:
+        sandbox.script(Reply.status(401, "Invalid signature"))
+        html = unescape(signed_in_client.post(f"/apps/{app.pk}/test-event/", follow=True).content.decode())
+    assert "Chartboost refused the test event: status 401 “Invalid signature”." in html
+    assert f"What to do: check the app token, and that it belongs to Chartboost app ID {app.chartboost_app_id}" in (
+        re.sub(r"<[^>]+>", "", html)
+    )
+
+
+def test_the_button_explains_an_endpoint_that_cannot_be_reached(settings, signed_in_client: Client, app) -> None:
+    settings.CHARTBOOST_ENDPOINT = refused_url()
+    html = unescape(signed_in_client.post(f"/apps/{app.pk}/test-event/", follow=True).content.decode())
+    assert "Could not connect to Chartboost" in html
+    assert "Nothing reached Chartboost." in html
