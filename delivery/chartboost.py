@@ -220,8 +220,12 @@ def retry_delay(failed_attempts: int) -> int:
 
 
 def retry_after(*, failed_attempts: int, seconds_since_first_attempt: float, max_age: int) -> int | None:
-    """The wait before the next attempt, or None when that attempt would fall past `max_age`."""
-    delay = retry_delay(failed_attempts)
-    if seconds_since_first_attempt + delay > max_age:
+    """The wait before the next attempt, or None once `max_age` after the first attempt is reached.
+
+    When the scheduled wait would overshoot `max_age`, the last attempt is moved up to
+    land at `max_age`, so the whole window is used.
+    """
+    remaining = int(max_age - seconds_since_first_attempt)
+    if remaining < 1:
         return None
-    return delay
+    return min(retry_delay(failed_attempts), remaining)

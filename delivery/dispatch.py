@@ -19,6 +19,7 @@ from django.utils import timezone
 from django_q.tasks import async_task
 
 from delivery.models import Delivery
+from mappings.models import App
 
 SEND_TASK = "delivery.tasks.deliveries_send"
 CLAIM_BATCH = 200
@@ -33,27 +34,39 @@ def lease_expiry(now: datetime | None = None) -> datetime:
 
 
 def due_filter(now: datetime) -> Q:
-    """Sendable, due, not held by anyone, and its app has delivery switched on."""
+    """Sendable, due, not held by anyone, and its app has delivery switched on.
+
+    Only columns of the delivery row, plus a subquery on apps: no join. A joined filter
+    would make Django write the claiming UPDATE as `id IN (SELECT ... JOIN ...)`, and on
+    PostgreSQL (READ COMMITTED) that inner SELECT is not re-checked against a row another
+    worker has just leased, so two workers could both take it.
+    """
+    enabled_apps = App.objects.filter(delivery_enabled=True).values("id")
     return (
-        Q(status__in=Delivery.SENDABLE, next_attempt_at__lte=now, app__delivery_enabled=True)
+        Q(status__in=Delivery.SENDABLE, next_attempt_at__lte=now, app_id__in=enabled_apps)
         & (Q(lease_until__isnull=True) | Q(lease_until__lt=now))
     )
 
 
 def deliveries_claim(*, ids: list[int] | None = None, limit: int = CLAIM_BATCH) -> str | None:
-    """Lease up to `limit` due deliveries (of the given ids, if any). Returns the token, or None."""
+    """Lease the due deliveries of the events among the first `limit` due rows (of the given ids, if any).
+
+    Whole events are claimed: their deliveries share one request (SPEC §1), so a batch
+    never splits one. Returns the lease token, or None when nothing was taken.
+    """
     now = timezone.now()
     candidates = Delivery.objects.filter(due_filter(now))
     if ids is not None:
         candidates = candidates.filter(id__in=ids)
-    # Whole events together: their deliveries share one request (SPEC §1).
-    candidate_ids = list(candidates.order_by("next_attempt_at", "event_id", "id").values_list("id", flat=True)[:limit])
-    if not candidate_ids:
+    event_ids = list(
+        dict.fromkeys(candidates.order_by("next_attempt_at", "event_id").values_list("event_id", flat=True)[:limit])
+    )
+    if not event_ids:
         return None
     token = new_lease_token()
-    # The filter is repeated in the UPDATE: a row another worker leased meanwhile is skipped.
+    # The due filter is repeated in the UPDATE: a row another worker leased meanwhile is skipped.
     taken = (
-        Delivery.objects.filter(id__in=candidate_ids)
+        Delivery.objects.filter(event_id__in=event_ids)
         .filter(due_filter(now))
         .update(lease_token=token, lease_until=lease_expiry(now))
     )

@@ -86,6 +86,9 @@ class Delivery(models.Model):
     # Why it is suppressed, blocked or failed, in plain words.
     reason = models.TextField(blank=True)
     attempt_count = models.PositiveIntegerField(default=0)
+    # Attempts made before the current retry window: a manual retry or recover starts the
+    # schedule (2, 4, 8, 16 s ...) and RETRY_MAX_AGE over, while attempt_count keeps counting.
+    attempts_before_window = models.PositiveIntegerField(default=0)
     next_attempt_at = models.DateTimeField(null=True, blank=True)
     first_attempt_at = models.DateTimeField(null=True, blank=True)
     last_attempt_at = models.DateTimeField(null=True, blank=True)

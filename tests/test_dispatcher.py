@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator
 from datetime import timedelta
 
 import pytest
@@ -24,13 +23,7 @@ from delivery.services import dispatcher
 from mappings.models import App
 from mappings.services import app_update
 from tests.factories import AppFactory, DeliveryFactory, TrackedEventFactory
-from tests.live_receiver import queued, run_queued_sends, sandbox_as_chartboost
-
-
-@pytest.fixture
-def chartboost_sandbox(settings) -> Iterator[ChartboostSandbox]:
-    with sandbox_as_chartboost(settings) as sandbox:
-        yield sandbox
+from tests.live_receiver import queued, run_queued_sends
 
 
 @pytest.fixture
@@ -191,3 +184,50 @@ def test_migrate_installs_a_schedule_that_checks_on_the_dispatcher_every_minute(
     assert (schedule.func, schedule.schedule_type, schedule.minutes, schedule.repeats) == (
         "delivery.tasks.dispatcher_ensure", Schedule.MINUTES, 1, -1
     )
+
+
+def test_a_claim_takes_whole_events_so_their_deliveries_share_one_request(app: App) -> None:
+    from delivery.dispatch import deliveries_claim
+
+    events = [TrackedEventFactory(app=app) for _ in range(3)]
+    for event in events:
+        for field in (1, 3, 4):
+            DeliveryFactory(event=event, event_field=field, next_attempt_at=timezone.now())
+    # Four rows reach into a second event: both events are taken whole, all six rows.
+    first = deliveries_claim(limit=4)
+    assert Delivery.objects.filter(lease_token=first).count() == 6
+    second = deliveries_claim(limit=4)
+    assert deliveries_claim(limit=4) is None
+    tokens_per_event = {
+        event.pk: set(Delivery.objects.filter(event=event).values_list("lease_token", flat=True)) for event in events
+    }
+    assert all(len(tokens) == 1 for tokens in tokens_per_event.values())
+    assert set(Delivery.objects.values_list("lease_token", flat=True)) == {first, second}
+
+
+def test_a_kick_of_a_large_batch_never_splits_an_event(app: App) -> None:
+    ids = []
+    for _ in range(70):
+        event = TrackedEventFactory(app=app)
+        ids += [DeliveryFactory(event=event, event_field=f, next_attempt_at=timezone.now()).pk for f in (1, 2, 5)]
+    deliveries_kick(ids)
+    by_event: dict[int, set[str]] = {}
+    for event_id, token in Delivery.objects.values_list("event_id", "lease_token"):
+        by_event.setdefault(event_id, set()).add(token)
+    assert len(by_event) == 70
+    assert all(len(t) == 1 and "" not in t for t in by_event.values())
+
+
+def test_the_claiming_update_filters_the_row_itself_not_a_subquery_over_deliveries(app: App) -> None:
+    """On PostgreSQL an `id IN (SELECT ... FROM delivery_delivery ...)` UPDATE is not re-checked
+    against a row another worker just leased; plain conditions on the row are."""
+    from django.test.utils import CaptureQueriesContext
+
+    from delivery.dispatch import deliveries_claim
+
+    due_delivery(app)
+    with CaptureQueriesContext(connection) as queries:
+        assert deliveries_claim()
+    (update,) = [q["sql"] for q in queries.captured_queries if q["sql"].startswith("UPDATE")]
+    assert 'FROM "delivery_delivery"' not in update
+    assert '"delivery_delivery"."lease_until" IS NULL' in update

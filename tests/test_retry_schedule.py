@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -14,15 +13,8 @@ from delivery.models import Delivery
 from delivery.sandbox import ChartboostSandbox, Reply
 from delivery.services.sending import deliveries_send
 from tests.factories import AppFactory, DeliveryFactory, TrackedEventFactory
-from tests.live_receiver import sandbox_as_chartboost
 
 MOMENT = datetime(2025, 3, 1, 12, 0, 0, tzinfo=UTC)
-
-
-@pytest.fixture
-def chartboost_sandbox(settings) -> Iterator[ChartboostSandbox]:
-    with sandbox_as_chartboost(settings) as sandbox:
-        yield sandbox
 
 
 @pytest.fixture
@@ -44,12 +36,14 @@ def test_then_it_doubles_from_32_seconds_and_never_waits_longer_than_15_minutes(
     assert chartboost.retry_delay(10_000) == 900
 
 
-def test_it_gives_up_when_the_next_attempt_would_fall_past_the_max_age() -> None:
+def test_the_last_attempt_is_moved_up_to_land_at_the_max_age_and_then_it_gives_up() -> None:
     max_age = 72 * 3600
     just_in_time = max_age - 900
     assert chartboost.retry_after(failed_attempts=20, seconds_since_first_attempt=just_in_time, max_age=max_age) == 900
-    too_late = max_age - 899
-    assert chartboost.retry_after(failed_attempts=20, seconds_since_first_attempt=too_late, max_age=max_age) is None
+    nearly_out = max_age - 899
+    assert chartboost.retry_after(failed_attempts=20, seconds_since_first_attempt=nearly_out, max_age=max_age) == 899
+    assert chartboost.retry_after(failed_attempts=3, seconds_since_first_attempt=max_age - 1, max_age=max_age) == 1
+    assert chartboost.retry_after(failed_attempts=21, seconds_since_first_attempt=max_age, max_age=max_age) is None
 
 
 def test_each_failed_attempt_is_due_again_on_schedule_and_not_a_moment_before(
@@ -92,14 +86,39 @@ def test_after_the_max_age_it_fails_saying_it_gave_up_after_n_attempts(
     settings.RETRY_MAX_AGE = 60
     chartboost_sandbox.script(*[Reply.status(500, "Overloaded")] * 10)
     with time_machine.travel(MOMENT, tick=False) as clock:
-        # Attempts at 0, 2, 6, 14 and 30 s; the next would be at 62 s, past the 60 s allowed.
+        # Attempts at 0, 2, 6, 14 and 30 s; the next, due at 62 s, is moved up to 60 s,
+        # the end of the window; after it there is no time left.
         while send_due():
             delivery.refresh_from_db()
             if delivery.next_attempt_at:
                 clock.move_to(delivery.next_attempt_at)
     delivery.refresh_from_db()
     assert delivery.status == "failed"
-    assert delivery.reason.startswith("gave up after 5 attempts")
+    assert delivery.reason.startswith("gave up after 6 attempts")
     assert "Overloaded" in delivery.reason
     assert delivery.next_attempt_at is None
-    assert len(chartboost_sandbox.received) == 5
+    assert len(chartboost_sandbox.received) == 6
+    assert [(a.started_at - MOMENT).total_seconds() for a in delivery.attempts.all()] == [0, 2, 6, 14, 30, 60]
+
+
+def test_a_manual_retry_starts_the_schedule_and_the_window_over(
+    chartboost_sandbox: ChartboostSandbox, delivery: Delivery, settings
+) -> None:
+    from delivery.services.recovery import delivery_retry
+
+    settings.RETRY_MAX_AGE = 60
+    chartboost_sandbox.script(*[Reply.status(500, "Overloaded")] * 8)
+    with time_machine.travel(MOMENT, tick=False) as clock:
+        while send_due():
+            delivery.refresh_from_db()
+            if delivery.next_attempt_at:
+                clock.move_to(delivery.next_attempt_at)
+        delivery.refresh_from_db()
+        assert (delivery.status, delivery.attempt_count) == ("failed", 6)
+        clock.shift(3600)
+        delivery_retry(delivery=delivery)
+        send_due()
+    delivery.refresh_from_db()
+    assert delivery.status == "retrying"
+    assert delivery.attempt_count == 7
+    assert (delivery.next_attempt_at - delivery.last_attempt_at).total_seconds() == 2

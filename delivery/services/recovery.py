@@ -1,10 +1,12 @@
 """Sending failed deliveries again: one (`delivery_retry`) or all of an app's since a time.
 
-A delivery sent again starts over as `pending`, due now, with a fresh RETRY_MAX_AGE
-window (`first_attempt_at` cleared). Its attempts and `attempt_count` stay: the history
-of what happened before is part of the audit. Rows are changed with a conditional
+A delivery sent again starts over as `pending`, due now, with a fresh retry window: the
+schedule restarts at 2 s and RETRY_MAX_AGE counts from its next attempt
+(`first_attempt_at` cleared, `attempts_before_window` set). Its attempts and
+`attempt_count` stay: the history of what happened before is part of the audit. Rows are changed with a conditional
 UPDATE on `status = failed`, so two clicks (or a click and a bulk action) resend once,
-and the queue is told only after the change is committed.
+and the queue is told only after the change is committed (robustly: if the queue is
+down, the dispatcher still finds the pending rows).
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from django.db import transaction
-from django.db.models import QuerySet
+from django.db.models import F, QuerySet
 from django.utils import timezone
 
 from delivery.dispatch import deliveries_kick
@@ -36,6 +38,7 @@ def _restart(failed: QuerySet[Delivery]) -> int:
         reason="",
         next_attempt_at=timezone.now(),
         first_attempt_at=None,
+        attempts_before_window=F("attempt_count"),
         lease_token="",
         lease_until=None,
         updated_at=timezone.now(),
@@ -48,7 +51,7 @@ def delivery_retry(*, delivery: Delivery) -> Delivery:
         delivery.refresh_from_db()
         raise DeliveryNotFailed(delivery)
     delivery_ids = [delivery.pk]
-    transaction.on_commit(lambda: deliveries_kick(delivery_ids))
+    transaction.on_commit(lambda: deliveries_kick(delivery_ids), robust=True)
     delivery.refresh_from_db()
     return delivery
 
@@ -66,5 +69,5 @@ def deliveries_recover(*, app: App, since: datetime) -> int:
     # there are. Anything it restarts that the ids miss is due now, so the dispatcher sends it.
     count = _restart(failed)
     if count:
-        transaction.on_commit(lambda: deliveries_kick(delivery_ids))
+        transaction.on_commit(lambda: deliveries_kick(delivery_ids), robust=True)
     return count

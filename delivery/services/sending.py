@@ -27,6 +27,7 @@ import requests
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
+from django.views.decorators.debug import sensitive_variables
 from requests.adapters import HTTPAdapter
 
 from delivery import chartboost
@@ -109,6 +110,7 @@ def _outgoing_requests(own: str) -> list[Outgoing]:
     ]
 
 
+@sensitive_variables("token")
 def signed_request(event: TrackedEvent, app: App, deliveries: list[Delivery]) -> chartboost.SignedRequest:
     """The request for one tracked event. The token is decrypted here, at send time, and only kept in memory."""
     token = app.chartboost_app_token
@@ -170,7 +172,7 @@ def _record(item: Outgoing, sent: Sent, own: str) -> None:
             number = delivery.attempt_count + 1
             first_attempt_at = delivery.first_attempt_at or sent.started_at
             changed = Delivery.objects.filter(pk=delivery.pk, lease_token=own).update(
-                **_next_state(sent, number, first_attempt_at),
+                **_next_state(sent, number - delivery.attempts_before_window, first_attempt_at),
                 attempt_count=number,
                 first_attempt_at=first_attempt_at,
                 last_attempt_at=sent.started_at,
@@ -183,14 +185,14 @@ def _record(item: Outgoing, sent: Sent, own: str) -> None:
         Attempt.objects.bulk_create(attempts)
 
 
-def _next_state(sent: Sent, number: int, first_attempt_at: datetime) -> dict:
+def _next_state(sent: Sent, attempts_in_window: int, first_attempt_at: datetime) -> dict:
     verdict = sent.verdict
     if verdict.outcome == chartboost.DELIVERED:
         return {"status": Delivery.Status.DELIVERED, "next_attempt_at": None, "reason": ""}
     if verdict.outcome == chartboost.FAILED:
         return {"status": Delivery.Status.FAILED, "next_attempt_at": None, "reason": verdict.summary()}
     delay = chartboost.retry_after(
-        failed_attempts=number,
+        failed_attempts=attempts_in_window,
         seconds_since_first_attempt=(sent.finished_at - first_attempt_at).total_seconds(),
         max_age=settings.RETRY_MAX_AGE,
     )
@@ -198,7 +200,7 @@ def _next_state(sent: Sent, number: int, first_attempt_at: datetime) -> dict:
         return {
             "status": Delivery.Status.FAILED,
             "next_attempt_at": None,
-            "reason": f"gave up after {number} attempts (the last: {verdict.summary()})",
+            "reason": f"gave up after {attempts_in_window} attempts (the last: {verdict.summary()})",
         }
     return {
         "status": Delivery.Status.RETRYING,
