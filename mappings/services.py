@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 
 from mappings.models import App, Mapping
 from trackerui.accounts.models import Organization
@@ -50,21 +50,30 @@ def app_delete(*, app: App) -> None:
     app.delete()
 
 
+def _mapping_save(mapping: Mapping) -> Mapping:
+    mapping.full_clean()
+    try:
+        with transaction.atomic():
+            mapping.save()
+    except IntegrityError:
+        # A concurrent write took the Event ID between our check and our insert: the
+        # check, run again, now names it. Anything else is not ours to explain.
+        mapping.full_clean()
+        raise
+    return mapping
+
+
 @transaction.atomic
 def mapping_create(*, app: App, **fields: Any) -> Mapping:
     mapping = Mapping(app=app)
     _assign(mapping, MAPPING_FIELDS, fields)
-    mapping.full_clean()
-    mapping.save()
-    return mapping
+    return _mapping_save(mapping)
 
 
 @transaction.atomic
 def mapping_update(*, mapping: Mapping, **fields: Any) -> Mapping:
     _assign(mapping, MAPPING_FIELDS, fields)
-    mapping.full_clean()
-    mapping.save()
-    return mapping
+    return _mapping_save(mapping)
 
 
 def mapping_set_active(*, mapping: Mapping, active: bool) -> Mapping:

@@ -49,3 +49,19 @@ def test_sqlite_runs_in_wal_mode(db) -> None:
     with connection.cursor() as cursor:
         cursor.execute("PRAGMA journal_mode")
         assert cursor.fetchone()[0] == "wal"
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "words"),
+    [("DELIVERY_LEASE_SECONDS", "61", "at most 60"), ("TRACKER_PARTY", " ", "must not be empty")],
+)
+def test_limits_from_the_spec_are_enforced_at_start_up(name: str, value: str, words: str) -> None:
+    result = subprocess.run(
+        [sys.executable, "-c", "import trackerui.settings"],
+        env={"PATH": "", name: value},
+        capture_output=True,
+        text=True,
+        cwd=settings.BASE_DIR,
+    )
+    assert result.returncode != 0
+    assert name in result.stderr and words in result.stderr

@@ -33,7 +33,7 @@ def env_bool(name: str, default: bool) -> bool:
     raise ImproperlyConfigured(f"{name}={raw!r} is not a boolean: use true or false.")
 
 
-def env_int(name: str, default: int, *, minimum: int = 0) -> int:
+def env_int(name: str, default: int, *, minimum: int = 0, maximum: int | None = None) -> int:
     raw = os.environ.get(name)
     if raw is None or raw == "":
         return default
@@ -43,6 +43,8 @@ def env_int(name: str, default: int, *, minimum: int = 0) -> int:
         raise ImproperlyConfigured(f"{name}={raw!r} is not a whole number.") from None
     if value < minimum:
         raise ImproperlyConfigured(f"{name}={raw!r} must be at least {minimum}.")
+    if maximum is not None and value > maximum:
+        raise ImproperlyConfigured(f"{name}={raw!r} must be at most {maximum}.")
     return value
 
 
@@ -199,11 +201,12 @@ if not DEBUG:
 
 # Chartboost delivery (SPEC §2).
 CHARTBOOST_ENDPOINT = env_str("CHARTBOOST_ENDPOINT", "https://live.chartboost.com/event_service/v2/level")
-TRACKER_PARTY = env_str("TRACKER_PARTY", "CB Tracker")
+TRACKER_PARTY = env_str("TRACKER_PARTY", "CB Tracker").strip()
+if not TRACKER_PARTY:
+    raise ImproperlyConfigured("TRACKER_PARTY must not be empty: Chartboost requires `party` on every request.")
 RETRY_MAX_AGE = env_duration("RETRY_MAX_AGE", "72h")
 # A worker's claim on a delivery; after it runs out, another worker sends it (SPEC §2: at most 60 s).
-DELIVERY_LEASE_SECONDS = env_int("DELIVERY_LEASE_SECONDS", 60, minimum=1)
-DELIVERY_RETENTION_DAYS = env_int("DELIVERY_RETENTION_DAYS", 90, minimum=1)
+DELIVERY_LEASE_SECONDS = env_int("DELIVERY_LEASE_SECONDS", 60, minimum=1, maximum=60)
 CHARTBOOST_CONNECT_TIMEOUT = 5
 CHARTBOOST_READ_TIMEOUT = 10
 
