@@ -9,6 +9,7 @@ here reads the app's token.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
 from django.contrib import admin, messages
@@ -37,8 +38,21 @@ def _json(value: Any) -> str:
                        json.dumps(value, indent=2, ensure_ascii=False))
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):
-    """Staff look, the pipeline writes: no add, change or delete, so every field shows read-only."""
+def _json_display(attribute: str, description: str) -> Callable[[Any, Any], str]:
+    """An admin column or read-only field showing one JSON attribute of the object, indented."""
+
+    @admin.display(description=description)
+    def show(model_admin: Any, obj: Any) -> str:
+        return _json(getattr(obj, attribute))
+
+    return show
+
+
+class ReadOnly:
+    """Staff look, the pipeline writes: no add, change or delete, so every field shows read-only.
+
+    Mixed into admins and inlines alike.
+    """
 
     def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
@@ -50,34 +64,19 @@ class ReadOnlyAdmin(admin.ModelAdmin):
         return False
 
 
-class AttemptInline(admin.StackedInline):
+class AttemptInline(ReadOnly, admin.StackedInline):
     model = Attempt
     extra = 0
     can_delete = False
     fields = ["number", "started_at", "endpoint", "http_status", "response_status", "response_message",
               "latency_ms", "error", "outcome", "headers_sent", "body_sent", "response_body"]
     readonly_fields = fields
-
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    @admin.display(description="Request headers")
-    def headers_sent(self, attempt: Attempt) -> str:
-        return _json(attempt.request_headers)
-
-    @admin.display(description="Request body (token masked)")
-    def body_sent(self, attempt: Attempt) -> str:
-        return _json(attempt.request_body)
+    headers_sent = _json_display("request_headers", "Request headers")
+    body_sent = _json_display("request_body", "Request body (token masked)")
 
 
 @admin.register(Delivery)
-class DeliveryAdmin(ReadOnlyAdmin):
+class DeliveryAdmin(ReadOnly, admin.ModelAdmin):
     list_display = ["id", "created_at", "app", "event_id_shown", "event_name", "event_field", "device", "status",
                     "attempt_count", "next_attempt_at"]
     list_filter = ["status", "app", "event_field"]
@@ -90,6 +89,7 @@ class DeliveryAdmin(ReadOnlyAdmin):
     readonly_fields = fields
     inlines = [AttemptInline]
     actions = ["retry_failed"]
+    item_sent = _json_display("item", "Item sent in track_info")
 
     @admin.display(description="Event id", ordering="event__event_id")
     def event_id_shown(self, delivery: Delivery) -> str:
@@ -98,10 +98,6 @@ class DeliveryAdmin(ReadOnlyAdmin):
     @admin.display(description="Event name", ordering="event__name")
     def event_name(self, delivery: Delivery) -> str:
         return delivery.event.name
-
-    @admin.display(description="Item sent in track_info")
-    def item_sent(self, delivery: Delivery) -> str:
-        return _json(delivery.item)
 
     def get_search_results(
         self, request: HttpRequest, queryset: QuerySet[Delivery], search_term: str
@@ -196,7 +192,7 @@ def _history_days(raw: str | None) -> int:
     return min(max(days, 1), STATS_MAX_DAYS)
 
 
-class DeliveryInline(admin.TabularInline):
+class DeliveryInline(ReadOnly, admin.TabularInline):
     model = Delivery
     extra = 0
     can_delete = False
@@ -204,15 +200,9 @@ class DeliveryInline(admin.TabularInline):
     readonly_fields = fields
     show_change_link = True
 
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
 
 @admin.register(TrackedEvent)
-class TrackedEventAdmin(ReadOnlyAdmin):
+class TrackedEventAdmin(ReadOnly, admin.ModelAdmin):
     list_display = ["event_id", "name", "app", "device", "timestamp", "received_at", "limit_ad_tracking"]
     list_filter = ["app", "limit_ad_tracking"]
     list_select_related = ["app"]
@@ -221,25 +211,16 @@ class TrackedEventAdmin(ReadOnlyAdmin):
               "properties_received", "sdk_version", "limit_ad_tracking", "received_at"]
     readonly_fields = fields
     inlines = [DeliveryInline]
-
-    @admin.display(description="Identifiers")
-    def identifiers_received(self, event: TrackedEvent) -> str:
-        return _json(event.identifiers)
-
-    @admin.display(description="Properties")
-    def properties_received(self, event: TrackedEvent) -> str:
-        return _json(event.properties)
+    identifiers_received = _json_display("identifiers", "Identifiers")
+    properties_received = _json_display("properties", "Properties")
 
 
 @admin.register(EventName)
-class EventNameAdmin(ReadOnlyAdmin):
+class EventNameAdmin(ReadOnly, admin.ModelAdmin):
     list_display = ["name", "app", "count", "first_seen_at", "last_seen_at"]
     list_filter = ["app"]
     list_select_related = ["app"]
     search_fields = ["name"]
     fields = ["app", "name", "count", "first_seen_at", "last_seen_at", "example"]
     readonly_fields = fields
-
-    @admin.display(description="Example properties")
-    def example(self, event_name: EventName) -> str:
-        return _json(event_name.example_properties)
+    example = _json_display("example_properties", "Example properties")

@@ -1,9 +1,15 @@
-"""Helpers for the API tests: clients that act for an organization."""
+"""Helpers for the API tests: clients that act for an organization, and another organization's app.
+
+Its fixtures reach every test through `pytest_plugins` in tests/conftest.py.
+"""
 
 from __future__ import annotations
 
+import pytest
 from rest_framework.test import APIClient
 
+from mappings.models import App
+from tests.factories import AppFactory, OrganizationFactory
 from trackerui.accounts.models import Organization
 from trackerui.accounts.services import api_key_create
 
@@ -14,3 +20,15 @@ def api_client_for(organization: Organization) -> APIClient:
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Bearer {raw_key}")
     return client
+
+
+@pytest.fixture
+def api(organization: Organization) -> APIClient:
+    """A client acting for the signed-in member's organization."""
+    return api_client_for(organization)
+
+
+@pytest.fixture
+def other_app(db: None) -> App:
+    """An app of another organization, which the `api` client must never see."""
+    return AppFactory(organization=OrganizationFactory())

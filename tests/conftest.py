@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import pytest
 from django.test import Client
+from playwright.sync_api import Browser, Page, sync_playwright
 
 from tests.factories import PASSWORD, AppFactory, MembershipFactory
+
+# Fixtures shared by a few test files live next to the helpers they use.
+pytest_plugins = ["tests.api_helpers", "tests.live_receiver"]
 
 
 @pytest.fixture
@@ -36,3 +42,31 @@ def fast_password_hashing(settings) -> None:
     # The default hasher takes about a second per password on these 2-core machines;
     # tests check who may sign in, not how strongly passwords are stored.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", "--no-first-run"]
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    """Debian's headless Chromium, driven by Playwright, shared by one module's browser tests."""
+    with pytest.MonkeyPatch.context() as patch:
+        # Playwright's sync API runs an event loop in this thread; Django refuses database access
+        # from a thread with a running loop unless told it is safe, as it is here (one test thread).
+        patch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+            yield browser
+            browser.close()
+
+
+@pytest.fixture
+def page(browser: Browser) -> Iterator[Page]:
+    """A fresh browser context and page for one test, waiting at most ten seconds for anything."""
+    context = browser.new_context()
+    context.set_default_timeout(10_000)
+    page = context.new_page()
+    yield page
+    context.close()

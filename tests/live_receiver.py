@@ -2,7 +2,8 @@
 
 Nothing here fakes our code. HTTP goes to a real local server (`delivery.sandbox`), queued
 tasks are the real django-q2 messages, and worker tests start a real `manage.py qcluster`
-that shares the test database file.
+that shares the test database file. Its fixtures reach every test through `pytest_plugins`
+in tests/conftest.py.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import pytest
 from django.conf import settings as django_settings
 from django.db import connection
 from django_q.models import OrmQ
@@ -32,6 +34,13 @@ def sandbox_as_chartboost(settings: Any, **options: Any) -> Iterator[ChartboostS
     """Run the sandbox on a free port and point CHARTBOOST_ENDPOINT at it."""
     with ChartboostSandbox("127.0.0.1", 0, **options) as sandbox:
         settings.CHARTBOOST_ENDPOINT = sandbox.url
+        yield sandbox
+
+
+@pytest.fixture
+def chartboost_sandbox(settings: Any) -> Iterator[ChartboostSandbox]:
+    """The sandbox standing in for Chartboost for the whole test."""
+    with sandbox_as_chartboost(settings) as sandbox:
         yield sandbox
 
 

@@ -3,11 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from rest_framework.test import APIClient
 
 from mappings.models import App
-from tests.api_helpers import api_client_for
-from tests.factories import AppFactory, OrganizationFactory
 
 TOKEN = "cb8b8abc2860ab0ffdfab6bce72270b1bf9c213c83190815f61c0ac5d03794ac"
 NEW_APP = {
@@ -16,16 +13,6 @@ NEW_APP = {
     "chartboost_app_id": "4f7aa26ef77659d869000003",
     "chartboost_app_token": TOKEN,
 }
-
-
-@pytest.fixture
-def api(organization) -> APIClient:
-    return api_client_for(organization)
-
-
-@pytest.fixture
-def other_app(db) -> App:
-    return AppFactory(organization=OrganizationFactory())
 
 
 def test_it_lists_only_the_organizations_apps_in_pages(api, app, other_app) -> None:

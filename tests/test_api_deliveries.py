@@ -6,24 +6,11 @@ from datetime import UTC, datetime
 
 import pytest
 import time_machine
-from rest_framework.test import APIClient
 
 from delivery.models import Delivery
-from mappings.models import App
-from tests.api_helpers import api_client_for
-from tests.factories import AppFactory, AttemptFactory, DeliveryFactory, OrganizationFactory, TrackedEventFactory
+from tests.factories import AttemptFactory, DeliveryFactory, TrackedEventFactory
 
 Status = Delivery.Status
-
-
-@pytest.fixture
-def api(organization) -> APIClient:
-    return api_client_for(organization)
-
-
-@pytest.fixture
-def other_app(db) -> App:
-    return AppFactory(organization=OrganizationFactory())
 
 
 def _ids(response) -> list[int]:

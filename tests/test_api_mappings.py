@@ -3,26 +3,14 @@
 from __future__ import annotations
 
 import pytest
-from rest_framework.test import APIClient
 
-from mappings.models import App, Mapping
-from tests.api_helpers import api_client_for
-from tests.factories import AppFactory, MappingFactory, OrganizationFactory
-
-
-@pytest.fixture
-def api(organization) -> APIClient:
-    return api_client_for(organization)
+from mappings.models import Mapping
+from tests.factories import AppFactory, MappingFactory
 
 
 @pytest.fixture
 def mapping(app) -> Mapping:
     return MappingFactory(app=app, event_name="level_complete", event_field=1)
-
-
-@pytest.fixture
-def other_app(db) -> App:
-    return AppFactory(organization=OrganizationFactory())
 
 
 def test_it_lists_the_apps_mappings_by_event_id(api, app) -> None:

@@ -6,19 +6,12 @@ from datetime import UTC, datetime
 
 import pytest
 import time_machine
-from rest_framework.test import APIClient
 
 from delivery.models import Delivery
-from tests.api_helpers import api_client_for
 from tests.factories import AppFactory, DeliveryFactory, OrganizationFactory
 
 Status = Delivery.Status
 NOW = datetime(2025, 3, 10, 15, 30, tzinfo=UTC)
-
-
-@pytest.fixture
-def api(organization) -> APIClient:
-    return api_client_for(organization)
 
 
 def _deliveries(app, day: int, hour: int, **per_status: int) -> None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import threading
 import time
-from collections.abc import Iterator
 from datetime import timedelta
 
 import pytest
@@ -26,12 +25,6 @@ from tests.live_receiver import refused_url, sandbox_as_chartboost
 
 IFA = "B1C99C76-F014-4285-90CF-3A5C99D9DFC6"
 GAID = "8ccaa247-1177-4c09-8117-c9bec33447d0"
-
-
-@pytest.fixture
-def chartboost_sandbox(settings) -> Iterator[ChartboostSandbox]:
-    with sandbox_as_chartboost(settings) as sandbox:
-        yield sandbox
 
 
 @pytest.fixture

@@ -19,13 +19,14 @@ def test_it_sends_a_signed_synthetic_event_and_reports_chartboosts_answer(settin
     with sandbox_as_chartboost(settings) as sandbox:
         result = test_event.test_event_send(app=app)
         [received] = sandbox.received
+    verdict = result.verdict
 
     # The sandbox checked the request as Chartboost would: signature, headers, every body key.
     assert received.problems == []
     assert received.body["token"] == app.chartboost_app_token
     assert received.header("X-Chartboost-App") == app.chartboost_app_id
-    assert result.outcome == chartboost.DELIVERED and result.delivered
-    assert (result.http_status, result.response_status, result.response_message) == (200, 200, "Success")
+    assert verdict.outcome == chartboost.DELIVERED and result.delivered
+    assert (verdict.http_status, verdict.response_status, verdict.response_message) == (200, 200, "Success")
     assert result.latency_ms is not None and result.latency_ms >= 0
     assert result.url == sandbox.url
     assert result.headers == {
@@ -84,19 +85,20 @@ def test_it_stores_nothing(settings, app) -> None:
 def test_a_refused_token_is_reported_with_chartboosts_message_and_a_hint(settings, app) -> None:
     with sandbox_as_chartboost(settings) as sandbox:
         sandbox.script(Reply.status(401, "Invalid signature"))
-        result = test_event.test_event_send(app=app)
+        verdict = test_event.test_event_send(app=app).verdict
 
-    assert result.outcome == chartboost.FAILED
-    assert (result.http_status, result.response_status, result.response_message) == (200, 401, "Invalid signature")
-    assert result.hint.startswith("check the app token")
+    assert verdict.outcome == chartboost.FAILED
+    assert (verdict.http_status, verdict.response_status, verdict.response_message) == (200, 401, "Invalid signature")
+    assert verdict.hint.startswith("check the app token")
 
 
 def test_a_refused_connection_is_reported_as_a_clear_error(settings, app) -> None:
     settings.CHARTBOOST_ENDPOINT = refused_url()
     result = test_event.test_event_send(app=app)
-    assert result.outcome == chartboost.RETRY and not result.answered
-    assert result.http_status is None
-    assert result.error.startswith("Could not connect to Chartboost (ConnectionError")
+    verdict = result.verdict
+    assert verdict.outcome == chartboost.RETRY and not result.answered
+    assert verdict.http_status is None
+    assert verdict.error.startswith("Could not connect to Chartboost (ConnectionError")
     assert result.url == settings.CHARTBOOST_ENDPOINT
 
 

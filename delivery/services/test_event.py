@@ -37,13 +37,7 @@ class TestEventResult:
     headers: dict[str, str]
     body: dict[str, Any]
     source: str
-    outcome: str
-    http_status: int | None = None
-    response_status: int | None = None
-    response_message: str = ""
-    response_body: str = ""
-    error: str = ""
-    hint: str = ""
+    verdict: chartboost.Verdict
     latency_ms: int | None = None
     mapping_id: int | None = None
 
@@ -52,11 +46,11 @@ class TestEventResult:
 
     @property
     def delivered(self) -> bool:
-        return self.outcome == chartboost.DELIVERED
+        return self.verdict.outcome == chartboost.DELIVERED
 
     @property
     def answered(self) -> bool:
-        return self.http_status is not None
+        return self.verdict.http_status is not None
 
     def as_dict(self) -> dict[str, Any]:
         """Plain JSON values, so the result can wait in the session for the page after the redirect."""
@@ -64,7 +58,7 @@ class TestEventResult:
 
     @classmethod
     def from_dict(cls, values: dict[str, Any]) -> TestEventResult:
-        return cls(**values)
+        return cls(**{**values, "verdict": chartboost.Verdict(**values["verdict"])})
 
 
 def test_event_send(*, app: App) -> TestEventResult:
@@ -81,13 +75,7 @@ def test_event_send(*, app: App) -> TestEventResult:
         headers=dict(request.headers),
         body=request.redacted_body,
         source=_source(mapping),
-        outcome=verdict.outcome,
-        http_status=verdict.http_status,
-        response_status=verdict.response_status,
-        response_message=verdict.response_message,
-        response_body=verdict.response_body,
-        error=verdict.error,
-        hint=verdict.hint,
+        verdict=verdict,
         latency_ms=latency_ms,
         mapping_id=mapping.pk if mapping else None,
     )

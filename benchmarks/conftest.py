@@ -1,0 +1,6 @@
+"""Benchmarks: speed targets from SPEC §6, measured, never in `make test`.
+
+Run with `make bench`. Each prints what it measured and fails if the target is missed.
+"""
+
+pytest_plugins = ["tests.live_receiver"]
