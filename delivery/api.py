@@ -209,6 +209,11 @@ class StatsCountsSerializer(serializers.Serializer):
 class StatsDaySerializer(StatsCountsSerializer):
     date = serializers.DateField(help_text="The UTC day the deliveries were created.")
 
+    def get_fields(self) -> dict[str, serializers.Field]:
+        # The day first, then its counts: a row reads like the table on the app page.
+        fields = super().get_fields()
+        return {"date": fields.pop("date"), **fields}
+
 
 class StatsOutputSerializer(serializers.Serializer):
     app_id = serializers.IntegerField()

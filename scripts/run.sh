@@ -42,13 +42,18 @@ trap 'exit 130' INT TERM
 "$PY" manage.py migrate --noinput
 sign_in=$("$PY" manage.py seed_demo)
 
-setsid "$PY" manage.py chartboost_sandbox --port "$SANDBOX_PORT" &
+# The worker and the sandbox log to files, so the terminal keeps the dev server and the
+# sign-in details readable.
+mkdir -p .run
+setsid "$PY" manage.py chartboost_sandbox --port "$SANDBOX_PORT" >.run/sandbox.log 2>&1 &
 sandbox_pid=$!
-setsid "$PY" manage.py qcluster &
+setsid "$PY" manage.py qcluster >.run/qcluster.log 2>&1 &
 cluster_pid=$!
 
 "$PY" manage.py send_demo_events --wait 20
 
 # Printed once the dev server is up, so the sign-in details are the last thing on screen.
-( sleep 3; echo; echo "$sign_in"; echo ) &
+( sleep 3; echo; echo "$sign_in"; echo
+  echo "Worker log: .run/qcluster.log   Chartboost sandbox (http://127.0.0.1:$SANDBOX_PORT) log: .run/sandbox.log"
+  echo ) &
 "$PY" manage.py runserver "127.0.0.1:$PORT"

@@ -44,6 +44,7 @@ def test_it_counts_each_days_deliveries_by_what_became_of_them(api, app) -> None
     ]
     assert body["totals"] == {"received": 14, "delivered": 4, "failed": 2, "suppressed": 2, "blocked": 3,
                               "pending": 3, "success_rate": 0.6667}
+    assert all(next(iter(row)) == "date" for row in body["days"])
 
 
 @time_machine.travel(NOW, tick=False)
