@@ -21,7 +21,7 @@ from delivery.services.ingest import events_ingest
 from delivery.services.sending import deliveries_send
 from mappings.models import App
 from tests.factories import AppFactory, DeliveryFactory, EventPayloadFactory, MappingFactory, TrackedEventFactory
-from tests.live_receiver import refused_url, sandbox_as_chartboost
+from tests.live_receiver import refused_url, run_queued_sends, sandbox_as_chartboost
 
 IFA = "B1C99C76-F014-4285-90CF-3A5C99D9DFC6"
 GAID = "8ccaa247-1177-4c09-8117-c9bec33447d0"
@@ -305,3 +305,46 @@ def test_requests_not_started_by_the_deadline_are_left_for_the_next_batch(
     assert waiting.count() == 2
     assert set(waiting.values_list("status", "lease_token", "attempt_count")) == {("pending", "", 0)}
     assert deliveries_claim() is not None, "they are due again at once"
+
+
+def test_levels_3_5_4_5_6_of_one_device_reach_chartboost_as_3_5_6(
+    chartboost_sandbox: ChartboostSandbox, app: App, django_capture_on_commit_callbacks
+) -> None:
+    MappingFactory(app=app, event_name="level_up", event_field=1, main_level_property="level")
+    for level in (3, 5, 4, 5, 6):
+        with django_capture_on_commit_callbacks(execute=True):
+            events_ingest(app=app, events=[EventPayloadFactory(name="level_up", properties={"level": level})])
+
+    assert run_queued_sends() == 3
+
+    assert [r.body["track_info"][0]["main_level"] for r in chartboost_sandbox.received] == [3, 5, 6]
+    assert sorted(Delivery.objects.values_list("status", flat=True)) == ["delivered"] * 3 + ["suppressed"] * 2
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_concurrent_ingests_of_the_same_level_send_it_once(chartboost_sandbox: ChartboostSandbox) -> None:
+    app = MappingFactory(event_name="level_up", event_field=1, main_level_property="level").app
+    start = threading.Barrier(2)
+    failures: list[BaseException] = []
+
+    def ingest(event_id: str) -> None:
+        try:
+            start.wait(timeout=10)
+            events_ingest(app=app, events=[EventPayloadFactory(event_id=event_id, properties={"level": 7})])
+        except BaseException as error:  # Reported by the main thread below.
+            failures.append(error)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=ingest, args=(f"same-level-{n}",)) for n in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert failures == []
+
+    run_queued_sends()
+
+    assert len(chartboost_sandbox.received) == 1
+    assert chartboost_sandbox.received[0].body["track_info"][0]["main_level"] == 7
+    assert sorted(Delivery.objects.values_list("status", flat=True)) == ["delivered", "suppressed"]
