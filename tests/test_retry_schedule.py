@@ -11,6 +11,7 @@ from delivery import chartboost
 from delivery.dispatch import deliveries_claim
 from delivery.models import Delivery
 from delivery.sandbox import ChartboostSandbox, Reply
+from delivery.services.recovery import delivery_retry
 from delivery.services.sending import deliveries_send
 from tests.factories import AppFactory, DeliveryFactory, TrackedEventFactory
 
@@ -25,6 +26,15 @@ def delivery(db) -> Delivery:
 def send_due() -> int:
     token = deliveries_claim()
     return deliveries_send(token) if token else 0
+
+
+def send_until_nothing_is_due(delivery: Delivery, clock: time_machine.Coordinates) -> None:
+    """Send, then jump the clock to each next attempt, until the delivery is settled."""
+    while send_due():
+        delivery.refresh_from_db()
+        if delivery.next_attempt_at:
+            clock.move_to(delivery.next_attempt_at)
+    delivery.refresh_from_db()
 
 
 def test_it_waits_2_4_8_and_16_seconds_after_the_first_four_failed_attempts() -> None:
@@ -88,11 +98,7 @@ def test_after_the_max_age_it_fails_saying_it_gave_up_after_n_attempts(
     with time_machine.travel(MOMENT, tick=False) as clock:
         # Attempts at 0, 2, 6, 14 and 30 s; the next, due at 62 s, is moved up to 60 s,
         # the end of the window; after it there is no time left.
-        while send_due():
-            delivery.refresh_from_db()
-            if delivery.next_attempt_at:
-                clock.move_to(delivery.next_attempt_at)
-    delivery.refresh_from_db()
+        send_until_nothing_is_due(delivery, clock)
     assert delivery.status == "failed"
     assert delivery.reason.startswith("gave up after 6 attempts")
     assert "Overloaded" in delivery.reason
@@ -104,16 +110,10 @@ def test_after_the_max_age_it_fails_saying_it_gave_up_after_n_attempts(
 def test_a_manual_retry_starts_the_schedule_and_the_window_over(
     chartboost_sandbox: ChartboostSandbox, delivery: Delivery, settings
 ) -> None:
-    from delivery.services.recovery import delivery_retry
-
     settings.RETRY_MAX_AGE = 60
     chartboost_sandbox.script(*[Reply.status(500, "Overloaded")] * 8)
     with time_machine.travel(MOMENT, tick=False) as clock:
-        while send_due():
-            delivery.refresh_from_db()
-            if delivery.next_attempt_at:
-                clock.move_to(delivery.next_attempt_at)
-        delivery.refresh_from_db()
+        send_until_nothing_is_due(delivery, clock)
         assert (delivery.status, delivery.attempt_count) == ("failed", 6)
         clock.shift(3600)
         delivery_retry(delivery=delivery)

@@ -8,30 +8,26 @@ import pytest
 from trackerui import settings
 
 
+def start_up_with(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    """Import the settings in a fresh interpreter with only `env` set."""
+    return subprocess.run(
+        [sys.executable, "-c", "import trackerui.settings"], env=env, capture_output=True, text=True,
+        cwd=settings.BASE_DIR,
+    )
+
+
 @pytest.mark.parametrize(
     ("name", "value"),
     [("DEBUG", "maybe"), ("RETRY_MAX_AGE", "soon"), ("DELIVERY_LEASE_SECONDS", "0")],
 )
 def test_a_bad_value_stops_start_up_naming_the_variable(name: str, value: str) -> None:
-    result = subprocess.run(
-        [sys.executable, "-c", "import trackerui.settings"],
-        env={"PATH": "", name: value},
-        capture_output=True,
-        text=True,
-        cwd=settings.BASE_DIR,
-    )
+    result = start_up_with({"PATH": "", name: value})
     assert result.returncode != 0
     assert name in result.stderr
 
 
 def test_production_requires_a_token_encryption_key() -> None:
-    result = subprocess.run(
-        [sys.executable, "-c", "import trackerui.settings"],
-        env={"DEBUG": "false", "SECRET_KEY": "x" * 50},
-        capture_output=True,
-        text=True,
-        cwd=settings.BASE_DIR,
-    )
+    result = start_up_with({"DEBUG": "false", "SECRET_KEY": "x" * 50})
     assert result.returncode != 0
     assert "TOKEN_ENCRYPTION_KEY" in result.stderr
 
@@ -56,12 +52,6 @@ def test_sqlite_runs_in_wal_mode(db) -> None:
     [("DELIVERY_LEASE_SECONDS", "61", "at most 60"), ("TRACKER_PARTY", " ", "must not be empty")],
 )
 def test_limits_from_the_spec_are_enforced_at_start_up(name: str, value: str, words: str) -> None:
-    result = subprocess.run(
-        [sys.executable, "-c", "import trackerui.settings"],
-        env={"PATH": "", name: value},
-        capture_output=True,
-        text=True,
-        cwd=settings.BASE_DIR,
-    )
+    result = start_up_with({"PATH": "", name: value})
     assert result.returncode != 0
     assert name in result.stderr and words in result.stderr
