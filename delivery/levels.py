@@ -18,6 +18,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from delivery.bulk_insert import rows_insert
 from delivery.event_schema import EventRejected
 from delivery.models import DeviceLevel
 from mappings.event_fields import NON_SEQUENTIAL_FIELDS, SEQUENTIAL_FIELDS
@@ -162,14 +163,13 @@ def device_levels_claim(*, app_id: int, claims: list[LevelClaim]) -> None:
         by_key.setdefault(claim.key, []).append(claim)
     known = _levels_read(app_id, by_key)
     now = timezone.now()
-    new_rows: list[DeviceLevel] = []
+    new_rows: list[tuple[str, int, int, int]] = []
     for key, group in by_key.items():
         before = known.get(key)
         highest = _decide(group, before[1] if before else None)
         if before is None:
             if highest is not None:
-                new_rows.append(DeviceLevel(app_id=app_id, device=key[0], event_field=key[1],
-                                            main_level=highest[0], sub_level=highest[1], updated_at=now))
+                new_rows.append((*key, *highest))
         elif highest != before[1]:
             pk, (main_level, sub_level) = before
             changed = DeviceLevel.objects.filter(pk=pk, main_level=main_level, sub_level=sub_level).update(
@@ -180,10 +180,11 @@ def device_levels_claim(*, app_id: int, claims: list[LevelClaim]) -> None:
     if new_rows:
         try:
             with transaction.atomic():
-                DeviceLevel.objects.bulk_create(new_rows)
+                rows_insert(DeviceLevel, new_rows, fields=("device", "event_field", "main_level", "sub_level"),
+                            same={"app": app_id, "updated_at": now})
         except IntegrityError:
-            for row in new_rows:
-                _decide_one_by_one(app_id, by_key[(row.device, row.event_field)])
+            for device, event_field, _, _ in new_rows:
+                _decide_one_by_one(app_id, by_key[(device, event_field)])
 
 
 def _levels_read(

@@ -231,3 +231,50 @@ def test_the_claiming_update_filters_the_row_itself_not_a_subquery_over_deliveri
     (update,) = [q["sql"] for q in queries.captured_queries if q["sql"].startswith("UPDATE")]
     assert 'FROM "delivery_delivery"' not in update
     assert '"delivery_delivery"."lease_until" IS NULL' in update
+
+
+def test_a_kick_takes_the_whole_events_it_was_given_and_leaves_other_due_deliveries_to_the_dispatcher(
+    app: App,
+) -> None:
+    other = due_delivery(app)
+    event = TrackedEventFactory(app=app)
+    ids = [DeliveryFactory(event=event, event_field=field, next_attempt_at=timezone.now()).pk for field in (1, 2)]
+    assert deliveries_kick(ids[:1]) == 1
+    (token,) = [message.task["args"][0] for message in queued(SEND_TASK)]
+    assert set(Delivery.objects.filter(pk__in=ids).values_list("lease_token", flat=True)) == {token}
+    assert Delivery.objects.get(pk=other.pk).lease_token == ""
+
+
+def test_a_kick_queues_one_message_per_batch_of_at_most_200_deliveries(app: App) -> None:
+    ids = []
+    for _ in range(70):
+        event = TrackedEventFactory(app=app)
+        ids += [DeliveryFactory(event=event, event_field=f, next_attempt_at=timezone.now()).pk for f in (1, 2, 5)]
+    assert deliveries_kick(ids) == 2
+    tokens = [message.task["args"][0] for message in queued(SEND_TASK)]
+    # 66 whole events fill the first batch (198 deliveries); the 67th would not fit.
+    assert [Delivery.objects.filter(lease_token=token).count() for token in tokens] == [198, 12]
+
+
+@pytest.mark.skipif(connection.vendor != "sqlite", reason="SQLite's planner, which keeps no statistics")
+def test_a_kick_looks_its_deliveries_up_by_id_and_event_not_by_reading_every_due_one(app: App) -> None:
+    """Without statistics SQLite would pick the `delivery_due` index, and read every due
+    delivery (leased ones included) to find the few it was given."""
+    from django.test.utils import CaptureQueriesContext
+
+    for _ in range(3):
+        due_delivery(app)
+    ids = [due_delivery(app).pk for _ in range(3)]
+    with CaptureQueriesContext(connection) as queries:
+        assert deliveries_kick(ids) == 1
+    statements = [q["sql"] for q in queries.captured_queries
+                  if q["sql"].startswith(("SELECT", "UPDATE")) and '"delivery_delivery"' in q["sql"]]
+    assert len(statements) == 2
+    with connection.cursor() as cursor:
+        plans = []
+        for sql in statements:
+            cursor.execute(f"EXPLAIN QUERY PLAN {sql}")
+            plans += [row[3] for row in cursor.fetchall()]
+    reads_of_deliveries = [plan for plan in plans if "delivery_delivery" in plan]
+    assert reads_of_deliveries and all("delivery_due" not in plan and "app_id" not in plan
+                                       and not plan.startswith("SCAN") for plan in reads_of_deliveries)

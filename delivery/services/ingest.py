@@ -17,6 +17,7 @@ from typing import Any
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
+from delivery.bulk_insert import rows_insert
 from delivery.dispatch import deliveries_kick
 from delivery.event_schema import CleanEvent, EventRejected, event_clean
 from delivery.levels import LevelClaim, device_levels_claim, event_items
@@ -34,6 +35,22 @@ OUTCOMES = (ACCEPTED, DUPLICATE, UNMAPPED, REJECTED)
 BLOCKED_REASON = "limit_ad_tracking is true: the player opted out of tracking, so this is never sent."
 # Enough ids per query to stay far below any backend's limit on query parameters.
 _CHUNK = 500
+# The columns in which the rows of one batch differ (rows_insert fills in the rest).
+_TRACKED_EVENT_FIELDS = ("event_id", "name", "timestamp", "platform", "identifiers", "device", "properties",
+                         "sdk_version", "limit_ad_tracking")
+_DELIVERY_FIELDS = ("event", "mapping", "event_field", "device", "item", "status", "reason", "next_attempt_at")
+
+
+@dataclass(slots=True)
+class _NewDelivery:
+    """A delivery on its way into the table: what differs between the deliveries of one batch."""
+
+    mapping_id: int
+    event_field: int
+    item: dict[str, Any]
+    status: str = Delivery.Status.PENDING
+    reason: str = ""
+    id: int | None = None
 
 
 @dataclass(slots=True)
@@ -43,8 +60,8 @@ class _Fresh:
     index: int
     event: CleanEvent
     items: list[tuple[Mapping, dict[str, Any]]]
-    tracked: TrackedEvent | None = None
-    deliveries: list[Delivery] = field(default_factory=list)
+    tracked_id: int | None = None
+    deliveries: list[_NewDelivery] = field(default_factory=list)
 
 
 def events_ingest(*, app: App, events: list[Any]) -> dict[str, Any]:
@@ -73,9 +90,9 @@ def _store(app: App, clean: list[tuple[int, CleanEvent]], results: list[dict[str
     _deliveries_create(app, fresh, now)
     event_names_remember(app=app, events=[item.event for item in fresh], now=now)
     for item in fresh:
-        deliveries = [{"id": d.pk, "event_field": d.event_field, "status": d.status} for d in item.deliveries]
+        deliveries = [{"id": d.id, "event_field": d.event_field, "status": d.status} for d in item.deliveries]
         results[item.index] = _result(item.event.event_id, ACCEPTED if deliveries else UNMAPPED, deliveries=deliveries)
-    pending_ids = [d.pk for item in fresh for d in item.deliveries if d.status == Delivery.Status.PENDING]
+    pending_ids = [d.id for item in fresh for d in item.deliveries if d.status == Delivery.Status.PENDING]
     if pending_ids:
         # Robust: if queueing fails after commit, the events are stored all the same and
         # the dispatcher finds the pending deliveries; the caller must not see an error.
@@ -122,10 +139,15 @@ def _tracked_events_create(
     for _ in range(3):
         if not fresh:
             return fresh
-        rows = [_tracked_event(app, item.event, now) for item in fresh]
+        rows = [
+            (e.event_id, e.name, e.timestamp, e.platform, e.identifiers, e.device, e.properties, e.sdk_version,
+             e.limit_ad_tracking)
+            for e in (item.event for item in fresh)
+        ]
         try:
             with transaction.atomic():
-                TrackedEvent.objects.bulk_create(rows)
+                ids = rows_insert(TrackedEvent, rows, fields=_TRACKED_EVENT_FIELDS,
+                                  same={"app": app.pk, "received_at": now})
         except IntegrityError:
             taken = _stored_event_ids(app, [item.event.event_id for item in fresh])
             for item in fresh:
@@ -133,49 +155,24 @@ def _tracked_events_create(
                     results[item.index] = _result(item.event.event_id, DUPLICATE)
             fresh = [item for item in fresh if item.event.event_id not in taken]
             continue
-        for item, row in zip(fresh, rows, strict=True):
-            item.tracked = row
+        for item, pk in zip(fresh, ids, strict=True):
+            item.tracked_id = pk
         return fresh
     raise RuntimeError("Could not store the events: their event_ids kept colliding with concurrent ingests.")
 
 
-def _tracked_event(app: App, event: CleanEvent, now: datetime) -> TrackedEvent:
-    return TrackedEvent(
-        app=app,
-        event_id=event.event_id,
-        name=event.name,
-        timestamp=event.timestamp,
-        platform=event.platform,
-        identifiers=event.identifiers,
-        device=event.device,
-        properties=event.properties,
-        sdk_version=event.sdk_version,
-        limit_ad_tracking=event.limit_ad_tracking,
-        received_at=now,
-    )
-
-
 def _deliveries_create(app: App, fresh: list[_Fresh], now: datetime) -> None:
     """One delivery per (event, mapping): blocked, else suppressed, else pending."""
-    claims: list[tuple[Delivery, LevelClaim]] = []
+    claims: list[tuple[_NewDelivery, LevelClaim]] = []
     for item in fresh:
+        event = item.event
         for mapping, track_item in item.items:
-            delivery = Delivery(
-                event=item.tracked,
-                app=app,
-                mapping=mapping,
-                event_field=mapping.event_field,
-                device=item.event.device,
-                item=track_item,
-                status=Delivery.Status.PENDING,
-                next_attempt_at=now,
-                created_at=now,
-            )
-            if item.event.limit_ad_tracking:
+            delivery = _NewDelivery(mapping_id=mapping.pk, event_field=mapping.event_field, item=track_item)
+            if event.limit_ad_tracking:
                 # Never sent, so it never moves the device's highest level either.
-                _hold(delivery, Delivery.Status.BLOCKED, BLOCKED_REASON)
+                delivery.status, delivery.reason = Delivery.Status.BLOCKED, BLOCKED_REASON
             elif mapping.event_field in SEQUENTIAL_FIELDS:
-                level = LevelClaim(item.event.device, mapping.event_field, track_item["main_level"],
+                level = LevelClaim(event.device, mapping.event_field, track_item["main_level"],
                                    track_item["sub_level"])
                 claims.append((delivery, level))
             item.deliveries.append(delivery)
@@ -183,13 +180,16 @@ def _deliveries_create(app: App, fresh: list[_Fresh], now: datetime) -> None:
         device_levels_claim(app_id=app.pk, claims=[level for _, level in claims])
     for delivery, level in claims:
         if not level.passed:
-            _hold(delivery, Delivery.Status.SUPPRESSED, level.reason)
-    Delivery.objects.bulk_create([delivery for item in fresh for delivery in item.deliveries])
-
-
-def _hold(delivery: Delivery, status: str, reason: str) -> None:
-    """Mark a delivery that will never be sent: it is never due."""
-    delivery.status, delivery.reason, delivery.next_attempt_at = status, reason, None
+            delivery.status, delivery.reason = Delivery.Status.SUPPRESSED, level.reason
+    # A delivery that will never be sent is never due.
+    rows = [
+        (item.tracked_id, d.mapping_id, d.event_field, item.event.device, d.item, d.status, d.reason,
+         now if d.status == Delivery.Status.PENDING else None)
+        for item in fresh for d in item.deliveries
+    ]
+    ids = rows_insert(Delivery, rows, fields=_DELIVERY_FIELDS, same={"app": app.pk, "created_at": now})
+    for delivery, pk in zip((d for item in fresh for d in item.deliveries), ids, strict=True):
+        delivery.id = pk
 
 
 def event_names_remember(*, app: App, events: list[CleanEvent], now: datetime) -> None:
