@@ -34,7 +34,7 @@ def test_deliveries_drain_at_least_20x_the_reference_sender(settings, tmp_path: 
         for start in range(0, EVENTS, 500):
             events_ingest(app=app, events=[
                 {"event_id": f"e{i}", "name": "level_complete", "timestamp": now, "platform": "iOS 17.4",
-                 "identifiers": {"ifa": f"{i:032x}"}}
+                 "identifiers": {"ifa": f"{i + 1:032x}"}}
                 for i in range(start, start + 500)
             ])
         with QCluster(tmp_path / "qcluster.log", Q_WORKERS="4"):

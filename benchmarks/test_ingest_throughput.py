@@ -25,7 +25,7 @@ def batch(number: int) -> bytes:
             "name": "level_complete",
             "timestamp": now,
             "platform": "iOS 17.4",
-            "identifiers": {"ifa": f"{number:08x}{i:024x}"},
+            "identifiers": {"ifa": f"{number + 1:08x}{i:024x}"},
             "properties": {"level": i % 50 + 1, "stage": 2, "area": "Lunar Caverns"},
         }
         for i in range(BATCH)
