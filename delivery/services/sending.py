@@ -112,7 +112,13 @@ def _outgoing_requests(own: str) -> list[Outgoing]:
 
 @sensitive_variables("token")
 def signed_request(event: TrackedEvent, app: App, deliveries: list[Delivery]) -> chartboost.SignedRequest:
-    """The request for one tracked event. The token is decrypted here, at send time, and only kept in memory."""
+    """The request for one tracked event. The token is decrypted here, at send time, and only kept in memory.
+
+    SPEC §2: a retry sends the same body as the first attempt. The items are fixed at
+    ingest and the timestamp is the event's own, so a retry's body and signature are the
+    same, except when the customer replaced the app's token (or TRACKER_PARTY changed) in
+    between: then the current one goes, which is what a token fix is for.
+    """
     token = app.chartboost_app_token
     body = chartboost.request_body(
         items=[delivery.item for delivery in deliveries],
