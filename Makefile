@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PIP := $(VENV)/bin/pip
 
-.PHONY: run test bench lint install chromium clean
+.PHONY: run test test-postgres bench lint install chromium clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -33,6 +33,12 @@ run: $(VENV)/.installed-run
 
 test: $(VENV)/.installed-test chromium
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+# The same suite on PostgreSQL (the scale-out backend). Needs a server; by default the
+# local one with trust auth: TEST_DATABASE_URL=postgres://user@host:5432/db to change it.
+TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/test
+test-postgres: $(VENV)/.installed-test chromium
+	DATABASE_URL=$(TEST_DATABASE_URL) $(PY) -m pytest $(PYTEST_ARGS)
 
 lint: $(VENV)/.installed-test
 	$(VENV)/bin/ruff check .

@@ -18,6 +18,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import pytest
 from django.conf import settings as django_settings
@@ -74,15 +75,23 @@ def wait_until(condition: Callable[[], bool], *, timeout: float, interval: float
     return condition()
 
 
+def shared_database_url() -> str:
+    """A DATABASE_URL for the test database, so a process we start shares it with the test."""
+    db = connection.settings_dict
+    if connection.vendor == "sqlite":
+        return f"sqlite:///{db['NAME']}"
+    credentials = db["USER"] + (f":{quote(db['PASSWORD'], safe='')}" if db["PASSWORD"] else "")
+    return f"postgres://{credentials}@{db['HOST'] or 'localhost'}:{db['PORT'] or 5432}/{db['NAME']}"
+
+
 class QCluster:
     """A real `manage.py qcluster` in its own process group, on the test database file."""
 
     def __init__(self, log_path: Path, **env: str) -> None:
-        database = connection.settings_dict["NAME"]
         self.log_path = log_path
         self.env = {
             **os.environ,
-            "DATABASE_URL": f"sqlite:///{database}",
+            "DATABASE_URL": shared_database_url(),
             "CHARTBOOST_ENDPOINT": django_settings.CHARTBOOST_ENDPOINT,
             "Q_WORKERS": "2",
             "PYTHONUNBUFFERED": "1",
