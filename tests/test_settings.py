@@ -18,7 +18,16 @@ def start_up_with(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
 
 @pytest.mark.parametrize(
     ("name", "value"),
-    [("DEBUG", "maybe"), ("RETRY_MAX_AGE", "soon"), ("DELIVERY_LEASE_SECONDS", "0")],
+    [
+        ("DEBUG", "maybe"),
+        ("RETRY_MAX_AGE", "soon"),
+        ("DELIVERY_LEASE_SECONDS", "0"),
+        ("API_THROTTLE_RATE", "lots"),
+        ("INGEST_THROTTLE_RATE", "0/s"),
+        ("LOG_LEVEL", "chatty"),
+        ("TOKEN_ENCRYPTION_KEY", "not-a-key"),
+        ("DATABASE_URL", "nonsense://"),
+    ],
 )
 def test_a_bad_value_stops_start_up_naming_the_variable(name: str, value: str) -> None:
     result = start_up_with({"PATH": "", name: value})

@@ -66,6 +66,25 @@ def env_duration(name: str, default: str) -> int:
     return seconds
 
 
+def env_rate(name: str, default: str) -> str:
+    """A DRF throttle rate: a whole number per second, minute, hour or day, e.g. 1200/min."""
+    raw = os.environ.get(name) or default
+    count, _, period = raw.strip().partition("/")
+    if not (count.isdigit() and int(count) > 0 and period[:1].lower() in {"s", "m", "h", "d"}):
+        raise ImproperlyConfigured(
+            f"{name}={raw!r} is not a rate: use e.g. 1200/min, 600/second, 50000/hour or 1000/day."
+        )
+    return raw.strip()
+
+
+def env_choice(name: str, default: str, choices: tuple[str, ...]) -> str:
+    raw = os.environ.get(name) or default
+    value = raw.strip().upper()
+    if value not in choices:
+        raise ImproperlyConfigured(f"{name}={raw!r} must be one of {', '.join(choices)}.")
+    return value
+
+
 # Like healthchecks, development is the default; a deployment sets DEBUG=false and
 # must then provide SECRET_KEY and TOKEN_ENCRYPTION_KEY.
 DEBUG = env_bool("DEBUG", True)
@@ -248,8 +267,8 @@ REST_FRAMEWORK = {
     # One throttle class for every view; the view's `throttle_scope` picks the rate.
     "DEFAULT_THROTTLE_CLASSES": ["trackerui.api.ApiKeyRateThrottle"],
     "DEFAULT_THROTTLE_RATES": {
-        "api": env_str("API_THROTTLE_RATE", "1200/min"),
-        "ingest": env_str("INGEST_THROTTLE_RATE", "600/second"),
+        "api": env_rate("API_THROTTLE_RATE", "1200/min"),
+        "ingest": env_rate("INGEST_THROTTLE_RATE", "600/second"),
     },
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
 }
@@ -272,11 +291,12 @@ SPECTACULAR_SETTINGS = {
     },
 }
 
+LOG_LEVEL = env_choice("LOG_LEVEL", "INFO", ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"))
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
-    "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
+    "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
