@@ -8,7 +8,6 @@ here reads the app's token.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from typing import Any
 
@@ -25,7 +24,8 @@ from django.utils.html import format_html
 from delivery.history import app_health, history_chart
 from delivery.models import Attempt, Delivery, EventName, TrackedEvent
 from delivery.selectors import STATS_MAX_DAYS, app_stats, device_identity
-from delivery.services.recovery import DeliveryNotFailed, delivery_retry
+from delivery.services.recovery import deliveries_retry
+from delivery.templatetags.delivery_tags import pretty_json
 from mappings.models import App
 
 HISTORY_DAY_CHOICES = [7, 14, 30, 90]
@@ -34,8 +34,7 @@ HISTORY_APPS_PER_PAGE = 100
 
 
 def _json(value: Any) -> str:
-    return format_html('<pre style="margin:0;white-space:pre-wrap">{}</pre>',
-                       json.dumps(value, indent=2, ensure_ascii=False))
+    return format_html('<pre style="margin:0;white-space:pre-wrap">{}</pre>', pretty_json(value))
 
 
 def _json_display(attribute: str, description: str) -> Callable[[Any, Any], str]:
@@ -116,15 +115,11 @@ class DeliveryAdmin(ReadOnly, admin.ModelAdmin):
 
     @admin.action(description="Retry selected failed deliveries", permissions=["retry"])
     def retry_failed(self, request: HttpRequest, queryset: QuerySet[Delivery]) -> None:
-        retried = 0
-        for delivery in queryset.filter(status=Delivery.Status.FAILED):
-            try:
-                delivery_retry(delivery=delivery)
-            except DeliveryNotFailed:
-                # Someone else sent it again since the page was loaded.
-                continue
-            retried += 1
-        skipped = queryset.count() - retried
+        # Counted before: the retry turns the failed ones pending. One that someone else sent
+        # again since the page was loaded is no longer failed, so it is skipped.
+        selected = queryset.count()
+        retried = deliveries_retry(deliveries=queryset)
+        skipped = selected - retried
         message = f"Queued {retried} failed deliver{'y' if retried == 1 else 'ies'} to be sent again."
         if skipped:
             message += f" Skipped {skipped} that {'was' if skipped == 1 else 'were'} not failed."

@@ -21,13 +21,12 @@ from delivery.selectors import (
     delivery_get_for_organization,
 )
 from delivery.services.recovery import DeliveryNotFailed, deliveries_recover, delivery_retry
-from mappings.models import App
-from mappings.selectors import app_get_for_organization
+from mappings.api import APP_ID_PARAMETER
+from mappings.selectors import app_get_for_request
 from trackerui.accounts.selectors import organization_for_request
 from trackerui.api import Conflict, Pagination, paginated_response
 from trackerui.api_schema import DETAIL_SCHEMA
 
-APP_ID_PARAMETER = OpenApiParameter("app_id", int, OpenApiParameter.PATH, description="The app's `id`.")
 DELIVERY_ID_PARAMETER = OpenApiParameter("id", int, OpenApiParameter.PATH, description="The delivery's `id`.")
 
 TRACK_INFO_ITEM_SCHEMA = {
@@ -42,10 +41,6 @@ TRACK_INFO_ITEM_SCHEMA = {
         "data_type": {"type": "string"},
     },
 }
-
-
-def _app_for_request(request: Request, app_id: int) -> App:
-    return app_get_for_organization(organization_for_request(request), app_id)
 
 
 @extend_schema_field(TRACK_INFO_ITEM_SCHEMA)
@@ -114,7 +109,7 @@ class AppDeliveryListApi(APIView):
         responses=DeliveryOutputSerializer(many=True),
     )
     def get(self, request: Request, app_id: int) -> Response:
-        app = _app_for_request(request, app_id)
+        app = app_get_for_request(request, app_id)
         filters = DeliveryFilterSerializer(data=request.query_params)
         filters.is_valid(raise_exception=True)
         deliveries = deliveries_for_app(app, **filters.validated_data)
@@ -154,7 +149,6 @@ class DeliveryRetryApi(APIView):
             delivery = delivery_retry(delivery=delivery)
         except DeliveryNotFailed as error:
             raise Conflict(str(error)) from None
-        delivery = delivery_get_for_organization(organization_for_request(request), delivery.pk)
         return Response(DeliveryDetailOutputSerializer(delivery).data, status=status.HTTP_202_ACCEPTED)
 
 
@@ -180,7 +174,7 @@ class AppRecoverApi(APIView):
         ],
     )
     def post(self, request: Request, app_id: int) -> Response:
-        app = _app_for_request(request, app_id)
+        app = app_get_for_request(request, app_id)
         serializer = RecoverInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         count = deliveries_recover(app=app, since=serializer.validated_data["since"])
@@ -206,13 +200,13 @@ class StatsCountsSerializer(serializers.Serializer):
     )
 
 
-class StatsDaySerializer(StatsCountsSerializer):
+class StatsDateSerializer(serializers.Serializer):
     date = serializers.DateField(help_text="The UTC day the deliveries were created.")
 
-    def get_fields(self) -> dict[str, serializers.Field]:
-        # The day first, then its counts: a row reads like the table on the app page.
-        fields = super().get_fields()
-        return {"date": fields.pop("date"), **fields}
+
+class StatsDaySerializer(StatsDateSerializer, StatsCountsSerializer):
+    """The day first, then its counts (DRF orders inherited fields by base): a row reads like the table on the
+    app page."""
 
 
 class StatsOutputSerializer(serializers.Serializer):
@@ -230,7 +224,7 @@ class AppStatsApi(APIView):
         description="What became of the deliveries created on each of the last `days` UTC days.",
     )
     def get(self, request: Request, app_id: int) -> Response:
-        app = _app_for_request(request, app_id)
+        app = app_get_for_request(request, app_id)
         query = StatsQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
         stats = app_stats(app, query.validated_data["days"])

@@ -20,9 +20,9 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from delivery.services.ingest import events_ingest
-from mappings.selectors import app_get_for_organization
-from trackerui.accounts.selectors import organization_for_request
+from delivery.event_schema import MAX_EVENT_ID_LENGTH, MAX_NAME_LENGTH, MAX_PLATFORM_LENGTH, MAX_SDK_VERSION_LENGTH
+from delivery.services.ingest import OUTCOMES, events_ingest
+from mappings.selectors import app_get_for_request
 
 MAX_BODY_BYTES = 1024 * 1024
 MAX_EVENTS = 1000
@@ -96,10 +96,16 @@ def _finite_float(text: str) -> float:
 _EVENT = schema_of(
     "TrackedEventIn",
     {
-        "event_id": serializers.CharField(max_length=128, help_text="Your id for this occurrence; unique per app."),
-        "name": serializers.CharField(max_length=255, help_text="The event's name, matched exactly by mappings."),
+        "event_id": serializers.CharField(
+            max_length=MAX_EVENT_ID_LENGTH, help_text="Your id for this occurrence; unique per app."
+        ),
+        "name": serializers.CharField(
+            max_length=MAX_NAME_LENGTH, help_text="The event's name, matched exactly by mappings."
+        ),
         "timestamp": serializers.IntegerField(min_value=1, help_text="Unix seconds; at most 1 hour in the future."),
-        "platform": serializers.CharField(max_length=64, help_text="The device OS, e.g. \"iOS 17.4\"."),
+        "platform": serializers.CharField(
+            max_length=MAX_PLATFORM_LENGTH, help_text="The device OS, e.g. \"iOS 17.4\"."
+        ),
         "identifiers": serializers.DictField(
             child=serializers.CharField(),
             help_text="iOS apps: `ifa`. Android and Amazon apps: `gaid` (UUID form) and/or `uuid`.",
@@ -107,7 +113,7 @@ _EVENT = schema_of(
         "properties": serializers.DictField(
             required=False, help_text="Values the mappings read (levels, description). At most 16 KiB as JSON."
         ),
-        "sdk_version": serializers.CharField(required=False, max_length=32),
+        "sdk_version": serializers.CharField(required=False, max_length=MAX_SDK_VERSION_LENGTH),
         "limit_ad_tracking": serializers.BooleanField(
             required=False, help_text="When true the event is stored but its deliveries are blocked, never sent."
         ),
@@ -127,7 +133,7 @@ _ANSWER = schema_of(
                         help_text="The event_id as sent (a rejected event may have sent a number); "
                         "null when it was missing or cannot be echoed.",
                     ),
-                    "status": serializers.ChoiceField(choices=["accepted", "unmapped", "duplicate", "rejected"]),
+                    "status": serializers.ChoiceField(choices=list(OUTCOMES)),
                     "deliveries": serializers.ListField(
                         child=schema_of(
                             "IngestDelivery",
@@ -142,10 +148,7 @@ _ANSWER = schema_of(
                 },
             )
         ),
-        "accepted": serializers.IntegerField(),
-        "duplicate": serializers.IntegerField(),
-        "unmapped": serializers.IntegerField(),
-        "rejected": serializers.IntegerField(),
+        **{outcome: serializers.IntegerField() for outcome in OUTCOMES},
     },
 )
 _ONE_EVENT = {
@@ -224,5 +227,5 @@ class EventIngestView(APIView):
     )
     def post(self, request: Request, app_id: int) -> Response:
         events = events_from_body(body_read(request._request))
-        app = app_get_for_organization(organization_for_request(request), app_id)
+        app = app_get_for_request(request, app_id)
         return Response(events_ingest(app=app, events=events), status=status.HTTP_202_ACCEPTED)

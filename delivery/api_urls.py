@@ -1,10 +1,12 @@
-"""/api/v1/ routes for deliveries, retry, recover and stats (included by trackerui.urls)."""
+"""/api/v1/ routes for ingestion, deliveries, retry, recover and stats (included by trackerui.urls)."""
 
 from django.urls import path
 
 from delivery import api
+from delivery.api_ingest import EventIngestView
 
 urlpatterns = [
+    path("apps/<int:app_id>/events/", EventIngestView.as_view(), name="api-app-events"),
     path("apps/<int:app_id>/deliveries/", api.AppDeliveryListApi.as_view(), name="api-delivery-list"),
     path("apps/<int:app_id>/recover/", api.AppRecoverApi.as_view(), name="api-app-recover"),
     path("apps/<int:app_id>/stats/", api.AppStatsApi.as_view(), name="api-app-stats"),

@@ -11,6 +11,7 @@ from typing import Any
 from django import forms
 from django.utils import timezone
 
+from delivery.event_schema import MAX_EVENT_ID_LENGTH, MAX_UUID_LENGTH
 from delivery.models import Delivery
 from mappings.event_fields import EVENT_FIELDS
 
@@ -46,14 +47,15 @@ class DeliveryFilterForm(forms.Form):
     )
     device = forms.CharField(
         required=False,
-        max_length=64,
+        # The longest identifier an event may carry.
+        max_length=MAX_UUID_LENGTH,
         help_text="ifa, gaid or uuid; dashes and case do not matter.",
         widget=forms.TextInput(attrs={"autocomplete": "off"}),
     )
     event_id = forms.CharField(
         label="Event id",
         required=False,
-        max_length=128,
+        max_length=MAX_EVENT_ID_LENGTH,
         help_text="Your event_id for the tracked event.",
         widget=forms.TextInput(attrs={"autocomplete": "off"}),
     )

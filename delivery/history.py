@@ -17,7 +17,7 @@ from django.db.models import Count, Max, Q, QuerySet
 from django.utils import timezone
 
 from delivery.models import Delivery
-from delivery.selectors import AppStats, DayCounts
+from delivery.selectors import AppStats, DayCounts, success_rate
 from mappings.models import App, Mapping
 
 HEALTH_WINDOW = timedelta(hours=24)
@@ -38,9 +38,8 @@ class Health:
 
     @property
     def success_rate(self) -> float | None:
-        """delivered / (delivered + failed) over the last 24 h, like the stats' success rate."""
-        finished = self.delivered_24h + self.failed_24h
-        return self.delivered_24h / finished if finished else None
+        """Over the last 24 h, like the stats' success rate."""
+        return success_rate(self.delivered_24h, self.failed_24h)
 
     @property
     def level(self) -> str:
@@ -53,11 +52,11 @@ class Health:
         return "ok" if rate is not None else "muted"
 
 
-def app_health(apps: Iterable[App], *, now: datetime | None = None) -> dict[int, Health]:
-    """Health of each app, keyed by app id, in four grouped queries for the whole list."""
+def app_health(apps: Iterable[App]) -> dict[int, Health]:
+    """Health of each app, keyed by app id, in at most four grouped queries for the whole list."""
     apps = list(apps)
     app_ids = [app.pk for app in apps]
-    now = now or timezone.now()
+    now = timezone.now()
     health = {app_id: Health() for app_id in app_ids}
     if not app_ids:
         return health
@@ -89,12 +88,22 @@ def app_health(apps: Iterable[App], *, now: datetime | None = None) -> dict[int,
     )
     for row in last_delivered:
         health[row["app_id"]].last_delivered_at = row["last"]
-    mapped = set(
-        Mapping.objects.filter(app_id__in=app_ids, active=True).values_list("app_id", flat=True).distinct()
-    )
+    mapped = _apps_with_active_mappings(apps)
     for app in apps:
         health[app.pk].problems = _problems(app, health[app.pk], has_active_mapping=app.pk in mapped)
     return health
+
+
+def _apps_with_active_mappings(apps: list[App]) -> set[int]:
+    """The ids of the apps with an active mapping: from `active_mapping_count` when the apps were
+    read with it (`apps_with_active_mapping_counts`), else in one query for the others."""
+    mapped = {app.pk for app in apps if getattr(app, "active_mapping_count", 0)}
+    unknown = [app.pk for app in apps if not hasattr(app, "active_mapping_count")]
+    if unknown:
+        mapped.update(
+            Mapping.objects.filter(app_id__in=unknown, active=True).values_list("app_id", flat=True).distinct()
+        )
+    return mapped
 
 
 def _problems(app: App, health: Health, *, has_active_mapping: bool) -> list[str]:
@@ -112,8 +121,9 @@ def _problems(app: App, health: Health, *, has_active_mapping: bool) -> list[str
     return problems
 
 
-def recent_deliveries(app: App, *, limit: int = RECENT_DELIVERIES_SHOWN) -> QuerySet[Delivery]:
-    return Delivery.objects.filter(app=app).select_related("event").order_by("-created_at", "-id")[:limit]
+def recent_deliveries(app: App) -> QuerySet[Delivery]:
+    deliveries = Delivery.objects.filter(app=app).select_related("event").order_by("-created_at", "-id")
+    return deliveries[:RECENT_DELIVERIES_SHOWN]
 
 
 # What each stacked segment shows, bottom up, with its colour. Inline colours (not CSS
@@ -220,9 +230,9 @@ def history_chart(stats: AppStats) -> Chart:
                 height = count * scale
                 y -= height
                 segments.append(Segment(name, label, color, count, round(y, 2), round(height, 2)))
-        last = index == len(stats.days) - 1
+        # Counted from the last day, so today is always labelled.
         bars.append(Bar(day, counts, round(CHART_LEFT + index * slot + slot * 0.18, 2), round(slot * 0.64, 2),
-                        segments, show_label=last or (len(stats.days) - 1 - index) % label_every == 0))
+                        segments, show_label=(len(stats.days) - 1 - index) % label_every == 0))
     ticks = [Tick(value, round(bottom - value * scale, 2)) for value in values]
     return Chart(CHART_WIDTH, CHART_HEIGHT, CHART_LEFT, CHART_TOP, bottom, CHART_WIDTH - CHART_RIGHT, bars, ticks,
                  CHART_SERIES, empty=not any(counts.received for _, counts in stats.days))

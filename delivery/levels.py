@@ -18,19 +18,14 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from delivery.bulk_insert import rows_insert
+from delivery import chartboost
+from delivery.bulk_insert import max_query_params, rows_insert
 from delivery.event_schema import EventRejected
 from delivery.models import DeviceLevel
-from mappings.event_fields import NON_SEQUENTIAL_FIELDS, SEQUENTIAL_FIELDS
-from mappings.models import Mapping
+from mappings.event_fields import SEQUENTIAL_FIELDS
+from mappings.models import INT32_MAX, INT32_MIN, Mapping
 
-DATA_TYPE = "level_info"
-# Levels are stored in IntegerField columns: 32-bit on PostgreSQL.
-MAX_LEVEL = 2**31 - 1
-MIN_LEVEL = -(2**31)
 _INTEGER_TEXT = re.compile(r"[+-]?[0-9]{1,10}")
-# Enough rows per query to stay far below any backend's limit on query parameters.
-_CHUNK = 500
 
 
 def event_items(mappings: list[Mapping], properties: dict[str, Any]) -> list[tuple[Mapping, dict[str, Any]]]:
@@ -54,19 +49,18 @@ def event_items(mappings: list[Mapping], properties: dict[str, Any]) -> list[tup
 
 def track_item(mapping: Mapping, properties: dict[str, Any]) -> dict[str, Any]:
     """The item exactly as it goes into `track_info` (reference, "Level Tracking Parameters")."""
-    if mapping.event_field in NON_SEQUENTIAL_FIELDS:
+    if mapping.is_sequential:
+        main_level, sub_level = _main_level(mapping, properties), _sub_level(mapping, properties)
+    else:
         # Reference: "For non-sequential or non-numerical events, set main_level:1 and sub_level:0".
         main_level, sub_level = 1, 0
-    else:
-        main_level, sub_level = _main_level(mapping, properties), _sub_level(mapping, properties)
-    return {
-        "event_label": mapping.label,
-        "event_field": mapping.event_field,
-        "main_level": main_level,
-        "sub_level": sub_level,
-        "description": description_for(mapping, properties),
-        "data_type": DATA_TYPE,
-    }
+    return chartboost.track_info_item(
+        event_label=mapping.label,
+        event_field=mapping.event_field,
+        main_level=main_level,
+        sub_level=sub_level,
+        description=description_for(mapping, properties),
+    )
 
 
 def description_for(mapping: Mapping, properties: dict[str, Any]) -> str:
@@ -84,7 +78,8 @@ def _main_level(mapping: Mapping, properties: dict[str, Any]) -> int:
     if not name:
         return mapping.main_level_value
     value = _as_integer(properties.get(name))
-    if value is None or value == 0 or not MIN_LEVEL <= value <= MAX_LEVEL:
+    # Levels are stored in 32-bit columns.
+    if value is None or value == 0 or not INT32_MIN <= value <= INT32_MAX:
         raise EventRejected({f"properties.{name}": [_level_message(mapping, name, "main_level", properties)]})
     return value
 
@@ -96,7 +91,7 @@ def _sub_level(mapping: Mapping, properties: dict[str, Any]) -> int:
     if not name or properties.get(name) is None:
         return mapping.sub_level_value
     value = _as_integer(properties[name])
-    if value is None or not 0 <= value <= MAX_LEVEL:
+    if value is None or not 0 <= value <= INT32_MAX:
         raise EventRejected({f"properties.{name}": [_level_message(mapping, name, "sub_level", properties)]})
     return value
 
@@ -194,9 +189,11 @@ def _levels_read(
     devices = sorted({device for device, _ in by_key})
     fields = sorted({field for _, field in by_key})
     known: dict[tuple[str, int], tuple[int, tuple[int, int]]] = {}
-    for start in range(0, len(devices), _CHUNK):
+    # The app id and the fields take the other parameters of each query.
+    per_query = max_query_params() - 1 - len(fields)
+    for start in range(0, len(devices), per_query):
         rows = DeviceLevel.objects.filter(
-            app_id=app_id, device__in=devices[start:start + _CHUNK], event_field__in=fields
+            app_id=app_id, device__in=devices[start:start + per_query], event_field__in=fields
         ).values_list("pk", "device", "event_field", "main_level", "sub_level")
         for pk, device, field, main_level, sub_level in rows:
             known[(device, field)] = (pk, (main_level, sub_level))

@@ -13,11 +13,9 @@ from django.http import HttpRequest
 
 from delivery.forms import RecoverForm
 from delivery.history import history_chart, recent_deliveries
-from delivery.selectors import app_stats
+from delivery.selectors import STATS_DEFAULT_DAYS, app_stats
 from delivery.services.test_event import TestEventResult
 from mappings.models import App
-
-HISTORY_DAYS = 14
 
 
 def _test_event_session_key(app: App) -> str:
@@ -35,13 +33,9 @@ def test_event_result_take(request: HttpRequest, app: App) -> TestEventResult | 
     return TestEventResult.from_dict(values) if values else None
 
 
-# These helpers handle the test event's result; pytest must not collect them where a test imports them.
-test_event_result_keep.__test__ = False  # type: ignore[attr-defined]
-test_event_result_take.__test__ = False  # type: ignore[attr-defined]
-
 
 def app_delivery_panels(request: HttpRequest, app: App) -> dict[str, Any]:
-    stats = app_stats(app, days=HISTORY_DAYS)
+    stats = app_stats(app, days=STATS_DEFAULT_DAYS)
     return {
         "history": stats,
         "history_days": list(reversed(stats.days)),

@@ -86,7 +86,6 @@ class Received:
     """One request as it arrived, with what was wrong with it and what it was answered."""
 
     arrived_at: float  # time.monotonic(), for measuring gaps
-    arrived_wall: float  # time.time()
     method: str
     path: str
     headers: dict[str, str]
@@ -110,27 +109,32 @@ class Received:
         return [item.get("event_field") for item in items if isinstance(item, dict)]
 
 
-def check_request(method: str, path: str, headers: Mapping[str, str], raw_body: bytes) -> tuple[int, list[str]]:
-    """What is wrong with a request, and the status Chartboost would answer for it (200 if nothing)."""
+def check_request(
+    method: str, path: str, headers: Mapping[str, str], raw_body: bytes
+) -> tuple[int, list[str], Any]:
+    """What is wrong with a request, the status Chartboost would answer for it (200 if nothing), and its
+    body parsed (None when it is not JSON), which the record of the request keeps."""
+    try:
+        body, is_json = json.loads(raw_body), True
+    except ValueError:
+        body, is_json = None, False
     lowered = {key.lower(): value for key, value in headers.items()}
     if method != "POST" or path.split("?")[0] != LEVEL_PATH:
-        return 404, [f"{method} {path}: only POST {LEVEL_PATH} exists"]
+        return 404, [f"{method} {path}: only POST {LEVEL_PATH} exists"], body
     content_type = lowered.get("content-type", "")
     if content_type.split(";")[0].strip().lower() != "application/json":
-        return 400, [f"Content-Type is {content_type!r}, not application/json"]
-    try:
-        body = json.loads(raw_body)
-    except ValueError:
-        return 400, ["the body is not JSON"]
+        return 400, [f"Content-Type is {content_type!r}, not application/json"], body
+    if not is_json:
+        return 400, ["the body is not JSON"], body
     if not isinstance(body, dict):
-        return 400, ["the body is not a JSON object"]
+        return 400, ["the body is not a JSON object"], body
     body_problems = _body_problems(body)
     if body_problems:
-        return 400, body_problems
+        return 400, body_problems, body
     problems = _credential_problems(lowered)
     if not problems:
         problems = _signature_problems(lowered, body)
-    return (401, problems) if problems else (200, [])
+    return (401 if problems else 200), problems, body
 
 
 def _credential_problems(headers: Mapping[str, str]) -> list[str]:
@@ -307,13 +311,9 @@ class ChartboostSandbox(ThreadingHTTPServer):
     def receive(
         self, method: str, path: str, headers: dict[str, str], raw_body: bytes, *, client: tuple[str, int]
     ) -> Received:
-        arrived_at, arrived_wall = time.monotonic(), time.time()
-        status, problems = check_request(method, path, headers, raw_body)
-        try:
-            body = json.loads(raw_body)
-        except ValueError:
-            body = None
-        received = Received(arrived_at, arrived_wall, method, path, headers, raw_body, body, problems, client)
+        arrived_at = time.monotonic()
+        status, problems, body = check_request(method, path, headers, raw_body)
+        received = Received(arrived_at, method, path, headers, raw_body, body, problems, client)
         with self._changed:
             received.reply = self._choose_reply(status, problems)
             self.received.append(received)

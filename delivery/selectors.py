@@ -10,12 +10,13 @@ from django.db.models.functions import TruncDate
 from django.http import Http404
 from django.utils import timezone
 
-from delivery.models import Delivery
+from delivery.models import Delivery, EventName
 from mappings.models import App
 from trackerui.accounts.models import Organization
 
 STATS_DEFAULT_DAYS = 14
 STATS_MAX_DAYS = 365
+UNMAPPED_EVENTS_SHOWN = 20
 
 
 def device_identity(device: str) -> str:
@@ -50,6 +51,12 @@ def deliveries_for_app(
     return deliveries.order_by("-created_at", "-id")
 
 
+def unmapped_event_names(app: App) -> QuerySet[EventName]:
+    """Event names the app has sent that no mapping (active or not) uses, most recent first."""
+    mapped_names = app.mappings.values("event_name")
+    return app.event_names.exclude(name__in=mapped_names).order_by("-last_seen_at", "name")[:UNMAPPED_EVENTS_SHOWN]
+
+
 def delivery_get_for_organization(organization: Organization | None, delivery_id: int | str) -> Delivery:
     """The delivery with its attempts, or 404 when it belongs to another organization (or nobody)."""
     if organization is None:
@@ -62,6 +69,12 @@ def delivery_get_for_organization(organization: Organization | None, delivery_id
         )
     except (Delivery.DoesNotExist, ValueError, TypeError):
         raise Http404("No such delivery.") from None
+
+
+def success_rate(delivered: int, failed: int) -> float | None:
+    """delivered / (delivered + failed), or None when neither: suppressed, blocked and pending count neither way."""
+    finished = delivered + failed
+    return delivered / finished if finished else None
 
 
 @dataclass
@@ -88,9 +101,9 @@ class DayCounts:
 
     @property
     def success_rate(self) -> float | None:
-        """delivered / (delivered + failed): suppressed, blocked and pending count neither way."""
-        finished = self.delivered + self.failed
-        return round(self.delivered / finished, 4) if finished else None
+        """`success_rate`, to four decimals for the API."""
+        rate = success_rate(self.delivered, self.failed)
+        return None if rate is None else round(rate, 4)
 
     def as_dict(self) -> dict[str, int | float | None]:
         return {**asdict(self), "success_rate": self.success_rate}
@@ -108,9 +121,9 @@ class AppStats:
         return total
 
 
-def stats_days(days: int, *, today: date | None = None) -> list[date]:
+def stats_days(days: int) -> list[date]:
     """The last `days` UTC days, oldest first, ending today."""
-    today = today or timezone.now().astimezone(UTC).date()
+    today = timezone.now().astimezone(UTC).date()
     return [today - timedelta(days=offset) for offset in range(days - 1, -1, -1)]
 
 

@@ -21,15 +21,11 @@ from delivery.selectors import deliveries_for_app, delivery_get_for_organization
 from delivery.services.recovery import DeliveryNotFailed, deliveries_recover, delivery_retry
 from delivery.services.test_event import test_event_send
 from mappings.models import App
-from mappings.selectors import app_get_for_organization
+from mappings.selectors import app_get_for_request
 from trackerui.accounts.decorators import organization_required
 from trackerui.accounts.selectors import organization_for_request
 
 DELIVERIES_PER_PAGE = 50
-
-
-def _app_for(request: HttpRequest, app_id: int) -> App:
-    return app_get_for_organization(organization_for_request(request), app_id)
 
 
 def _back_to_app(app: App, section: str) -> HttpResponse:
@@ -39,7 +35,7 @@ def _back_to_app(app: App, section: str) -> HttpResponse:
 @organization_required
 @require_GET
 def app_deliveries(request: HttpRequest, app_id: int) -> HttpResponse:
-    app = _app_for(request, app_id)
+    app = app_get_for_request(request, app_id)
     form = DeliveryFilterForm(request.GET)
     filters = form.filters()
     page = Paginator(deliveries_for_app(app, **filters), DELIVERIES_PER_PAGE).get_page(request.GET.get("page"))
@@ -70,7 +66,7 @@ def delivery_retry_view(request: HttpRequest, delivery_id: int) -> HttpResponse:
 @organization_required
 @require_POST
 def app_recover(request: HttpRequest, app_id: int) -> HttpResponse:
-    app = _app_for(request, app_id)
+    app = app_get_for_request(request, app_id)
     form = RecoverForm(request.POST)
     if not form.is_valid():
         messages.error(request, " ".join(form.errors["since"]))
@@ -89,6 +85,6 @@ def app_recover(request: HttpRequest, app_id: int) -> HttpResponse:
 @organization_required
 @require_POST
 def app_test_event(request: HttpRequest, app_id: int) -> HttpResponse:
-    app = _app_for(request, app_id)
+    app = app_get_for_request(request, app_id)
     test_event_result_keep(request, app, test_event_send(app=app))
     return _back_to_app(app, "test-event")

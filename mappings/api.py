@@ -17,8 +17,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from mappings.models import App, Mapping, Platform
-from mappings.selectors import app_get_for_organization, apps_for_organization, mapping_get_for_app
+from mappings.models import INT32_MAX, INT32_MIN, Mapping, Platform
+from mappings.selectors import app_get_for_request, apps_for_organization, mapping_get_for_app
 from mappings.services import (
     app_create,
     app_delete,
@@ -30,15 +30,8 @@ from mappings.services import (
 from trackerui.accounts.selectors import organization_for_request
 from trackerui.api import Pagination, paginated_response
 
-# Integers are stored in 32-bit columns; a bigger number is a type error, not a 500.
-INT32_MIN, INT32_MAX = -(2**31), 2**31 - 1
-
 APP_ID_PARAMETER = OpenApiParameter("app_id", int, OpenApiParameter.PATH, description="The app's `id`.")
 MAPPING_ID_PARAMETER = OpenApiParameter("id", int, OpenApiParameter.PATH, description="The mapping's `id`.")
-
-
-def _app_for_request(request: Request, app_id: int) -> App:
-    return app_get_for_organization(organization_for_request(request), app_id)
 
 
 class AppOutputSerializer(serializers.Serializer):
@@ -111,7 +104,7 @@ class AppListCreateApi(APIView):
 class AppDetailApi(APIView):
     @extend_schema(operation_id="apps_retrieve", responses=AppOutputSerializer)
     def get(self, request: Request, app_id: int) -> Response:
-        return Response(AppOutputSerializer(_app_for_request(request, app_id)).data)
+        return Response(AppOutputSerializer(app_get_for_request(request, app_id)).data)
 
     @extend_schema(
         operation_id="apps_partial_update",
@@ -120,7 +113,7 @@ class AppDetailApi(APIView):
         examples=[OpenApiExample("Pause delivery", request_only=True, value={"delivery_enabled": False})],
     )
     def patch(self, request: Request, app_id: int) -> Response:
-        app = _app_for_request(request, app_id)
+        app = app_get_for_request(request, app_id)
         serializer = AppUpdateInputSerializer(data=request.data, partial=True)
         serializer.is_valid(raise_exception=True)
         app = app_update(app=app, **serializer.validated_data)
@@ -128,7 +121,7 @@ class AppDetailApi(APIView):
 
     @extend_schema(operation_id="apps_destroy", responses={204: None})
     def delete(self, request: Request, app_id: int) -> Response:
-        app_delete(app=_app_for_request(request, app_id))
+        app_delete(app=app_get_for_request(request, app_id))
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -141,7 +134,7 @@ class MappingOutputSerializer(serializers.Serializer):
         source="label", help_text="The `event_label` sent to Chartboost: the custom label, else the event name."
     )
     event_label_is_default = serializers.SerializerMethodField(
-        help_text="True while the label follows the event name (no custom label saved)."
+        help_text="True while the label is the event name: no custom label saved, or one equal to the event name."
     )
     main_level_property = serializers.CharField()
     main_level_value = serializers.IntegerField()
@@ -154,12 +147,15 @@ class MappingOutputSerializer(serializers.Serializer):
     updated_at = serializers.DateTimeField()
 
     def get_event_label_is_default(self, mapping: Mapping) -> bool:
-        return not mapping.event_label
+        return not mapping.label_is_overridden
 
 
 @extend_schema_field({"type": "integer", "minimum": 1, "maximum": 5})
 class EventFieldField(serializers.IntegerField):
-    """Documented as 1–5; the model checks it, with the same message the dashboard shows."""
+    """Documented as 1–5; the model checks it, with the same message the dashboard shows.
+
+    Integers beyond the 32-bit columns are a type error here, not a 500.
+    """
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(min_value=INT32_MIN, max_value=INT32_MAX, **kwargs)
@@ -230,7 +226,7 @@ class MappingListCreateApi(APIView):
 
     @extend_schema(operation_id="mappings_list", responses=MappingOutputSerializer(many=True))
     def get(self, request: Request, app_id: int) -> Response:
-        mappings = _app_for_request(request, app_id).mappings.order_by("event_field", "id")
+        mappings = app_get_for_request(request, app_id).mappings.order_by("event_field", "id")
         return paginated_response(
             request=request, view=self, queryset=mappings, serializer_class=MappingOutputSerializer
         )
@@ -261,7 +257,7 @@ class MappingListCreateApi(APIView):
         ],
     )
     def post(self, request: Request, app_id: int) -> Response:
-        app = _app_for_request(request, app_id)
+        app = app_get_for_request(request, app_id)
         serializer = MappingInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         mapping = mapping_create(app=app, **serializer.validated_data)
@@ -271,7 +267,7 @@ class MappingListCreateApi(APIView):
 @extend_schema(tags=["mappings"], parameters=[APP_ID_PARAMETER, MAPPING_ID_PARAMETER])
 class MappingDetailApi(APIView):
     def _mapping(self, request: Request, app_id: int, mapping_id: int) -> Mapping:
-        return mapping_get_for_app(_app_for_request(request, app_id), mapping_id)
+        return mapping_get_for_app(app_get_for_request(request, app_id), mapping_id)
 
     @extend_schema(
         operation_id="mappings_retrieve",

@@ -13,11 +13,13 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
-from mappings.event_fields import EVENT_FIELD_CHOICES, EVENT_FIELDS, NON_SEQUENTIAL_FIELDS
+from mappings.event_fields import EVENT_FIELD_CHOICES, EVENT_FIELDS, NON_SEQUENTIAL_FIELDS, SEQUENTIAL_FIELDS
 from mappings.fields import EncryptedTextField
 from trackerui.accounts.models import Organization
 
 TOKEN_HINT_LENGTH = 9
+# Integers are stored in IntegerField columns: 32-bit on PostgreSQL.
+INT32_MIN, INT32_MAX = -(2**31), 2**31 - 1
 
 
 class Platform(models.TextChoices):
@@ -39,6 +41,7 @@ validate_chartboost_app_token = RegexValidator(
 
 def token_hint(token: str) -> str:
     """What pages and the API show of a saved token: its last characters only."""
+    # delivery.chartboost.redact_token does the same for stored requests; mappings may not import delivery.
     return f"…{token[-TOKEN_HINT_LENGTH:]}" if token else ""
 
 
@@ -159,7 +162,7 @@ class Mapping(models.Model):
 
     @property
     def is_sequential(self) -> bool:
-        return self.event_field in EVENT_FIELDS and EVENT_FIELDS[self.event_field].sequential
+        return self.event_field in SEQUENTIAL_FIELDS
 
     def clean(self) -> None:
         errors: dict[str, str] = {}

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from django.db.models import Count, Q, QuerySet
-from django.http import Http404
+from django.http import Http404, HttpRequest
 
 from mappings.models import App, Mapping
 from trackerui.accounts.models import Organization
+from trackerui.accounts.selectors import organization_for_request
 
 
 def apps_for_organization(organization: Organization | None) -> QuerySet[App]:
@@ -21,6 +22,11 @@ def app_get_for_organization(organization: Organization | None, app_id: int | st
         return apps_for_organization(organization).get(pk=int(app_id))
     except (App.DoesNotExist, ValueError, TypeError):
         raise Http404("No such app.") from None
+
+
+def app_get_for_request(request: HttpRequest, app_id: int | str) -> App:
+    """The app, or 404 when it is not the acting organization's (SPEC: another org's object is a 404)."""
+    return app_get_for_organization(organization_for_request(request), app_id)
 
 
 def mapping_get_for_app(app: App, mapping_id: int | str) -> Mapping:

@@ -7,6 +7,8 @@ on the models, reached through `mappings.services`.
 
 from __future__ import annotations
 
+import copy
+
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
@@ -15,18 +17,14 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from mappings.forms import AppForm, MappingForm, add_service_errors
 from mappings.models import App, Mapping
-from mappings.selectors import app_get_for_organization, mapping_get_for_app
+from mappings.selectors import app_get_for_request, mapping_get_for_app
 from mappings.services import app_create, app_update, mapping_create, mapping_delete, mapping_set_active, mapping_update
 from trackerui.accounts.decorators import organization_required
 from trackerui.accounts.selectors import organization_for_request
 
 
-def _app_for(request: HttpRequest, app_id: int) -> App:
-    return app_get_for_organization(organization_for_request(request), app_id)
-
-
 def _mapping_for(request: HttpRequest, app_id: int, mapping_id: int) -> Mapping:
-    return mapping_get_for_app(_app_for(request, app_id), mapping_id)
+    return mapping_get_for_app(app_get_for_request(request, app_id), mapping_id)
 
 
 @organization_required
@@ -48,9 +46,9 @@ def app_new(request: HttpRequest) -> HttpResponse:
 @organization_required
 @require_http_methods(["GET", "POST"])
 def app_edit(request: HttpRequest, app_id: int) -> HttpResponse:
-    app = _app_for(request, app_id)
+    app = app_get_for_request(request, app_id)
     # The form validates a copy, so the page header keeps the saved name while errors show.
-    form = AppForm(request.POST or None, instance=_app_for(request, app_id))
+    form = AppForm(request.POST or None, instance=copy.copy(app))
     if request.method == "POST" and form.is_valid():
         try:
             app_update(app=app, **form.cleaned_data)
@@ -65,7 +63,7 @@ def app_edit(request: HttpRequest, app_id: int) -> HttpResponse:
 @organization_required
 @require_POST
 def app_s2s_confirm(request: HttpRequest, app_id: int) -> HttpResponse:
-    app = app_update(app=_app_for(request, app_id), s2s_confirmed=True)
+    app = app_update(app=app_get_for_request(request, app_id), s2s_confirmed=True)
     messages.success(request, f"Marked {app.name} as switched to S2S by Chartboost.")
     return redirect("app-detail", app_id=app.pk)
 
@@ -73,7 +71,7 @@ def app_s2s_confirm(request: HttpRequest, app_id: int) -> HttpResponse:
 @organization_required
 @require_POST
 def app_delivery_toggle(request: HttpRequest, app_id: int) -> HttpResponse:
-    app = _app_for(request, app_id)
+    app = app_get_for_request(request, app_id)
     app = app_update(app=app, delivery_enabled=not app.delivery_enabled)
     if app.delivery_enabled:
         messages.success(request, "Delivery is on: waiting events go out to Chartboost now.")
@@ -85,7 +83,7 @@ def app_delivery_toggle(request: HttpRequest, app_id: int) -> HttpResponse:
 @organization_required
 @require_http_methods(["GET", "POST"])
 def mapping_new(request: HttpRequest, app_id: int) -> HttpResponse:
-    app = _app_for(request, app_id)
+    app = app_get_for_request(request, app_id)
     initial = {"event_name": request.GET.get("event_name", "")}
     form = MappingForm(request.POST or None, instance=Mapping(app=app), initial=initial)
     if request.method == "POST" and form.is_valid():
@@ -103,7 +101,8 @@ def mapping_new(request: HttpRequest, app_id: int) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def mapping_edit(request: HttpRequest, app_id: int, mapping_id: int) -> HttpResponse:
     mapping = _mapping_for(request, app_id, mapping_id)
-    form = MappingForm(request.POST or None, instance=_mapping_for(request, app_id, mapping_id))
+    # The form validates a copy, so the page keeps the saved mapping while errors show.
+    form = MappingForm(request.POST or None, instance=copy.copy(mapping))
     if request.method == "POST" and form.is_valid():
         try:
             mapping = mapping_update(mapping=mapping, **form.cleaned_data)

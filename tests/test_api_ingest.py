@@ -23,7 +23,7 @@ IFA = "B1C99C76-F014-4285-90CF-3A5C99D9DFC6"
 
 
 def url_for(app: App) -> str:
-    return reverse("app-events", args=[app.pk])
+    return reverse("api-app-events", args=[app.pk])
 
 
 def post_json(client: Client, app: App, body: Any) -> Any:
@@ -117,7 +117,7 @@ def test_another_organizations_app_answers_404(app: App) -> None:
 
 
 def test_an_app_that_does_not_exist_answers_404(client: APIClient, app: App) -> None:
-    response = client.post(reverse("app-events", args=[app.pk + 1000]), data="{}", content_type="application/json")
+    response = client.post(reverse("api-app-events", args=[app.pk + 1000]), data="{}", content_type="application/json")
     assert response.status_code == 404
 
 

@@ -51,6 +51,13 @@ def test_a_custom_label_is_returned_and_an_empty_one_resets_it_to_the_event_name
     assert mapping.event_label == ""
 
 
+def test_a_label_saved_equal_to_the_event_name_counts_as_the_default(api, app, mapping) -> None:
+    response = api.patch(f"/api/v1/apps/{app.id}/mappings/{mapping.id}/", {"event_label": "level_complete"},
+                         format="json")
+
+    assert (response.json()["event_label"], response.json()["event_label_is_default"]) == ("level_complete", True)
+
+
 def test_null_resets_the_label_too(api, app, mapping) -> None:
     mapping.event_label = "Custom"
     mapping.save()

@@ -8,7 +8,7 @@ import pytest
 import time_machine
 
 from delivery.models import Attempt, Delivery
-from delivery.services.recovery import DeliveryNotFailed, deliveries_recover, delivery_retry
+from delivery.services.recovery import DeliveryNotFailed, deliveries_recover, deliveries_retry, delivery_retry
 from tests.factories import AppFactory, AttemptFactory, DeliveryFactory
 
 Status = Delivery.Status
@@ -76,6 +76,37 @@ def test_a_retried_delivery_of_a_paused_app_waits_as_pending(db, django_capture_
 
     delivery.refresh_from_db()
     assert (delivery.status, delivery.lease_token) == (Status.PENDING, "")
+
+
+@time_machine.travel(NOW, tick=False)
+def test_retrying_a_chosen_set_restarts_only_its_failed_deliveries_in_one_queued_kick(
+    app, django_capture_on_commit_callbacks
+) -> None:
+    failed = DeliveryFactory.create_batch(2, event__app=app, status=Status.FAILED, first_attempt_at=NOW)
+    delivered = DeliveryFactory(event__app=app, status=Status.DELIVERED)
+    not_chosen = DeliveryFactory(event__app=app, status=Status.FAILED)
+    chosen = Delivery.objects.filter(pk__in=[*(d.pk for d in failed), delivered.pk])
+
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        count = deliveries_retry(deliveries=chosen)
+
+    assert (count, len(callbacks)) == (2, 1)
+    restarted = Delivery.objects.filter(pk__in=[d.pk for d in failed])
+    # Pending, due now, with a fresh window; the lease says the one kick claimed and queued them.
+    assert {(d.status, d.next_attempt_at, d.first_attempt_at, bool(d.lease_token)) for d in restarted} == {
+        (Status.PENDING, NOW, None, True)
+    }
+    assert Delivery.objects.get(pk=delivered.pk).status == Status.DELIVERED
+    assert Delivery.objects.get(pk=not_chosen.pk).status == Status.FAILED
+
+
+def test_retrying_a_set_without_failed_deliveries_queues_nothing(app, django_capture_on_commit_callbacks) -> None:
+    delivered = DeliveryFactory(event__app=app, status=Status.DELIVERED)
+
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        assert deliveries_retry(deliveries=Delivery.objects.filter(pk=delivered.pk)) == 0
+
+    assert callbacks == []
 
 
 @time_machine.travel(NOW, tick=False)

@@ -19,7 +19,8 @@ def seed() -> str:
     return out.getvalue()
 
 
-def test_it_creates_an_organization_an_owner_a_key_two_apps_and_their_mappings(db) -> None:
+def test_it_creates_an_organization_an_owner_a_key_two_apps_and_their_mappings(db, monkeypatch) -> None:
+    monkeypatch.delenv("PORT", raising=False)
     out = seed()
     user = authenticate(username="demo", password="demo-password-123")
     membership = Membership.objects.get(user=user)
@@ -43,6 +44,11 @@ def test_it_creates_an_organization_an_owner_a_key_two_apps_and_their_mappings(d
     assert api_key_for_raw(raw_key).organization == membership.organization
     assert "http://127.0.0.1:8000/accounts/login/" in out
     assert "username: demo" in out and "password: demo-password-123" in out
+
+
+def test_the_sign_in_address_follows_the_port_make_run_serves_on(db, monkeypatch) -> None:
+    monkeypatch.setenv("PORT", "8123")
+    assert "Sign in at http://127.0.0.1:8123/accounts/login/" in seed()
 
 
 def test_running_it_again_creates_nothing_new_and_prints_the_existing_key_prefix(db) -> None:

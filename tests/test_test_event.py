@@ -140,3 +140,24 @@ def test_the_button_explains_an_endpoint_that_cannot_be_reached(settings, signed
     html = unescape(signed_in_client.post(f"/apps/{app.pk}/test-event/", follow=True).content.decode())
     assert "Could not connect to Chartboost" in html
     assert "Nothing reached Chartboost." in html
+
+
+def test_the_results_colour_says_accepted_refused_no_verdict_or_no_answer(settings, app) -> None:
+    with sandbox_as_chartboost(settings) as sandbox:
+        sandbox.script(Reply.success(), Reply.status(401, "Invalid signature"), Reply.not_json())
+        levels = [test_event.test_event_send(app=app).level for _ in range(3)]
+    settings.CHARTBOOST_ENDPOINT = refused_url()
+    levels.append(test_event.test_event_send(app=app).level)
+
+    assert levels == ["ok", "danger", "warn", "danger"]
+
+
+def test_the_panel_and_its_badge_share_one_colour(settings, signed_in_client: Client, app) -> None:
+    with sandbox_as_chartboost(settings) as sandbox:
+        sandbox.script(Reply.not_json())
+        answered = signed_in_client.post(f"/apps/{app.pk}/test-event/", follow=True).content.decode()
+    settings.CHARTBOOST_ENDPOINT = refused_url()
+    unreachable = signed_in_client.post(f"/apps/{app.pk}/test-event/", follow=True).content.decode()
+
+    assert 'class="test-result warn"' in answered and '<span class="badge warn">no verdict</span>' in answered
+    assert 'class="test-result danger"' in unreachable and '<span class="badge danger">no answer</span>' in unreachable

@@ -258,7 +258,6 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["trackerui.accounts.authentication.IsOrganizationMember"],
     "DEFAULT_PAGINATION_CLASS": "trackerui.api.Pagination",
-    "PAGE_SIZE": 50,
     "DEFAULT_SCHEMA_CLASS": "trackerui.api_schema.ApiAutoSchema",
     # The API speaks JSON only (SPEC §3); /api/docs/ is the interactive view of it.
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],

@@ -13,7 +13,6 @@ def home(request):
 api_v1 = [
     path("", include("mappings.api_urls")),
     path("", include("delivery.api_urls")),
-    path("", include("delivery.ingest_urls")),
 ]
 
 urlpatterns = [

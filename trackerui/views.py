@@ -7,11 +7,11 @@ from django.shortcuts import render
 
 from delivery.history import app_health
 from delivery.panels import app_delivery_panels
+from delivery.selectors import unmapped_event_names
 from mappings.event_fields import EVENT_FIELDS
-from mappings.selectors import app_get_for_organization, apps_with_active_mapping_counts
+from mappings.selectors import app_get_for_request, apps_with_active_mapping_counts
 from trackerui.accounts.decorators import organization_required
 from trackerui.accounts.selectors import organization_for_request
-from trackerui.selectors import unmapped_event_names
 
 
 @organization_required
@@ -24,7 +24,7 @@ def app_list(request: HttpRequest) -> HttpResponse:
 
 @organization_required
 def app_detail(request: HttpRequest, app_id: int) -> HttpResponse:
-    app = app_get_for_organization(organization_for_request(request), app_id)
+    app = app_get_for_request(request, app_id)
     mappings = app.mappings.order_by("event_field")
     context = {
         "app": app,

@@ -17,12 +17,11 @@ from typing import Any
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
-from delivery.bulk_insert import rows_insert
+from delivery.bulk_insert import max_query_params, rows_insert
 from delivery.dispatch import deliveries_kick
 from delivery.event_schema import CleanEvent, EventRejected, event_clean
 from delivery.levels import LevelClaim, device_levels_claim, event_items
 from delivery.models import Delivery, EventName, TrackedEvent
-from mappings.event_fields import SEQUENTIAL_FIELDS
 from mappings.models import App, Mapping
 from mappings.selectors import active_mappings_by_event_name
 
@@ -33,8 +32,6 @@ REJECTED = "rejected"
 OUTCOMES = (ACCEPTED, DUPLICATE, UNMAPPED, REJECTED)
 
 BLOCKED_REASON = "limit_ad_tracking is true: the player opted out of tracking, so this is never sent."
-# Enough ids per query to stay far below any backend's limit on query parameters.
-_CHUNK = 500
 # The columns in which the rows of one batch differ (rows_insert fills in the rest).
 _TRACKED_EVENT_FIELDS = ("event_id", "name", "timestamp", "platform", "identifiers", "device", "properties",
                          "sdk_version", "limit_ad_tracking")
@@ -125,8 +122,10 @@ def _fresh_events(
 
 def _stored_event_ids(app: App, event_ids: list[str]) -> set[str]:
     stored: set[str] = set()
-    for start in range(0, len(event_ids), _CHUNK):
-        chunk = event_ids[start:start + _CHUNK]
+    # The app id takes one parameter of each query.
+    per_query = max_query_params() - 1
+    for start in range(0, len(event_ids), per_query):
+        chunk = event_ids[start:start + per_query]
         stored.update(TrackedEvent.objects.filter(app=app, event_id__in=chunk).values_list("event_id", flat=True))
     return stored
 
@@ -171,7 +170,7 @@ def _deliveries_create(app: App, fresh: list[_Fresh], now: datetime) -> None:
             if event.limit_ad_tracking:
                 # Never sent, so it never moves the device's highest level either.
                 delivery.status, delivery.reason = Delivery.Status.BLOCKED, BLOCKED_REASON
-            elif mapping.event_field in SEQUENTIAL_FIELDS:
+            elif mapping.is_sequential:
                 level = LevelClaim(event.device, mapping.event_field, track_item["main_level"],
                                    track_item["sub_level"])
                 claims.append((delivery, level))
@@ -214,9 +213,8 @@ def event_names_remember(*, app: App, events: list[CleanEvent], now: datetime) -
     when = fields["last_seen_at"].get_db_prep_value(now, connection)
     empty = fields["example_properties"].get_db_prep_value({}, connection)
     names = list(seen.items())
-    # SQLite's driver takes at most 999 parameters per query; PostgreSQL has no such limit.
-    max_params = connection.features.max_query_params or 30_000
-    per_statement = max(1, (max_params - 1) // len(fields))
+    # The last parameter is the empty example the CASE compares with.
+    per_statement = max(1, (max_query_params() - 1) // len(fields))
     for start in range(0, len(names), per_statement):
         chunk = names[start:start + per_statement]
         params: list[Any] = []
@@ -254,7 +252,7 @@ def _echo_event_id(raw: Any) -> Any:
     value = raw.get("event_id") if isinstance(raw, dict) else None
     if isinstance(value, str):
         # A lone surrogate cannot be written as UTF-8, so it cannot be echoed.
-        return value if value.isascii() or _encodable(value) else None
+        return value if _encodable(value) else None
     if isinstance(value, bool | int) or (isinstance(value, float) and math.isfinite(value)):
         return value
     return None

@@ -1,4 +1,5 @@
-"""Sending failed deliveries again: one (`delivery_retry`) or all of an app's since a time.
+"""Sending failed deliveries again: one (`delivery_retry`), a chosen set (`deliveries_retry`), or all of
+an app's since a time (`deliveries_recover`).
 
 A delivery sent again starts over as `pending`, due now, with a fresh retry window: the
 schedule restarts at 2 s and RETRY_MAX_AGE counts from its next attempt
@@ -57,13 +58,9 @@ def delivery_retry(*, delivery: Delivery) -> Delivery:
 
 
 @transaction.atomic
-def deliveries_recover(*, app: App, since: datetime) -> int:
-    """Send again every failed delivery of the app created at or after `since`. Returns how many.
-
-    `since` is on creation time, like the deliveries list's `since` filter, so
-    `?status=failed&since=...` lists exactly what this sends again.
-    """
-    failed = Delivery.objects.filter(app=app, status=Delivery.Status.FAILED, created_at__gte=since)
+def deliveries_retry(*, deliveries: QuerySet[Delivery]) -> int:
+    """Send again every failed delivery among `deliveries`, leaving the others as they are. Returns how many."""
+    failed = deliveries.filter(status=Delivery.Status.FAILED)
     delivery_ids = list(failed.values_list("id", flat=True))
     # The same filter again, not the ids, keeps the UPDATE one short statement however many
     # there are. Anything it restarts that the ids miss is due now, so the dispatcher sends it.
@@ -71,3 +68,12 @@ def deliveries_recover(*, app: App, since: datetime) -> int:
     if count:
         transaction.on_commit(lambda: deliveries_kick(delivery_ids), robust=True)
     return count
+
+
+def deliveries_recover(*, app: App, since: datetime) -> int:
+    """Send again every failed delivery of the app created at or after `since`. Returns how many.
+
+    `since` is on creation time, like the deliveries list's `since` filter, so
+    `?status=failed&since=...` lists exactly what this sends again.
+    """
+    return deliveries_retry(deliveries=Delivery.objects.filter(app=app, created_at__gte=since))

@@ -134,10 +134,14 @@ def signed_request(event: TrackedEvent, app: App, deliveries: list[Delivery]) ->
     return chartboost.SignedRequest(settings.CHARTBOOST_ENDPOINT, headers, body)
 
 
+def request_timeout() -> tuple[float, float]:
+    """(connect, read) seconds for one request to Chartboost, as `requests` takes them."""
+    return (settings.CHARTBOOST_CONNECT_TIMEOUT, settings.CHARTBOOST_READ_TIMEOUT)
+
+
 def _send_all(outgoing: list[Outgoing], own: str) -> int:
     if not outgoing:
         return 0
-    timeout = (settings.CHARTBOOST_CONNECT_TIMEOUT, settings.CHARTBOOST_READ_TIMEOUT)
     renew_every = max(settings.DELIVERY_LEASE_SECONDS / 3, 0.5)
     check_every = min(renew_every, 1.0)
     renewed = time.monotonic()
@@ -145,7 +149,7 @@ def _send_all(outgoing: list[Outgoing], own: str) -> int:
     sent = 0
     with ThreadPoolExecutor(max_workers=min(SEND_CONCURRENCY, len(outgoing)), thread_name_prefix="send") as pool:
         futures: dict[Future[Sent | None], Outgoing] = {
-            pool.submit(_attempt, item.request, timeout, start_by): item for item in outgoing
+            pool.submit(_attempt, item.request, request_timeout(), start_by): item for item in outgoing
         }
         pending = set(futures)
         while pending:

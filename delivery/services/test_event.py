@@ -12,8 +12,6 @@ import time
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from django.conf import settings
-
 from delivery import chartboost
 from delivery.levels import track_item
 from delivery.models import Delivery, TrackedEvent
@@ -39,10 +37,6 @@ class TestEventResult:
     source: str
     verdict: chartboost.Verdict
     latency_ms: int | None = None
-    mapping_id: int | None = None
-
-    # Its name starts with "Test"; this tells pytest it is not a test class.
-    __test__ = False
 
     @property
     def delivered(self) -> bool:
@@ -51,6 +45,16 @@ class TestEventResult:
     @property
     def answered(self) -> bool:
         return self.verdict.http_status is not None
+
+    @property
+    def level(self) -> str:
+        """The panel's and badge's colour: ok when accepted; danger when refused or unreachable; warn when
+        Chartboost answered without a verdict (a real delivery would be retried)."""
+        if self.delivered:
+            return "ok"
+        if self.answered and self.verdict.outcome != chartboost.FAILED:
+            return "warn"
+        return "danger"
 
     def as_dict(self) -> dict[str, Any]:
         """Plain JSON values, so the result can wait in the session for the page after the redirect."""
@@ -68,8 +72,7 @@ def test_event_send(*, app: App) -> TestEventResult:
     item = _item(mapping)
     delivery = Delivery(app=app, event=event, mapping=mapping, item=item, event_field=item["event_field"])
     request = sending.signed_request(event, app, [delivery])
-    timeout = (settings.CHARTBOOST_CONNECT_TIMEOUT, settings.CHARTBOOST_READ_TIMEOUT)
-    verdict, latency_ms = chartboost.post(sending.SESSION, request, timeout=timeout)
+    verdict, latency_ms = chartboost.post(sending.SESSION, request, timeout=sending.request_timeout())
     return TestEventResult(
         url=request.url,
         headers=dict(request.headers),
@@ -77,12 +80,7 @@ def test_event_send(*, app: App) -> TestEventResult:
         source=_source(mapping),
         verdict=verdict,
         latency_ms=latency_ms,
-        mapping_id=mapping.pk if mapping else None,
     )
-
-
-# Named for what it does, it starts with "test_": pytest must not collect it where a test imports it.
-test_event_send.__test__ = False  # type: ignore[attr-defined]
 
 
 def _synthetic_event(app: App) -> TrackedEvent:

@@ -38,7 +38,8 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         if options["fail_rate"] + options["http_500_rate"] + options["reject_rate"] > 1:
             raise CommandError("--fail-rate, --http-500-rate and --reject-rate add up to more than 1.")
-        # The sandbox logs one line per request; make sure they show whatever LOG_LEVEL says.
+        # The sandbox logs one line per request at INFO, and showing them is this command's point: INFO here
+        # overrides LOG_LEVEL for this logger, so they show even when LOG_LEVEL is WARNING or higher.
         logging.getLogger("delivery.sandbox").setLevel(logging.INFO)
         try:
             server = ChartboostSandbox(

@@ -17,7 +17,8 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from delivery.models import Delivery
-from delivery.services.ingest import events_ingest
+from delivery.services.ingest import OUTCOMES, events_ingest
+from delivery.services.test_event import TEST_DEVICE_OS
 from mappings.models import App, Mapping, Platform
 from mappings.selectors import active_mappings_by_event_name
 from trackerui.accounts.models import Organization
@@ -25,7 +26,6 @@ from trackerui.accounts.models import Organization
 LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "::1"}
 PLACES = ["Chocolate Fudge", "Lunar Caverns", "Crystal Cove", "Sunken Temple", "Sky Garden"]
 CLASSES = ["Apprentice", "Adept", "Master Wizard", "Archmage", "Grand Sorcerer"]
-DEVICE_OS = {Platform.IOS: "iOS 17.4", Platform.ANDROID: "Android 14", Platform.AMAZON: "Fire OS 8"}
 
 
 def demo_identifiers(platform: str) -> dict[str, str]:
@@ -58,7 +58,7 @@ def demo_events(app: App, rounds: int) -> list[dict[str, Any]]:
                 "event_id": f"demo-{uuid.uuid4().hex[:16]}",
                 "name": name,
                 "timestamp": now - (rounds - step) * 60,
-                "platform": DEVICE_OS.get(app.platform, "Android 14"),
+                "platform": TEST_DEVICE_OS[app.platform],
                 "identifiers": identifiers,
                 "properties": demo_properties(mappings, step),
                 "sdk_version": "demo-1.0",
@@ -91,8 +91,7 @@ class Command(BaseCommand):
         for app in App.objects.filter(organization=organization):
             answer = events_ingest(app=app, events=demo_events(app, options["rounds"]))
             delivery_ids += [d["id"] for result in answer["results"] for d in result.get("deliveries", [])]
-            counts = ", ".join(f"{answer[outcome]} {outcome}" for outcome in
-                               ("accepted", "unmapped", "duplicate", "rejected"))
+            counts = ", ".join(f"{answer[outcome]} {outcome}" for outcome in OUTCOMES)
             self.stdout.write(f"{app.name}: sent {len(answer['results'])} demo events ({counts}).")
         if options["wait"] and delivery_ids:
             self._report(delivery_ids, options["wait"])

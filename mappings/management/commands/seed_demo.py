@@ -5,6 +5,7 @@ Idempotent: run it again and it creates only what is missing, leaving edits alon
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 from django.contrib.auth import get_user_model
@@ -22,7 +23,6 @@ ORGANIZATION_SLUG = "demo"
 ORGANIZATION_NAME = "Demo Studio"
 USERNAME = "demo"
 PASSWORD = "demo-password-123"
-SIGN_IN_URL = "http://127.0.0.1:8000/accounts/login/"
 
 # Made-up credentials in Chartboost's format; the local sandbox accepts any well-formed pair.
 APPS: list[dict[str, Any]] = [
@@ -53,6 +53,11 @@ MAPPINGS: list[dict[str, Any]] = [
 ]
 
 
+def sign_in_url() -> str:
+    # scripts/run.sh serves the dashboard on $PORT (8000 unless set), and runs this command with it.
+    return f"http://127.0.0.1:{os.environ.get('PORT') or 8000}/accounts/login/"
+
+
 class Command(BaseCommand):
     help = "Create demo data (organization demo, user demo, two apps with mappings). Safe to run again."
 
@@ -64,7 +69,7 @@ class Command(BaseCommand):
             self._app(organization, values)
         self._api_key(organization, user)
         self.stdout.write("")
-        self.stdout.write(f"Sign in at {SIGN_IN_URL}")
+        self.stdout.write(f"Sign in at {sign_in_url()}")
         self.stdout.write(f"  username: {USERNAME}")
         self.stdout.write(f"  password: {PASSWORD}")
 
