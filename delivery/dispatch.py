@@ -130,15 +130,22 @@ def deliveries_kick(delivery_ids: list[int]) -> int:
             token = _events_claim(event_ids, now, indexed=False)
             if token:
                 tokens.append(token)
-    if tokens:
-        # One transaction for the messages too: the ORM broker then writes them in one
-        # commit, and does not close and reopen the database connection before each one,
-        # as it does outside a transaction.
-        with transaction.atomic():
-            broker = get_broker()
-            for token in tokens:
-                enqueue_send(token, broker=broker)
+    enqueue_sends(tokens)
     return len(tokens)
+
+
+def enqueue_sends(tokens: list[str]) -> None:
+    """Queue one send message per lease token, in one transaction.
+
+    The ORM broker then writes them in one commit, and does not close and reopen the
+    database connection before each one, as it does outside a transaction.
+    """
+    if not tokens:
+        return
+    with transaction.atomic():
+        broker = get_broker()
+        for token in tokens:
+            enqueue_send(token, broker=broker)
 
 
 def _due_events(delivery_ids: list[int], now: datetime) -> dict[int, int]:
@@ -172,11 +179,11 @@ def _whole_event_batches(due: dict[int, int]) -> list[list[int]]:
 def deliveries_dispatch_due(*, max_batches: int = 50) -> int:
     """Claim everything due (first sends whose message was lost, retries that are due,
     leases that ran out, apps switched back on) and queue it. Returns batches queued."""
-    queued = 0
-    while queued < max_batches:
+    tokens: list[str] = []
+    while len(tokens) < max_batches:
         token = deliveries_claim()
         if token is None:
             break
-        enqueue_send(token)
-        queued += 1
-    return queued
+        tokens.append(token)
+    enqueue_sends(tokens)
+    return len(tokens)
