@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 
 import pytest
+from pytest_django import Settings
 
 from delivery.models import Delivery
 from delivery.sandbox import ChartboostSandbox
@@ -25,7 +26,7 @@ TARGET = 20 * REFERENCE_PER_SECOND
 
 
 @pytest.mark.django_db(transaction=True)
-def test_deliveries_drain_at_least_20x_the_reference_sender(settings, tmp_path: Path) -> None:
+def test_deliveries_drain_at_least_20x_the_reference_sender(settings: Settings, tmp_path: Path) -> None:
     with ChartboostSandbox("127.0.0.1", 0, latency_ms=LATENCY_MS) as sandbox:
         settings.CHARTBOOST_ENDPOINT = sandbox.url
         app = AppFactory(delivery_enabled=False)

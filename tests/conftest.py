@@ -5,40 +5,44 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
+from django.contrib.auth.models import User
 from django.test import Client
 from playwright.sync_api import Browser, Page, sync_playwright
+from pytest_django import Settings
 
+from mappings.models import App
 from tests.factories import PASSWORD, AppFactory, MembershipFactory
+from trackerui.accounts.models import Organization
 
 # Fixtures shared by a few test files live next to the helpers they use.
 pytest_plugins = ["tests.api_helpers", "tests.live_receiver"]
 
 
 @pytest.fixture
-def member(db):
+def member(db: None) -> User:
     """A user who belongs to one organization."""
     return MembershipFactory().user
 
 
 @pytest.fixture
-def organization(member):
+def organization(member: User) -> Organization:
     return member.organizations.get()
 
 
 @pytest.fixture
-def signed_in_client(member) -> Client:
+def signed_in_client(member: User) -> Client:
     client = Client()
     assert client.login(username=member.username, password=PASSWORD)
     return client
 
 
 @pytest.fixture
-def app(organization):
+def app(organization: Organization) -> App:
     return AppFactory(organization=organization)
 
 
 @pytest.fixture(autouse=True)
-def fast_password_hashing(settings) -> None:
+def fast_password_hashing(settings: Settings) -> None:
     # The default hasher takes about a second per password on these 2-core machines;
     # tests check who may sign in, not how strongly passwords are stored.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

@@ -24,7 +24,7 @@ class UserFactory(factory.django.DjangoModelFactory):
     password = factory.PostGenerationMethodCall("set_password", PASSWORD)
 
     @factory.post_generation
-    def save_password(self, create: bool, extracted, **kwargs) -> None:
+    def save_password(self, create: bool, extracted: object, **kwargs: object) -> None:
         if create:
             self.save()
 

@@ -18,14 +18,14 @@ def run(*args: str) -> tuple[str, str]:
     return out.getvalue(), err.getvalue()
 
 
-def test_create_org_creates_an_organization_named_after_its_slug_by_default(db) -> None:
+def test_create_org_creates_an_organization_named_after_its_slug_by_default(db: None) -> None:
     out, _ = run("create_org", "puzzle-co")
     organization = Organization.objects.get(slug="puzzle-co")
     assert organization.name == "puzzle-co"
     assert "Created organization puzzle-co" in out
 
 
-def test_create_org_makes_an_existing_user_its_owner(db) -> None:
+def test_create_org_makes_an_existing_user_its_owner(db: None) -> None:
     user = UserFactory(username="alice")
     out, _ = run("create_org", "puzzle-co", "--name", "Puzzle Co", "--owner", "alice")
     membership = Membership.objects.get(user=user)
@@ -33,20 +33,20 @@ def test_create_org_makes_an_existing_user_its_owner(db) -> None:
     assert "alice is an owner" in out
 
 
-def test_create_org_run_again_updates_the_name_and_keeps_one_organization(db) -> None:
+def test_create_org_run_again_updates_the_name_and_keeps_one_organization(db: None) -> None:
     run("create_org", "puzzle-co", "--name", "Puzzle Co")
     out, _ = run("create_org", "puzzle-co", "--name", "Puzzle Company")
     assert list(Organization.objects.values_list("name", flat=True)) == ["Puzzle Company"]
     assert out.startswith("Updated organization puzzle-co")
 
 
-def test_create_org_refuses_an_unknown_owner(db) -> None:
+def test_create_org_refuses_an_unknown_owner(db: None) -> None:
     with pytest.raises(CommandError, match="There is no user named 'nobody'"):
         run("create_org", "puzzle-co", "--owner", "nobody")
     assert not Organization.objects.exists()
 
 
-def test_create_api_key_prints_a_working_key_as_its_last_line(db) -> None:
+def test_create_api_key_prints_a_working_key_as_its_last_line(db: None) -> None:
     organization = OrganizationFactory(slug="puzzle-co")
     out, err = run("create_api_key", "puzzle-co")
     raw_key = out.strip().splitlines()[-1]
@@ -56,6 +56,6 @@ def test_create_api_key_prints_a_working_key_as_its_last_line(db) -> None:
     assert api_key.key_hash != raw_key
 
 
-def test_create_api_key_refuses_an_unknown_organization(db) -> None:
+def test_create_api_key_refuses_an_unknown_organization(db: None) -> None:
     with pytest.raises(CommandError, match="There is no organization 'nowhere'"):
         run("create_api_key", "nowhere")

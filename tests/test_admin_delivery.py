@@ -26,7 +26,7 @@ CHANGELIST = "/admin/delivery/delivery/"
 
 
 @pytest.fixture
-def staff_client(db) -> Client:
+def staff_client(db: None) -> Client:
     client = Client()
     client.force_login(UserFactory(is_staff=True, is_superuser=True))
     return client
@@ -37,7 +37,7 @@ def listed(html: str) -> set[int]:
     return {int(pk) for pk in re.findall(r'name="_selected_action" value="(\d+)"', html)}
 
 
-def test_customers_who_are_not_staff_cannot_open_the_delivery_admin(db) -> None:
+def test_customers_who_are_not_staff_cannot_open_the_delivery_admin(db: None) -> None:
     client = Client()
     client.force_login(MembershipFactory().user)
     for path in (CHANGELIST, f"{CHANGELIST}history/"):
@@ -104,7 +104,7 @@ def test_the_bulk_action_sends_again_only_the_failed_deliveries_and_says_how_man
     )
 
 
-def test_staff_who_may_only_view_deliveries_are_not_offered_the_retry(db) -> None:
+def test_staff_who_may_only_view_deliveries_are_not_offered_the_retry(db: None) -> None:
     viewer = UserFactory(is_staff=True)
     viewer.user_permissions.add(Permission.objects.get(codename="view_delivery"))
     client = Client()

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import pytest
+from rest_framework.test import APIClient
 
 from mappings.models import App
+from trackerui.accounts.models import Organization
 
 TOKEN = "cb8b8abc2860ab0ffdfab6bce72270b1bf9c213c83190815f61c0ac5d03794ac"
 NEW_APP = {
@@ -15,7 +17,7 @@ NEW_APP = {
 }
 
 
-def test_it_lists_only_the_organizations_apps_in_pages(api, app, other_app) -> None:
+def test_it_lists_only_the_organizations_apps_in_pages(api: APIClient, app: App, other_app: App) -> None:
     response = api.get("/api/v1/apps/")
 
     assert response.status_code == 200
@@ -25,7 +27,7 @@ def test_it_lists_only_the_organizations_apps_in_pages(api, app, other_app) -> N
     assert [row["id"] for row in body["results"]] == [app.id]
 
 
-def test_it_creates_an_app_and_shows_only_the_token_hint(api, organization) -> None:
+def test_it_creates_an_app_and_shows_only_the_token_hint(api: APIClient, organization: Organization) -> None:
     response = api.post("/api/v1/apps/", NEW_APP, format="json")
 
     assert response.status_code == 201, response.json()
@@ -47,7 +49,9 @@ def test_it_creates_an_app_and_shows_only_the_token_hint(api, organization) -> N
         ("name", "x" * 101, "at most 100"),
     ],
 )
-def test_it_answers_400_naming_the_field_with_the_models_message(api, field, value, words) -> None:
+def test_it_answers_400_naming_the_field_with_the_models_message(
+    api: APIClient, field: str, value: str, words: str
+) -> None:
     response = api.post("/api/v1/apps/", {**NEW_APP, field: value}, format="json")
 
     assert response.status_code == 400
@@ -55,14 +59,14 @@ def test_it_answers_400_naming_the_field_with_the_models_message(api, field, val
     assert not App.objects.exists()
 
 
-def test_it_refuses_an_unknown_platform(api) -> None:
+def test_it_refuses_an_unknown_platform(api: APIClient) -> None:
     response = api.post("/api/v1/apps/", {**NEW_APP, "platform": "windows"}, format="json")
 
     assert response.status_code == 400
     assert "platform" in response.json()
 
 
-def test_it_reads_one_app(api, app) -> None:
+def test_it_reads_one_app(api: APIClient, app: App) -> None:
     response = api.get(f"/api/v1/apps/{app.id}/")
 
     assert response.status_code == 200
@@ -70,7 +74,7 @@ def test_it_reads_one_app(api, app) -> None:
     assert response.json()["chartboost_app_token_hint"] == app.chartboost_app_token_hint
 
 
-def test_a_patch_without_token_keeps_the_saved_token(api, app) -> None:
+def test_a_patch_without_token_keeps_the_saved_token(api: APIClient, app: App) -> None:
     saved_token = app.chartboost_app_token
 
     response = api.patch(f"/api/v1/apps/{app.id}/", {"name": "Renamed", "chartboost_app_token": ""}, format="json")
@@ -81,7 +85,7 @@ def test_a_patch_without_token_keeps_the_saved_token(api, app) -> None:
     assert app.chartboost_app_token == saved_token
 
 
-def test_a_patch_with_a_token_replaces_it(api, app) -> None:
+def test_a_patch_with_a_token_replaces_it(api: APIClient, app: App) -> None:
     response = api.patch(f"/api/v1/apps/{app.id}/", {"chartboost_app_token": TOKEN.upper()}, format="json")
 
     assert response.status_code == 200
@@ -90,14 +94,14 @@ def test_a_patch_with_a_token_replaces_it(api, app) -> None:
     assert app.chartboost_app_token == TOKEN
 
 
-def test_a_patch_runs_the_same_validation_as_the_dashboard(api, app) -> None:
+def test_a_patch_runs_the_same_validation_as_the_dashboard(api: APIClient, app: App) -> None:
     response = api.patch(f"/api/v1/apps/{app.id}/", {"chartboost_app_id": "123"}, format="json")
 
     assert response.status_code == 400
     assert "24 hexadecimal" in response.json()["chartboost_app_id"][0]
 
 
-def test_it_deletes_an_app(api, app) -> None:
+def test_it_deletes_an_app(api: APIClient, app: App) -> None:
     response = api.delete(f"/api/v1/apps/{app.id}/")
 
     assert response.status_code == 204
@@ -105,7 +109,7 @@ def test_it_deletes_an_app(api, app) -> None:
 
 
 @pytest.mark.parametrize("method", ["get", "patch", "delete"])
-def test_another_organizations_app_is_a_404(api, other_app, method) -> None:
+def test_another_organizations_app_is_a_404(api: APIClient, other_app: App, method: str) -> None:
     response = getattr(api, method)(f"/api/v1/apps/{other_app.id}/", {"name": "Mine now"}, format="json")
 
     assert response.status_code == 404

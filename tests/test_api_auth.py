@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import pytest
 from django.conf import settings
-from django.contrib.auth.models import AnonymousUser
+from django.contrib.auth.models import AnonymousUser, User
 from django.core.cache import cache
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404
@@ -15,8 +17,10 @@ from rest_framework.response import Response
 from rest_framework.test import APIClient, APIRequestFactory, force_authenticate
 from rest_framework.views import APIView
 
+from mappings.models import App
 from tests.api_helpers import api_client_for
 from tests.factories import PASSWORD, MembershipFactory, UserFactory
+from trackerui.accounts.models import Organization
 from trackerui.accounts.services import api_key_create, api_key_revoke
 from trackerui.api import exception_handler
 
@@ -24,7 +28,7 @@ CSRF_TOKEN = "a" * 32
 
 
 @pytest.fixture(autouse=True)
-def empty_throttle_counters():
+def empty_throttle_counters() -> Iterator[None]:
     cache.clear()
     yield
     cache.clear()
@@ -36,7 +40,7 @@ def _rates(api: str = "1200/min", ingest: str = "600/second") -> override_settin
     )
 
 
-def test_no_credentials_is_a_401_saying_how_to_authenticate(db) -> None:
+def test_no_credentials_is_a_401_saying_how_to_authenticate(db: None) -> None:
     response = APIClient().get("/api/v1/apps/")
 
     assert response.status_code == 401
@@ -45,7 +49,7 @@ def test_no_credentials_is_a_401_saying_how_to_authenticate(db) -> None:
 
 
 @pytest.mark.parametrize("header", ["Bearer cbt_00000000_wrong", "Bearer ", "bearer nope"])
-def test_a_wrong_key_is_a_401(db, header) -> None:
+def test_a_wrong_key_is_a_401(db: None, header: str) -> None:
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=header)
 
@@ -55,7 +59,7 @@ def test_a_wrong_key_is_a_401(db, header) -> None:
     assert response["WWW-Authenticate"] == 'Bearer realm="api"'
 
 
-def test_a_revoked_key_is_a_401(organization) -> None:
+def test_a_revoked_key_is_a_401(organization: Organization) -> None:
     api_key, raw_key = api_key_create(organization=organization)
     api_key_revoke(api_key=api_key)
     client = APIClient()
@@ -67,21 +71,21 @@ def test_a_revoked_key_is_a_401(organization) -> None:
     assert response.json() == {"detail": "Invalid or revoked API key."}
 
 
-def test_a_key_acts_for_its_own_organization(organization, app) -> None:
+def test_a_key_acts_for_its_own_organization(organization: Organization, app: App) -> None:
     response = api_client_for(organization).get("/api/v1/apps/")
 
     assert response.status_code == 200
     assert [row["id"] for row in response.json()["results"]] == [app.id]
 
 
-def test_the_browser_session_works_for_reads(signed_in_client, app) -> None:
+def test_the_browser_session_works_for_reads(signed_in_client: Client, app: App) -> None:
     response = signed_in_client.get("/api/v1/apps/")
 
     assert response.status_code == 200
     assert response.json()["count"] == 1
 
 
-def test_a_session_write_needs_the_csrf_token(member, app) -> None:
+def test_a_session_write_needs_the_csrf_token(member: User, app: App) -> None:
     client = Client(enforce_csrf_checks=True)
     client.login(username=member.username, password=PASSWORD)
     client.cookies["csrftoken"] = CSRF_TOKEN
@@ -96,7 +100,7 @@ def test_a_session_write_needs_the_csrf_token(member, app) -> None:
     assert with_token.json()["name"] == "With token"
 
 
-def test_a_signed_in_user_without_an_organization_is_refused(db) -> None:
+def test_a_signed_in_user_without_an_organization_is_refused(db: None) -> None:
     user = UserFactory()
     client = Client()
     client.login(username=user.username, password=PASSWORD)
@@ -104,7 +108,7 @@ def test_a_signed_in_user_without_an_organization_is_refused(db) -> None:
     assert client.get("/api/v1/apps/").status_code == 403
 
 
-def test_a_call_over_the_rate_is_a_429_with_retry_after(organization) -> None:
+def test_a_call_over_the_rate_is_a_429_with_retry_after(organization: Organization) -> None:
     api = api_client_for(organization)
     with _rates(api="3/min"):
         answers = [api.get("/api/v1/apps/").status_code for _ in range(3)]
@@ -116,7 +120,7 @@ def test_a_call_over_the_rate_is_a_429_with_retry_after(organization) -> None:
     assert "throttled" in throttled.json()["detail"]
 
 
-def test_each_api_key_has_its_own_allowance(organization) -> None:
+def test_each_api_key_has_its_own_allowance(organization: Organization) -> None:
     busy, quiet = api_client_for(organization), api_client_for(organization)
     with _rates(api="2/min"):
         for _ in range(2):
@@ -126,7 +130,7 @@ def test_each_api_key_has_its_own_allowance(organization) -> None:
         assert quiet.get("/api/v1/apps/").status_code == 200
 
 
-def test_each_signed_in_user_has_their_own_allowance(signed_in_client, organization) -> None:
+def test_each_signed_in_user_has_their_own_allowance(signed_in_client: Client, organization: Organization) -> None:
     colleague = MembershipFactory(organization=organization).user
     other_client = Client()
     other_client.login(username=colleague.username, password=PASSWORD)
@@ -146,7 +150,7 @@ class IngestScopedView(APIView):
         return Response(status=202)
 
 
-def test_ingestion_is_counted_apart_from_the_rest_at_its_own_rate(organization) -> None:
+def test_ingestion_is_counted_apart_from_the_rest_at_its_own_rate(organization: Organization) -> None:
     api_key, _ = api_key_create(organization=organization)
     view = IngestScopedView.as_view()
     api = APIClient()
@@ -190,7 +194,7 @@ def test_a_list_of_messages_becomes_the_detail() -> None:
     assert (response.status_code, response.data) == (400, {"detail": "Send an object. Not a list."})
 
 
-def test_a_body_that_is_not_json_is_a_400_with_a_detail(organization) -> None:
+def test_a_body_that_is_not_json_is_a_400_with_a_detail(organization: Organization) -> None:
     response = api_client_for(organization).post("/api/v1/apps/", "{nope", content_type="application/json")
 
     assert response.status_code == 400

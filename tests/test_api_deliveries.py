@@ -6,19 +6,23 @@ from datetime import UTC, datetime
 
 import pytest
 import time_machine
+from pytest_django import DjangoCaptureOnCommitCallbacks
+from rest_framework.response import Response
+from rest_framework.test import APIClient
 
 from delivery.models import Delivery
+from mappings.models import App
 from tests.factories import AttemptFactory, DeliveryFactory, TrackedEventFactory
 
 Status = Delivery.Status
 
 
-def _ids(response) -> list[int]:
+def _ids(response: Response) -> list[int]:
     assert response.status_code == 200, response.json()
     return [row["id"] for row in response.json()["results"]]
 
 
-def test_it_lists_the_apps_deliveries_newest_first(api, app, other_app) -> None:
+def test_it_lists_the_apps_deliveries_newest_first(api: APIClient, app: App, other_app: App) -> None:
     older = DeliveryFactory(event__app=app, created_at=datetime(2025, 3, 1, tzinfo=UTC))
     newer = DeliveryFactory(event__app=app, created_at=datetime(2025, 3, 2, tzinfo=UTC))
     DeliveryFactory(event__app=other_app)
@@ -32,7 +36,7 @@ def test_it_lists_the_apps_deliveries_newest_first(api, app, other_app) -> None:
     assert "attempts" not in row
 
 
-def test_it_filters_by_status_and_event_field(api, app) -> None:
+def test_it_filters_by_status_and_event_field(api: APIClient, app: App) -> None:
     failed = DeliveryFactory(event__app=app, status=Status.FAILED, event_field=3)
     DeliveryFactory(event__app=app, status=Status.FAILED, event_field=1)
     DeliveryFactory(event__app=app, status=Status.DELIVERED, event_field=3)
@@ -40,7 +44,7 @@ def test_it_filters_by_status_and_event_field(api, app) -> None:
     assert _ids(api.get(f"/api/v1/apps/{app.id}/deliveries/?status=failed&event_field=3")) == [failed.id]
 
 
-def test_it_filters_by_device_as_received_or_normalised(api, app) -> None:
+def test_it_filters_by_device_as_received_or_normalised(api: APIClient, app: App) -> None:
     event = TrackedEventFactory(app=app, device="ab" * 16)
     mine = DeliveryFactory(event=event)
     DeliveryFactory(event__app=app)
@@ -50,14 +54,14 @@ def test_it_filters_by_device_as_received_or_normalised(api, app) -> None:
     assert _ids(api.get(f"/api/v1/apps/{app.id}/deliveries/", {"device": "ab" * 16})) == [mine.id]
 
 
-def test_it_filters_by_the_senders_event_id(api, app) -> None:
+def test_it_filters_by_the_senders_event_id(api: APIClient, app: App) -> None:
     mine = DeliveryFactory(event__app=app, event__event_id="order-42")
     DeliveryFactory(event__app=app)
 
     assert _ids(api.get(f"/api/v1/apps/{app.id}/deliveries/?event_id=order-42")) == [mine.id]
 
 
-def test_since_is_inclusive_and_until_exclusive(api, app) -> None:
+def test_since_is_inclusive_and_until_exclusive(api: APIClient, app: App) -> None:
     day = {n: DeliveryFactory(event__app=app, created_at=datetime(2025, 3, n, tzinfo=UTC)) for n in (1, 2, 3)}
 
     response = api.get(f"/api/v1/apps/{app.id}/deliveries/?since=2025-03-02T00:00:00Z&until=2025-03-03T00:00:00Z")
@@ -75,18 +79,18 @@ def test_since_is_inclusive_and_until_exclusive(api, app) -> None:
         ("until=2025-13-01", "until"),
     ],
 )
-def test_a_bad_filter_is_a_400_naming_the_filter(api, app, query, name) -> None:
+def test_a_bad_filter_is_a_400_naming_the_filter(api: APIClient, app: App, query: str, name: str) -> None:
     response = api.get(f"/api/v1/apps/{app.id}/deliveries/?{query}")
 
     assert response.status_code == 400
     assert list(response.json()) == [name]
 
 
-def test_another_organizations_deliveries_list_is_a_404(api, other_app) -> None:
+def test_another_organizations_deliveries_list_is_a_404(api: APIClient, other_app: App) -> None:
     assert api.get(f"/api/v1/apps/{other_app.id}/deliveries/").status_code == 404
 
 
-def test_one_delivery_comes_with_its_attempts_oldest_first(api, app) -> None:
+def test_one_delivery_comes_with_its_attempts_oldest_first(api: APIClient, app: App) -> None:
     delivery = DeliveryFactory(event__app=app, status=Status.FAILED, attempt_count=2)
     AttemptFactory(delivery=delivery, number=2, response_status=401, response_message="Bad token")
     AttemptFactory(delivery=delivery, number=1, http_status=None, response_status=None, error="timed out")
@@ -101,7 +105,7 @@ def test_one_delivery_comes_with_its_attempts_oldest_first(api, app) -> None:
     assert app.chartboost_app_token not in response.content.decode()
 
 
-def test_another_organizations_delivery_is_a_404(api, other_app) -> None:
+def test_another_organizations_delivery_is_a_404(api: APIClient, other_app: App) -> None:
     theirs = DeliveryFactory(event__app=other_app)
 
     assert api.get(f"/api/v1/deliveries/{theirs.id}/").status_code == 404
@@ -109,7 +113,7 @@ def test_another_organizations_delivery_is_a_404(api, other_app) -> None:
 
 @time_machine.travel(datetime(2025, 3, 5, 12, tzinfo=UTC), tick=False)
 def test_retrying_a_failed_delivery_answers_202_and_queues_it_at_once(
-    api, app, django_capture_on_commit_callbacks
+    api: APIClient, app: App, django_capture_on_commit_callbacks: DjangoCaptureOnCommitCallbacks
 ) -> None:
     delivery = DeliveryFactory(
         event__app=app, status=Status.FAILED, reason="gave up after 9 attempts", attempt_count=9,
@@ -134,7 +138,7 @@ def test_retrying_a_failed_delivery_answers_202_and_queues_it_at_once(
 @pytest.mark.parametrize(
     "status", [Status.DELIVERED, Status.PENDING, Status.RETRYING, Status.SUPPRESSED, Status.BLOCKED]
 )
-def test_only_a_failed_delivery_can_be_retried(api, app, status) -> None:
+def test_only_a_failed_delivery_can_be_retried(api: APIClient, app: App, status: Delivery.Status) -> None:
     delivery = DeliveryFactory(event__app=app, status=status)
 
     response = api.post(f"/api/v1/deliveries/{delivery.id}/retry/")
@@ -147,7 +151,7 @@ def test_only_a_failed_delivery_can_be_retried(api, app, status) -> None:
     assert delivery.status == status
 
 
-def test_retrying_another_organizations_delivery_is_a_404(api, other_app) -> None:
+def test_retrying_another_organizations_delivery_is_a_404(api: APIClient, other_app: App) -> None:
     theirs = DeliveryFactory(event__app=other_app, status=Status.FAILED)
 
     assert api.post(f"/api/v1/deliveries/{theirs.id}/retry/").status_code == 404
@@ -156,7 +160,7 @@ def test_retrying_another_organizations_delivery_is_a_404(api, other_app) -> Non
 
 
 def test_recover_sends_again_every_failed_delivery_since_the_given_time(
-    api, app, django_capture_on_commit_callbacks
+    api: APIClient, app: App, django_capture_on_commit_callbacks: DjangoCaptureOnCommitCallbacks
 ) -> None:
     before = DeliveryFactory(event__app=app, status=Status.FAILED, created_at=datetime(2025, 2, 28, tzinfo=UTC))
     failed = [
@@ -176,14 +180,14 @@ def test_recover_sends_again_every_failed_delivery_since_the_given_time(
 
 
 @pytest.mark.parametrize("body", [{}, {"since": "last week"}, {"since": None}])
-def test_recover_needs_a_valid_since(api, app, body) -> None:
+def test_recover_needs_a_valid_since(api: APIClient, app: App, body: dict[str, str | None]) -> None:
     response = api.post(f"/api/v1/apps/{app.id}/recover/", body, format="json")
 
     assert response.status_code == 400
     assert list(response.json()) == ["since"]
 
 
-def test_recovering_another_organizations_app_is_a_404(api, other_app) -> None:
+def test_recovering_another_organizations_app_is_a_404(api: APIClient, other_app: App) -> None:
     theirs = DeliveryFactory(event__app=other_app, status=Status.FAILED)
 
     response = api.post(f"/api/v1/apps/{other_app.id}/recover/", {"since": "2000-01-01T00:00:00Z"}, format="json")

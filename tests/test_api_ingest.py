@@ -6,15 +6,17 @@ import json
 from typing import Any
 
 import pytest
+from django.contrib.auth.models import User
 from django.test import Client
 from django.test.client import RequestFactory
 from django.urls import reverse
 from drf_spectacular.generators import SchemaGenerator
+from pytest_django import Settings
 from rest_framework.test import APIClient
 
 from delivery.api_ingest import MAX_BODY_BYTES, EventIngestView
 from delivery.models import Delivery, TrackedEvent
-from mappings.models import App
+from mappings.models import App, Mapping
 from tests.api_helpers import api_client_for
 from tests.factories import EventPayloadFactory, MappingFactory, OrganizationFactory
 from trackerui.accounts.services import api_key_create, api_key_revoke
@@ -40,11 +42,11 @@ def client(app: App) -> APIClient:
 
 
 @pytest.fixture
-def level_mapping(app: App):
+def level_mapping(app: App) -> Mapping:
     return MappingFactory(app=app, event_name="level_up", event_field=1, main_level_property="level")
 
 
-def test_one_event_is_accepted_with_202_and_its_deliveries(client: APIClient, app: App, level_mapping) -> None:
+def test_one_event_is_accepted_with_202_and_its_deliveries(client: APIClient, app: App, level_mapping: Mapping) -> None:
     response = post_json(client, app, EventPayloadFactory(event_id="e-1", properties={"level": 4}))
     assert response.status_code == 202, response.content
     body = response.json()
@@ -56,7 +58,7 @@ def test_one_event_is_accepted_with_202_and_its_deliveries(client: APIClient, ap
     }
 
 
-def test_a_batch_answers_each_event_in_order(client: APIClient, app: App, level_mapping) -> None:
+def test_a_batch_answers_each_event_in_order(client: APIClient, app: App, level_mapping: Mapping) -> None:
     events = [
         EventPayloadFactory(event_id="a", properties={"level": 1}),
         EventPayloadFactory(event_id="b", name="tutorial_done"),
@@ -121,7 +123,7 @@ def test_an_app_that_does_not_exist_answers_404(client: APIClient, app: App) -> 
     assert response.status_code == 404
 
 
-def test_a_signed_in_user_can_ingest_with_a_csrf_token(member, app: App) -> None:
+def test_a_signed_in_user_can_ingest_with_a_csrf_token(member: User, app: App) -> None:
     browser = Client(enforce_csrf_checks=True)
     browser.force_login(member)
     without_token = post_json(browser, app, EventPayloadFactory())
@@ -137,7 +139,7 @@ def test_only_post_is_allowed(client: APIClient, app: App) -> None:
     assert client.get(url_for(app)).status_code == 405
 
 
-def test_it_is_throttled_at_the_ingest_rate(client: APIClient, app: App, settings) -> None:
+def test_it_is_throttled_at_the_ingest_rate(client: APIClient, app: App, settings: Settings) -> None:
     settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK,
                                "DEFAULT_THROTTLE_RATES": {"api": "1000/min", "ingest": "2/min"}}
     answers = [post_json(client, app, EventPayloadFactory()).status_code for _ in range(3)]

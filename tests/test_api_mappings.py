@@ -3,17 +3,18 @@
 from __future__ import annotations
 
 import pytest
+from rest_framework.test import APIClient
 
-from mappings.models import Mapping
+from mappings.models import App, Mapping
 from tests.factories import AppFactory, MappingFactory
 
 
 @pytest.fixture
-def mapping(app) -> Mapping:
+def mapping(app: App) -> Mapping:
     return MappingFactory(app=app, event_name="level_complete", event_field=1)
 
 
-def test_it_lists_the_apps_mappings_by_event_id(api, app) -> None:
+def test_it_lists_the_apps_mappings_by_event_id(api: APIClient, app: App) -> None:
     MappingFactory(app=app, event_name="vip", event_field=4)
     MappingFactory(app=app, event_name="level_complete", event_field=1)
     MappingFactory(app=AppFactory(organization=app.organization), event_field=2, main_level_property="")
@@ -24,7 +25,7 @@ def test_it_lists_the_apps_mappings_by_event_id(api, app) -> None:
     assert [row["event_field"] for row in response.json()["results"]] == [1, 4]
 
 
-def test_it_creates_a_mapping_whose_label_defaults_to_the_event_name(api, app) -> None:
+def test_it_creates_a_mapping_whose_label_defaults_to_the_event_name(api: APIClient, app: App) -> None:
     response = api.post(
         f"/api/v1/apps/{app.id}/mappings/",
         {"event_name": "level_complete", "event_field": 1, "main_level_property": "level"},
@@ -39,7 +40,9 @@ def test_it_creates_a_mapping_whose_label_defaults_to_the_event_name(api, app) -
     assert Mapping.objects.get(pk=body["id"]).app == app
 
 
-def test_a_custom_label_is_returned_and_an_empty_one_resets_it_to_the_event_name(api, app, mapping) -> None:
+def test_a_custom_label_is_returned_and_an_empty_one_resets_it_to_the_event_name(
+    api: APIClient, app: App, mapping: Mapping
+) -> None:
     url = f"/api/v1/apps/{app.id}/mappings/{mapping.id}/"
 
     custom = api.patch(url, {"event_label": "Highest level solved"}, format="json").json()
@@ -51,14 +54,16 @@ def test_a_custom_label_is_returned_and_an_empty_one_resets_it_to_the_event_name
     assert mapping.event_label == ""
 
 
-def test_a_label_saved_equal_to_the_event_name_counts_as_the_default(api, app, mapping) -> None:
+def test_a_label_saved_equal_to_the_event_name_counts_as_the_default(
+    api: APIClient, app: App, mapping: Mapping
+) -> None:
     response = api.patch(f"/api/v1/apps/{app.id}/mappings/{mapping.id}/", {"event_label": "level_complete"},
                          format="json")
 
     assert (response.json()["event_label"], response.json()["event_label_is_default"]) == ("level_complete", True)
 
 
-def test_null_resets_the_label_too(api, app, mapping) -> None:
+def test_null_resets_the_label_too(api: APIClient, app: App, mapping: Mapping) -> None:
     mapping.event_label = "Custom"
     mapping.save()
 
@@ -67,7 +72,9 @@ def test_null_resets_the_label_too(api, app, mapping) -> None:
     assert response.json()["event_label"] == "level_complete"
 
 
-def test_a_second_mapping_on_the_same_event_id_is_a_400_naming_event_field(api, app, mapping) -> None:
+def test_a_second_mapping_on_the_same_event_id_is_a_400_naming_event_field(
+    api: APIClient, app: App, mapping: Mapping
+) -> None:
     response = api.post(
         f"/api/v1/apps/{app.id}/mappings/", {"event_name": "other", "event_field": 1}, format="json"
     )
@@ -86,7 +93,9 @@ def test_a_second_mapping_on_the_same_event_id_is_a_400_naming_event_field(api, 
         ({"event_field": 3, "sub_level_value": -1}, "sub_level_value", "0 or more"),
     ],
 )
-def test_it_applies_the_model_rules_with_their_messages(api, app, values, field, words) -> None:
+def test_it_applies_the_model_rules_with_their_messages(
+    api: APIClient, app: App, values: dict[str, int | str], field: str, words: str
+) -> None:
     response = api.post(f"/api/v1/apps/{app.id}/mappings/", {"event_name": "e", **values}, format="json")
 
     assert response.status_code == 400
@@ -94,7 +103,7 @@ def test_it_applies_the_model_rules_with_their_messages(api, app, values, field,
     assert not app.mappings.exists()
 
 
-def test_a_number_too_big_for_the_database_is_a_400_not_a_500(api, app) -> None:
+def test_a_number_too_big_for_the_database_is_a_400_not_a_500(api: APIClient, app: App) -> None:
     response = api.post(
         f"/api/v1/apps/{app.id}/mappings/", {"event_name": "e", "event_field": 1, "main_level_value": 2**70},
         format="json",
@@ -104,7 +113,7 @@ def test_a_number_too_big_for_the_database_is_a_400_not_a_500(api, app) -> None:
     assert "main_level_value" in response.json()
 
 
-def test_it_reads_updates_and_deletes_one_mapping(api, app, mapping) -> None:
+def test_it_reads_updates_and_deletes_one_mapping(api: APIClient, app: App, mapping: Mapping) -> None:
     url = f"/api/v1/apps/{app.id}/mappings/{mapping.id}/"
 
     assert api.get(url).json()["event_name"] == "level_complete"
@@ -113,7 +122,7 @@ def test_it_reads_updates_and_deletes_one_mapping(api, app, mapping) -> None:
     assert not Mapping.objects.filter(pk=mapping.id).exists()
 
 
-def test_a_patch_that_breaks_a_rule_changes_nothing(api, app, mapping) -> None:
+def test_a_patch_that_breaks_a_rule_changes_nothing(api: APIClient, app: App, mapping: Mapping) -> None:
     response = api.patch(
         f"/api/v1/apps/{app.id}/mappings/{mapping.id}/", {"event_field": 2}, format="json"
     )
@@ -125,7 +134,7 @@ def test_a_patch_that_breaks_a_rule_changes_nothing(api, app, mapping) -> None:
 
 
 @pytest.mark.parametrize("method", ["get", "post"])
-def test_another_organizations_app_mappings_are_a_404(api, other_app, method) -> None:
+def test_another_organizations_app_mappings_are_a_404(api: APIClient, other_app: App, method: str) -> None:
     response = getattr(api, method)(
         f"/api/v1/apps/{other_app.id}/mappings/", {"event_name": "x", "event_field": 5}, format="json"
     )
@@ -135,7 +144,7 @@ def test_another_organizations_app_mappings_are_a_404(api, other_app, method) ->
 
 
 @pytest.mark.parametrize("method", ["get", "patch", "delete"])
-def test_another_organizations_mapping_is_a_404(api, app, other_app, method) -> None:
+def test_another_organizations_mapping_is_a_404(api: APIClient, app: App, other_app: App, method: str) -> None:
     theirs = MappingFactory(app=other_app)
 
     for url in (

@@ -11,6 +11,7 @@ from django.conf import settings
 from django.contrib.staticfiles import finders
 from django.test import Client
 from openapi_spec_validator import validate
+from pytest_django import DjangoDbBlocker
 
 JSON_SCHEMA = "application/vnd.oai.openapi+json"
 
@@ -31,25 +32,25 @@ HTTP_METHODS = {"get", "put", "post", "delete", "options", "head", "patch", "tra
 
 
 @pytest.fixture(scope="module")
-def schema(django_db_blocker) -> dict:
+def schema(django_db_blocker: DjangoDbBlocker) -> dict:
     with django_db_blocker.unblock():
         response = Client().get("/api/schema/", HTTP_ACCEPT=JSON_SCHEMA)
     assert response.status_code == 200
     return json.loads(response.content)
 
 
-def test_the_schema_is_valid_openapi_3(schema) -> None:
+def test_the_schema_is_valid_openapi_3(schema: dict) -> None:
     assert schema["openapi"].startswith("3.")
     validate(schema)
 
 
-def test_the_schema_lists_every_path_and_method_of_the_spec(schema) -> None:
+def test_the_schema_lists_every_path_and_method_of_the_spec(schema: dict) -> None:
     listed = {path: set(item) & HTTP_METHODS for path, item in schema["paths"].items()}
 
     assert {path: listed.get(path, set()) for path in SPEC_OPERATIONS} == SPEC_OPERATIONS
 
 
-def test_it_is_public_and_yaml_by_default(db) -> None:
+def test_it_is_public_and_yaml_by_default(db: None) -> None:
     response = Client().get("/api/schema/")
 
     assert response.status_code == 200
@@ -57,7 +58,7 @@ def test_it_is_public_and_yaml_by_default(db) -> None:
     assert yaml.safe_load(response.content)["info"]["title"] == settings.SPECTACULAR_SETTINGS["TITLE"]
 
 
-def test_api_keys_are_documented_as_bearer_auth_on_every_operation(schema) -> None:
+def test_api_keys_are_documented_as_bearer_auth_on_every_operation(schema: dict) -> None:
     assert schema["components"]["securitySchemes"]["bearerAuth"] == {
         **schema["components"]["securitySchemes"]["bearerAuth"], "type": "http", "scheme": "bearer"
     }
@@ -66,13 +67,13 @@ def test_api_keys_are_documented_as_bearer_auth_on_every_operation(schema) -> No
             assert {"bearerAuth": []} in item[method]["security"], (method, path)
 
 
-def test_every_operation_documents_its_error_answers(schema) -> None:
+def test_every_operation_documents_its_error_answers(schema: dict) -> None:
     for path, item in schema["paths"].items():
         for method in set(item) & HTTP_METHODS:
             assert {"401", "404", "429"} <= set(item[method]["responses"]), (method, path)
 
 
-def test_the_token_is_write_only_and_the_hint_read_only(schema) -> None:
+def test_the_token_is_write_only_and_the_hint_read_only(schema: dict) -> None:
     components = schema["components"]["schemas"]
 
     assert "chartboost_app_token" not in components["AppOutput"]["properties"]
@@ -81,7 +82,7 @@ def test_the_token_is_write_only_and_the_hint_read_only(schema) -> None:
     assert "chartboost_app_token_hint" not in components["AppCreateInputRequest"]["properties"]
 
 
-def test_mappings_have_request_and_response_examples(schema) -> None:
+def test_mappings_have_request_and_response_examples(schema: dict) -> None:
     create = schema["paths"]["/api/v1/apps/{app_id}/mappings/"]["post"]
     update = schema["paths"]["/api/v1/apps/{app_id}/mappings/{id}/"]["patch"]
 
@@ -102,7 +103,7 @@ class _AssetCollector(HTMLParser):
                 self.urls.append(value)
 
 
-def test_the_docs_page_is_public_and_loads_nothing_from_outside(db) -> None:
+def test_the_docs_page_is_public_and_loads_nothing_from_outside(db: None) -> None:
     response = Client().get("/api/docs/")
 
     assert response.status_code == 200

@@ -24,6 +24,8 @@ from pathlib import Path
 
 import pytest
 from django.conf import settings as django_settings
+from pytest_django import Settings
+from pytest_django.live_server_helper import LiveServer
 
 from delivery.models import Delivery
 from tests.factories import AppFactory, AttemptFactory, DeliveryFactory, MappingFactory, OrganizationFactory
@@ -50,7 +52,9 @@ def _config(*, app_id: int, object_id: int) -> str:
 
 
 @pytest.mark.slow
-def test_generated_requests_get_no_5xx_and_answers_match_the_schema(live_server, settings, tmp_path: Path) -> None:
+def test_generated_requests_get_no_5xx_and_answers_match_the_schema(
+    live_server: LiveServer, settings: Settings, tmp_path: Path
+) -> None:
     # The run sends far more requests per minute than a real client; it is not about throttling.
     settings.REST_FRAMEWORK = {
         **django_settings.REST_FRAMEWORK,

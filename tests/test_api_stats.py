@@ -6,22 +6,24 @@ from datetime import UTC, datetime
 
 import pytest
 import time_machine
+from rest_framework.test import APIClient
 
 from delivery.models import Delivery
+from mappings.models import App
 from tests.factories import AppFactory, DeliveryFactory, OrganizationFactory
 
 Status = Delivery.Status
 NOW = datetime(2025, 3, 10, 15, 30, tzinfo=UTC)
 
 
-def _deliveries(app, day: int, hour: int, **per_status: int) -> None:
+def _deliveries(app: App, day: int, hour: int, **per_status: int) -> None:
     for status, count in per_status.items():
         for _ in range(count):
             DeliveryFactory(event__app=app, status=status, created_at=datetime(2025, 3, day, hour, tzinfo=UTC))
 
 
 @time_machine.travel(NOW, tick=False)
-def test_it_counts_each_days_deliveries_by_what_became_of_them(api, app) -> None:
+def test_it_counts_each_days_deliveries_by_what_became_of_them(api: APIClient, app: App) -> None:
     # Two days of traffic, at the very edges of each UTC day, and an empty day before them.
     _deliveries(app, 9, 0, delivered=3, failed=1, suppressed=2)
     _deliveries(app, 9, 23, blocked=1)
@@ -48,26 +50,26 @@ def test_it_counts_each_days_deliveries_by_what_became_of_them(api, app) -> None
 
 
 @time_machine.travel(NOW, tick=False)
-def test_it_shows_the_last_14_days_by_default_oldest_first(api, app) -> None:
+def test_it_shows_the_last_14_days_by_default_oldest_first(api: APIClient, app: App) -> None:
     days = api.get(f"/api/v1/apps/{app.id}/stats/").json()["days"]
 
     assert len(days) == 14
     assert (days[0]["date"], days[-1]["date"]) == ("2025-02-25", "2025-03-10")
 
 
-def test_it_allows_a_whole_year(api, app) -> None:
+def test_it_allows_a_whole_year(api: APIClient, app: App) -> None:
     assert len(api.get(f"/api/v1/apps/{app.id}/stats/?days=365").json()["days"]) == 365
 
 
 @pytest.mark.parametrize("days", ["0", "366", "-1", "two"])
-def test_days_outside_1_to_365_is_a_400_naming_days(api, app, days) -> None:
+def test_days_outside_1_to_365_is_a_400_naming_days(api: APIClient, app: App, days: str) -> None:
     response = api.get(f"/api/v1/apps/{app.id}/stats/?days={days}")
 
     assert response.status_code == 400
     assert list(response.json()) == ["days"]
 
 
-def test_another_organizations_stats_are_a_404(api) -> None:
+def test_another_organizations_stats_are_a_404(api: APIClient) -> None:
     theirs = AppFactory(organization=OrganizationFactory())
 
     assert api.get(f"/api/v1/apps/{theirs.id}/stats/").status_code == 404

@@ -11,6 +11,7 @@ from mappings.models import App
 from mappings.services import app_create, app_update
 from tests.factories import AppFactory
 from tests.page_helpers import field_errors, unescape
+from trackerui.accounts.models import Organization
 
 GOOD = {
     "name": "Puzzle Quest",
@@ -36,7 +37,7 @@ PAGE_WORDING = {"This field cannot be blank": "This field is required"}
 
 
 @pytest.mark.parametrize(("field", "value", "message"), BAD_VALUES)
-def test_the_service_refuses_a_bad_value_naming_what_is_wrong(organization, field: str, value: str,
+def test_the_service_refuses_a_bad_value_naming_what_is_wrong(organization: Organization, field: str, value: str,
                                                               message: str) -> None:
     with pytest.raises(ValidationError) as refused:
         app_create(organization=organization, **{**GOOD, field: value})
@@ -53,7 +54,7 @@ def test_the_app_form_shows_the_message_next_to_the_field(signed_in_client: Clie
     assert not App.objects.exists()
 
 
-def test_a_valid_app_is_created_with_its_hex_lowercased(organization) -> None:
+def test_a_valid_app_is_created_with_its_hex_lowercased(organization: Organization) -> None:
     app = app_create(organization=organization, **{**GOOD, "chartboost_app_id": GOOD["chartboost_app_id"].upper(),
                                                    "chartboost_app_token": "AB" * 32})
     app.refresh_from_db()
@@ -63,13 +64,13 @@ def test_a_valid_app_is_created_with_its_hex_lowercased(organization) -> None:
     assert app.s2s_confirmed is False
 
 
-def test_every_platform_of_the_spec_is_accepted(organization) -> None:
+def test_every_platform_of_the_spec_is_accepted(organization: Organization) -> None:
     for platform in ("ios", "android", "amazon"):
         app_create(organization=organization, **{**GOOD, "platform": platform})
     assert sorted(App.objects.values_list("platform", flat=True)) == ["amazon", "android", "ios"]
 
 
-def test_updating_without_a_token_keeps_the_saved_one(organization) -> None:
+def test_updating_without_a_token_keeps_the_saved_one(organization: Organization) -> None:
     app = AppFactory(organization=organization, chartboost_app_token="c" * 64)
     app_update(app=app, name="Renamed", chartboost_app_token="")
     app.refresh_from_db()

@@ -4,7 +4,9 @@ label, be refused a second mapping on the same Event ID, sign out."""
 from __future__ import annotations
 
 import pytest
+from django.contrib.auth.models import User
 from playwright.sync_api import Page, expect
+from pytest_django.live_server_helper import LiveServer
 
 from mappings.models import App
 from tests.factories import PASSWORD
@@ -12,7 +14,7 @@ from tests.factories import PASSWORD
 
 @pytest.mark.browser
 def test_a_customer_maps_an_event_and_is_refused_a_second_mapping_on_its_event_id(
-    live_server, page: Page, member
+    live_server: LiveServer, page: Page, member: User
 ) -> None:
     page.goto(f"{live_server.url}/accounts/login/")
     page.fill("input[name=username]", member.username)

@@ -4,16 +4,20 @@ Chartboost stand-in and read its answer, then open the deliveries list and one d
 from __future__ import annotations
 
 import pytest
+from django.contrib.auth.models import User
 from playwright.sync_api import Page, expect
+from pytest_django import Settings
+from pytest_django.live_server_helper import LiveServer
 
 from delivery.models import Delivery
+from mappings.models import App
 from tests.factories import PASSWORD, AttemptFactory, DeliveryFactory, MappingFactory
 from tests.live_receiver import sandbox_as_chartboost
 
 
 @pytest.mark.browser
 def test_a_customer_sends_a_test_event_then_reads_the_deliveries_and_one_delivery(
-    live_server, page: Page, member, app, settings
+    live_server: LiveServer, page: Page, member: User, app: App, settings: Settings
 ) -> None:
     MappingFactory(app=app, event_name="level_up", event_field=1, main_level_property="level")
     failed = DeliveryFactory(event__app=app, event__event_id="evt-refused", status=Delivery.Status.FAILED,

@@ -15,6 +15,7 @@ import time_machine
 from django.db import connection
 from django.utils import timezone
 from django_q.models import Schedule
+from pytest_django import Settings
 
 from delivery.dispatch import SEND_TASK, deliveries_kick
 from delivery.models import Delivery, WorkerLease
@@ -32,7 +33,7 @@ def short_loop(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.fixture
-def app(db) -> App:
+def app(db: None) -> App:
     return AppFactory()
 
 
@@ -56,7 +57,7 @@ def hold_lease(holder: str, seconds: float) -> None:
 
 @pytest.mark.usefixtures("short_loop")
 def test_a_delivery_whose_queue_message_was_lost_is_sent_once_its_lease_runs_out(
-    chartboost_sandbox: ChartboostSandbox, app: App, settings
+    chartboost_sandbox: ChartboostSandbox, app: App, settings: Settings
 ) -> None:
     delivery = due_delivery(app)
     deliveries_kick([delivery.pk])
@@ -152,19 +153,19 @@ def test_a_dispatcher_that_keeps_renewing_its_lease_is_left_alone(monkeypatch: p
     assert queued(dispatcher.RUN_TASK) == []
 
 
-def test_ensure_queues_one_dispatcher_however_often_it_is_called(db) -> None:
+def test_ensure_queues_one_dispatcher_however_often_it_is_called(db: None) -> None:
     results = [dispatcher.dispatcher_ensure() for _ in range(5)]
     assert results == [True, False, False, False, False]
     assert len(queued(dispatcher.RUN_TASK)) == 1
 
 
-def test_ensure_queues_nothing_while_a_dispatcher_holds_the_lease(db) -> None:
+def test_ensure_queues_nothing_while_a_dispatcher_holds_the_lease(db: None) -> None:
     hold_lease("alive", seconds=5)
     assert dispatcher.dispatcher_ensure() is False
     assert queued(dispatcher.RUN_TASK) == []
 
 
-def test_a_starting_worker_queues_a_dispatcher_even_while_the_lease_looks_held(db) -> None:
+def test_a_starting_worker_queues_a_dispatcher_even_while_the_lease_looks_held(db: None) -> None:
     # The holder may have died with the previous cluster; the dispatcher queued here finds out.
     hold_lease("maybe-dead", seconds=5)
     dispatcher.dispatcher_ensure_at_worker_start(sender="django_q", proc_name="Process-1")
@@ -176,7 +177,7 @@ def test_kicking_deliveries_makes_sure_a_dispatcher_runs(app: App) -> None:
     assert len(queued(dispatcher.RUN_TASK)) == 1
 
 
-def test_migrate_installs_a_schedule_that_checks_on_the_dispatcher_every_minute(db) -> None:
+def test_migrate_installs_a_schedule_that_checks_on_the_dispatcher_every_minute(db: None) -> None:
     assert Schedule.objects.filter(name=dispatcher.SCHEDULE_NAME).exists()
     # Migrating again keeps the one schedule.
     dispatcher.dispatcher_schedule_install(using="default")

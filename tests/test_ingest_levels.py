@@ -9,7 +9,7 @@ import pytest
 from delivery.event_schema import EventRejected
 from delivery.levels import LevelClaim, device_levels_claim, event_items, track_item
 from delivery.models import DeviceLevel
-from mappings.models import Mapping
+from mappings.models import App, Mapping
 from tests.factories import MappingFactory
 
 DEVICE = "b1c99c76f014428590cf3a5c99d9dfc6"
@@ -137,12 +137,12 @@ def claims_for(levels: list[tuple[int, int]], device: str = DEVICE, event_field:
     return [LevelClaim(device, event_field, main_level, sub_level) for main_level, sub_level in levels]
 
 
-def stored_level(app, device: str = DEVICE, event_field: int = 1) -> tuple[int, int]:
+def stored_level(app: App, device: str = DEVICE, event_field: int = 1) -> tuple[int, int]:
     row = DeviceLevel.objects.get(app=app, device=device, event_field=event_field)
     return (row.main_level, row.sub_level)
 
 
-def test_levels_3_5_4_5_6_in_one_batch_let_3_5_6_through(app) -> None:
+def test_levels_3_5_4_5_6_in_one_batch_let_3_5_6_through(app: App) -> None:
     claims = claims_for([(3, 0), (5, 0), (4, 0), (5, 0), (6, 0)])
     device_levels_claim(app_id=app.pk, claims=claims)
     assert [claim.passed for claim in claims] == [True, True, False, False, True]
@@ -152,7 +152,7 @@ def test_levels_3_5_4_5_6_in_one_batch_let_3_5_6_through(app) -> None:
     assert stored_level(app) == (6, 0)
 
 
-def test_levels_3_5_4_5_6_one_at_a_time_let_3_5_6_through(app) -> None:
+def test_levels_3_5_4_5_6_one_at_a_time_let_3_5_6_through(app: App) -> None:
     passed = []
     for level in [(3, 0), (5, 0), (4, 0), (5, 0), (6, 0)]:
         [claim] = claims_for([level])
@@ -162,14 +162,14 @@ def test_levels_3_5_4_5_6_one_at_a_time_let_3_5_6_through(app) -> None:
     assert stored_level(app) == (6, 0)
 
 
-def test_levels_compare_as_main_then_sub(app) -> None:
+def test_levels_compare_as_main_then_sub(app: App) -> None:
     claims = claims_for([(7, 0), (7, 1), (7, 1), (6, 9), (8, 0)])
     device_levels_claim(app_id=app.pk, claims=claims)
     assert [claim.passed for claim in claims] == [True, True, False, False, True]
     assert claims[3].reason == "not above 7.1 already sent"
 
 
-def test_a_stored_level_is_compared_against(app) -> None:
+def test_a_stored_level_is_compared_against(app: App) -> None:
     DeviceLevel.objects.create(app=app, device=DEVICE, event_field=1, main_level=7, sub_level=0)
     claims = claims_for([(7, 0), (2, 0), (7, 3)])
     device_levels_claim(app_id=app.pk, claims=claims)
@@ -177,7 +177,7 @@ def test_a_stored_level_is_compared_against(app) -> None:
     assert stored_level(app) == (7, 3)
 
 
-def test_a_batch_that_only_repeats_leaves_the_stored_level_alone(app) -> None:
+def test_a_batch_that_only_repeats_leaves_the_stored_level_alone(app: App) -> None:
     DeviceLevel.objects.create(app=app, device=DEVICE, event_field=1, main_level=7, sub_level=0)
     claims = claims_for([(5, 0), (7, 0)])
     device_levels_claim(app_id=app.pk, claims=claims)
@@ -185,7 +185,7 @@ def test_a_batch_that_only_repeats_leaves_the_stored_level_alone(app) -> None:
     assert stored_level(app) == (7, 0)
 
 
-def test_each_device_and_event_id_has_its_own_highest_level(app) -> None:
+def test_each_device_and_event_id_has_its_own_highest_level(app: App) -> None:
     other_device = "7b7940e5800bfcc2"
     claims = [
         LevelClaim(DEVICE, 1, 5, 0),
@@ -199,7 +199,7 @@ def test_each_device_and_event_id_has_its_own_highest_level(app) -> None:
     assert stored_level(app, other_device, 1) == (5, 0)
 
 
-def test_each_app_has_its_own_device_levels(app) -> None:
+def test_each_app_has_its_own_device_levels(app: App) -> None:
     other_app = MappingFactory().app
     DeviceLevel.objects.create(app=other_app, device=DEVICE, event_field=1, main_level=9, sub_level=0)
     [claim] = claims_for([(2, 0)])
@@ -208,7 +208,7 @@ def test_each_app_has_its_own_device_levels(app) -> None:
 
 
 @pytest.mark.parametrize(("device", "event_field"), [("", 1), (DEVICE, 2), (DEVICE, 5)])
-def test_only_sequential_fields_of_an_identified_device_have_levels(app, device: str, event_field: int) -> None:
+def test_only_sequential_fields_of_an_identified_device_have_levels(app: App, device: str, event_field: int) -> None:
     with pytest.raises(ValueError):
         device_levels_claim(app_id=app.pk, claims=[LevelClaim(device, event_field, 3, 0)])
     assert not DeviceLevel.objects.exists()

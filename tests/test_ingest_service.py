@@ -10,11 +10,13 @@ import time_machine
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
+from pytest_django import DjangoCaptureOnCommitCallbacks
 
 from delivery.models import Delivery, DeviceLevel, EventName, TrackedEvent
 from delivery.services.ingest import events_ingest
-from mappings.models import App, Platform
+from mappings.models import App, Mapping, Platform
 from tests.factories import AppFactory, EventPayloadFactory, MappingFactory
+from trackerui.accounts.models import Organization
 
 IFA = "B1C99C76-F014-4285-90CF-3A5C99D9DFC6"
 DEVICE = "b1c99c76f014428590cf3a5c99d9dfc6"
@@ -33,11 +35,11 @@ def delivery_statuses(answer: dict[str, Any]) -> list[str]:
 
 
 @pytest.fixture
-def level_mapping(app: App):
+def level_mapping(app: App) -> Mapping:
     return MappingFactory(app=app, event_name="level_up", event_field=1, main_level_property="level")
 
 
-def test_a_mapped_event_is_stored_with_one_pending_delivery_per_mapping(app: App, level_mapping) -> None:
+def test_a_mapped_event_is_stored_with_one_pending_delivery_per_mapping(app: App, level_mapping: Mapping) -> None:
     area = MappingFactory(app=app, event_name="level_up", event_field=2, main_level_property="",
                           description_property="world")
     answer = events_ingest(app=app, events=[event(event_id="e-1", properties={"level": 12, "world": "Lunar"})])
@@ -71,12 +73,12 @@ def test_an_event_without_an_active_mapping_is_stored_as_unmapped(app: App) -> N
     assert not Delivery.objects.exists()
 
 
-def test_names_are_matched_exactly(app: App, level_mapping) -> None:
+def test_names_are_matched_exactly(app: App, level_mapping: Mapping) -> None:
     answer = events_ingest(app=app, events=[event(name="Level_Up"), event(name="level_up ")])
     assert statuses(answer) == ["unmapped", "unmapped"]
 
 
-def test_a_stored_event_id_is_a_duplicate_that_creates_nothing(app: App, level_mapping) -> None:
+def test_a_stored_event_id_is_a_duplicate_that_creates_nothing(app: App, level_mapping: Mapping) -> None:
     events_ingest(app=app, events=[event(event_id="e-1", properties={"level": 1})])
     answer = events_ingest(app=app, events=[event(event_id="e-1", properties={"level": 2})])
     assert answer["results"] == [{"event_id": "e-1", "status": "duplicate", "deliveries": [], "errors": {}}]
@@ -85,7 +87,7 @@ def test_a_stored_event_id_is_a_duplicate_that_creates_nothing(app: App, level_m
     assert Delivery.objects.count() == 1
 
 
-def test_a_repeat_within_one_batch_is_a_duplicate(app: App, level_mapping) -> None:
+def test_a_repeat_within_one_batch_is_a_duplicate(app: App, level_mapping: Mapping) -> None:
     answer = events_ingest(app=app, events=[event(event_id="e-1", properties={"level": 1}),
                                             event(event_id="e-1", properties={"level": 2})])
     assert statuses(answer) == ["accepted", "duplicate"]
@@ -98,7 +100,7 @@ def test_the_same_event_id_in_another_app_is_new(app: App) -> None:
     assert statuses(events_ingest(app=other, events=[event(event_id="e-1")])) == ["unmapped"]
 
 
-def test_a_mixed_batch_keeps_its_good_events(app: App, level_mapping) -> None:
+def test_a_mixed_batch_keeps_its_good_events(app: App, level_mapping: Mapping) -> None:
     answer = events_ingest(
         app=app,
         events=[
@@ -126,7 +128,9 @@ def test_a_rejected_event_echoes_the_event_id_it_sent(app: App) -> None:
     assert all(result["errors"] for result in answer["results"])
 
 
-def test_a_level_the_mapping_cannot_read_rejects_the_event_and_stores_nothing_of_it(app: App, level_mapping) -> None:
+def test_a_level_the_mapping_cannot_read_rejects_the_event_and_stores_nothing_of_it(
+    app: App, level_mapping: Mapping
+) -> None:
     MappingFactory(app=app, event_name="level_up", event_field=5, main_level_property="")
     answer = events_ingest(app=app, events=[event(event_id="e-1", properties={"level": 0})])
     [result] = answer["results"]
@@ -138,20 +142,20 @@ def test_a_level_the_mapping_cannot_read_rejects_the_event_and_stores_nothing_of
     assert not DeviceLevel.objects.exists()
 
 
-def test_a_rejected_event_sent_again_corrected_is_new(app: App, level_mapping) -> None:
+def test_a_rejected_event_sent_again_corrected_is_new(app: App, level_mapping: Mapping) -> None:
     events_ingest(app=app, events=[event(event_id="e-1", properties={})])
     answer = events_ingest(app=app, events=[event(event_id="e-1", properties={"level": "4"})])
     assert statuses(answer) == ["accepted"]
     assert Delivery.objects.get().item["main_level"] == 4
 
 
-def test_a_rejected_event_then_the_same_id_corrected_in_one_batch_is_accepted(app: App, level_mapping) -> None:
+def test_a_rejected_event_then_the_same_id_corrected_in_one_batch_is_accepted(app: App, level_mapping: Mapping) -> None:
     answer = events_ingest(app=app, events=[event(event_id="e-1", properties={}),
                                             event(event_id="e-1", properties={"level": 4})])
     assert statuses(answer) == ["rejected", "accepted"]
 
 
-def test_sequential_levels_3_5_4_5_6_in_one_batch(app: App, level_mapping) -> None:
+def test_sequential_levels_3_5_4_5_6_in_one_batch(app: App, level_mapping: Mapping) -> None:
     answer = events_ingest(app=app, events=[event(properties={"level": n}) for n in (3, 5, 4, 5, 6)])
     assert statuses(answer) == ["accepted"] * 5
     assert delivery_statuses(answer) == ["pending", "pending", "suppressed", "suppressed", "pending"]
@@ -161,7 +165,7 @@ def test_sequential_levels_3_5_4_5_6_in_one_batch(app: App, level_mapping) -> No
     assert DeviceLevel.objects.get(app=app, device=DEVICE, event_field=1).main_level == 6
 
 
-def test_sequential_levels_3_5_4_5_6_in_five_calls(app: App, level_mapping) -> None:
+def test_sequential_levels_3_5_4_5_6_in_five_calls(app: App, level_mapping: Mapping) -> None:
     seen = []
     for n in (3, 5, 4, 5, 6):
         seen += delivery_statuses(events_ingest(app=app, events=[event(properties={"level": n})]))
@@ -183,7 +187,7 @@ def test_non_sequential_fields_are_never_suppressed(app: App) -> None:
     assert not DeviceLevel.objects.exists()
 
 
-def test_limit_ad_tracking_blocks_every_delivery_and_moves_no_level(app: App, level_mapping) -> None:
+def test_limit_ad_tracking_blocks_every_delivery_and_moves_no_level(app: App, level_mapping: Mapping) -> None:
     answer = events_ingest(app=app, events=[event(event_id="lat", limit_ad_tracking=True, properties={"level": 9}),
                                             event(event_id="ok", properties={"level": 5})])
     assert statuses(answer) == ["accepted", "accepted"]
@@ -194,14 +198,14 @@ def test_limit_ad_tracking_blocks_every_delivery_and_moves_no_level(app: App, le
     assert DeviceLevel.objects.get().main_level == 5
 
 
-def test_limit_ad_tracking_with_an_all_zero_ifa_is_accepted_and_blocked(app: App, level_mapping) -> None:
+def test_limit_ad_tracking_with_an_all_zero_ifa_is_accepted_and_blocked(app: App, level_mapping: Mapping) -> None:
     answer = events_ingest(app=app, events=[event(limit_ad_tracking=True, identifiers={"ifa": "0" * 32})])
     assert delivery_statuses(answer) == ["blocked"]
     tracked = TrackedEvent.objects.get()
     assert (tracked.identifiers, tracked.device, tracked.limit_ad_tracking) == ({}, "", True)
 
 
-def test_an_all_zero_gaid_is_not_stored(organization) -> None:
+def test_an_all_zero_gaid_is_not_stored(organization: Organization) -> None:
     android = AppFactory(organization=organization, platform=Platform.ANDROID)
     events_ingest(app=android, events=[event(platform="Android 14", identifiers={
         "gaid": "00000000-0000-0000-0000-000000000000", "uuid": "7b7940e5800bfcc2"})])
@@ -209,7 +213,7 @@ def test_an_all_zero_gaid_is_not_stored(organization) -> None:
     assert (tracked.identifiers, tracked.device) == ({"uuid": "7b7940e5800bfcc2"}, "7b7940e5800bfcc2")
 
 
-def test_event_names_are_remembered_with_counts_and_an_example(app: App, level_mapping) -> None:
+def test_event_names_are_remembered_with_counts_and_an_example(app: App, level_mapping: Mapping) -> None:
     with time_machine.travel("2026-01-01 10:00:00Z", tick=False):
         events_ingest(app=app, events=[event(properties={"level": 1}), event(name="shop_open", properties={}),
                                        event(properties={"level": 2})])
@@ -239,7 +243,7 @@ def test_duplicates_are_not_counted_as_seen_again(app: App) -> None:
     assert EventName.objects.get().count == 1
 
 
-def test_a_batch_costs_the_same_number_of_queries_whatever_its_size(app: App, level_mapping) -> None:
+def test_a_batch_costs_the_same_number_of_queries_whatever_its_size(app: App, level_mapping: Mapping) -> None:
     def queries_for(size: int, prefix: str) -> int:
         batch = [event(event_id=f"{prefix}-{n}", identifiers={"ifa": f"{n + 1:032x}"}, properties={"level": 2})
                  for n in range(size)]
@@ -251,8 +255,9 @@ def test_a_batch_costs_the_same_number_of_queries_whatever_its_size(app: App, le
     assert queries_for(5, "small") == queries_for(40, "large")
 
 
-def test_pending_deliveries_are_queued_for_sending_after_commit(app: App, level_mapping,
-                                                                django_capture_on_commit_callbacks) -> None:
+def test_pending_deliveries_are_queued_for_sending_after_commit(
+    app: App, level_mapping: Mapping, django_capture_on_commit_callbacks: DjangoCaptureOnCommitCallbacks
+) -> None:
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
         events_ingest(app=app, events=[event(properties={"level": 2}), event(properties={"level": 1}),
                                        event(limit_ad_tracking=True)])
@@ -263,7 +268,7 @@ def test_pending_deliveries_are_queued_for_sending_after_commit(app: App, level_
 
 
 def test_deliveries_of_an_app_with_delivery_disabled_stay_pending_and_unclaimed(
-    organization, django_capture_on_commit_callbacks
+    organization: Organization, django_capture_on_commit_callbacks: DjangoCaptureOnCommitCallbacks
 ) -> None:
     paused = AppFactory(organization=organization, delivery_enabled=False)
     MappingFactory(app=paused, event_name="level_up", event_field=1, main_level_property="level")
@@ -273,7 +278,9 @@ def test_deliveries_of_an_app_with_delivery_disabled_stay_pending_and_unclaimed(
     assert Delivery.objects.get().lease_token == ""
 
 
-def test_nothing_is_queued_when_nothing_is_pending(app: App, django_capture_on_commit_callbacks) -> None:
+def test_nothing_is_queued_when_nothing_is_pending(
+    app: App, django_capture_on_commit_callbacks: DjangoCaptureOnCommitCallbacks
+) -> None:
     with django_capture_on_commit_callbacks() as callbacks:
         events_ingest(app=app, events=[event()])
     assert callbacks == []

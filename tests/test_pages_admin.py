@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import pytest
+from django.contrib.auth.models import User
 from django.test import Client
 
 from mappings.models import App, Mapping
 from tests.factories import AppFactory, MappingFactory, OrganizationFactory, UserFactory
 from tests.page_helpers import unescape
+from trackerui.accounts.models import Organization
 from trackerui.accounts.services import api_key_create
 
 
 @pytest.fixture
-def staff_client(db) -> Client:
+def staff_client(db: None) -> Client:
     client = Client()
     client.force_login(UserFactory(is_staff=True, is_superuser=True))
     return client
@@ -89,7 +91,9 @@ def test_api_keys_show_their_hash_read_only_and_cannot_be_added(staff_client: Cl
     assert staff_client.get("/admin/accounts/apikey/add/").status_code == 403
 
 
-def test_organizations_show_their_members_inline(staff_client: Client, member, organization) -> None:
+def test_organizations_show_their_members_inline(
+    staff_client: Client, member: User, organization: Organization
+) -> None:
     page = staff_client.get(f"/admin/accounts/organization/{organization.pk}/change/").content.decode()
     assert "membership_set-TOTAL_FORMS" in page
     assert member.username in page

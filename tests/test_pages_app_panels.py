@@ -11,11 +11,14 @@ from django.db import connection
 from django.db.models import Count
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
+from pytest_django import DjangoAssertNumQueries
 
 from delivery.history import app_health
 from delivery.models import Delivery
+from mappings.models import App
 from tests.factories import AppFactory, DeliveryFactory, MappingFactory
 from tests.page_helpers import page_text
+from trackerui.accounts.models import Organization
 
 Status = Delivery.Status
 NOW = datetime(2025, 3, 10, 15, tzinfo=UTC)
@@ -28,14 +31,14 @@ def history_row(html: str, day: str) -> list[str]:
     return [re.sub(r"<[^>]+>", "", cell).strip() for cell in re.findall(r"<t[dh][^>]*>(.*?)</t[dh]>", row, re.S)]
 
 
-def make(app, status: str, when: datetime, count: int = 1) -> None:
+def make(app: App, status: str, when: datetime, count: int = 1) -> None:
     for _ in range(count):
         DeliveryFactory(event__app=app, status=status, created_at=when)
 
 
 @time_machine.travel(NOW, tick=False)
 def test_the_history_table_counts_each_days_deliveries_by_what_became_of_them(signed_in_client: Client,
-                                                                               app) -> None:
+                                                                               app: App) -> None:
     today, yesterday = NOW, NOW - timedelta(days=1)
     make(app, Status.DELIVERED, today, 3)
     make(app, Status.FAILED, today, 1)
@@ -61,7 +64,7 @@ def test_the_history_table_counts_each_days_deliveries_by_what_became_of_them(si
 
 @time_machine.travel(NOW, tick=False)
 def test_the_history_chart_is_inline_svg_with_one_bar_per_day_stacked_by_outcome(signed_in_client: Client,
-                                                                                 app) -> None:
+                                                                                 app: App) -> None:
     make(app, Status.DELIVERED, NOW, 6)
     make(app, Status.FAILED, NOW, 2)
 
@@ -81,7 +84,7 @@ def test_the_history_chart_is_inline_svg_with_one_bar_per_day_stacked_by_outcome
     ]
 
 
-def test_recent_deliveries_lists_the_last_ten_linking_to_each_and_to_all(signed_in_client: Client, app) -> None:
+def test_recent_deliveries_lists_the_last_ten_linking_to_each_and_to_all(signed_in_client: Client, app: App) -> None:
     start = datetime(2025, 3, 10, tzinfo=UTC)
     deliveries = [DeliveryFactory(event__app=app, created_at=start + timedelta(minutes=n)) for n in range(11)]
 
@@ -94,7 +97,7 @@ def test_recent_deliveries_lists_the_last_ten_linking_to_each_and_to_all(signed_
     assert f'href="/apps/{app.pk}/deliveries/"' in panel
 
 
-def test_an_app_without_deliveries_says_so_in_each_panel(signed_in_client: Client, app) -> None:
+def test_an_app_without_deliveries_says_so_in_each_panel(signed_in_client: Client, app: App) -> None:
     html = page_text(signed_in_client, f"/apps/{app.pk}/")
     assert "No deliveries yet" in html
     assert "No deliveries in these days yet." in html
@@ -102,7 +105,7 @@ def test_an_app_without_deliveries_says_so_in_each_panel(signed_in_client: Clien
 
 @time_machine.travel(NOW, tick=False)
 def test_recover_sends_again_the_failed_deliveries_since_the_time_given_and_says_how_many(
-    signed_in_client: Client, app
+    signed_in_client: Client, app: App
 ) -> None:
     make(app, Status.FAILED, NOW - timedelta(hours=2), 2)
     make(app, Status.FAILED, NOW - timedelta(days=3), 1)
@@ -117,12 +120,12 @@ def test_recover_sends_again_the_failed_deliveries_since_the_time_given_and_says
 
 
 @time_machine.travel(NOW, tick=False)
-def test_recover_with_nothing_failed_says_nothing_was_sent(signed_in_client: Client, app) -> None:
+def test_recover_with_nothing_failed_says_nothing_was_sent(signed_in_client: Client, app: App) -> None:
     response = signed_in_client.post(f"/apps/{app.pk}/recover/", {"since": "2025-03-10T00:00Z"}, follow=True)
     assert "No failed deliveries since 2025-03-10 00:00 UTC: nothing to send again." in response.content.decode()
 
 
-def test_recover_with_a_bad_time_says_what_to_type_and_sends_nothing(signed_in_client: Client, app) -> None:
+def test_recover_with_a_bad_time_says_what_to_type_and_sends_nothing(signed_in_client: Client, app: App) -> None:
     failed = DeliveryFactory(event__app=app, status=Status.FAILED)
     response = signed_in_client.post(f"/apps/{app.pk}/recover/", {"since": "last tuesday"}, follow=True)
     assert "Enter a date and time like 2025-03-01T00:00Z" in response.content.decode()
@@ -131,13 +134,13 @@ def test_recover_with_a_bad_time_says_what_to_type_and_sends_nothing(signed_in_c
 
 
 @time_machine.travel(NOW, tick=False)
-def test_the_recover_form_offers_the_last_24_hours(signed_in_client: Client, app) -> None:
+def test_the_recover_form_offers_the_last_24_hours(signed_in_client: Client, app: App) -> None:
     html = page_text(signed_in_client, f"/apps/{app.pk}/")
     assert 'name="since" id="id_since" value="2025-03-09T15:00Z"' in html
 
 
 @time_machine.travel(NOW, tick=False)
-def test_the_health_badge_counts_the_last_24_hours_and_names_each_problem(organization) -> None:
+def test_the_health_badge_counts_the_last_24_hours_and_names_each_problem(organization: Organization) -> None:
     healthy = AppFactory(organization=organization, s2s_confirmed=True)
     MappingFactory(app=healthy)
     make(healthy, Status.DELIVERED, NOW - timedelta(hours=1), 3)
@@ -174,8 +177,9 @@ def test_the_health_badge_counts_the_last_24_hours_and_names_each_problem(organi
     assert health[idle.pk].level == "muted"
 
 
-def test_the_health_read_takes_the_same_few_queries_for_one_app_or_many(organization,
-                                                                         django_assert_max_num_queries) -> None:
+def test_the_health_read_takes_the_same_few_queries_for_one_app_or_many(
+    organization: Organization, django_assert_max_num_queries: DjangoAssertNumQueries
+) -> None:
     apps = [AppFactory(organization=organization) for _ in range(8)]
     for app in apps:
         MappingFactory(app=app)
@@ -190,7 +194,7 @@ def test_the_health_read_takes_the_same_few_queries_for_one_app_or_many(organiza
 
 
 def test_the_apps_list_page_costs_the_same_queries_for_two_apps_or_eight(signed_in_client: Client,
-                                                                          organization) -> None:
+                                                                          organization: Organization) -> None:
     def queries_for_apps_list() -> int:
         with CaptureQueriesContext(connection) as captured:
             page_text(signed_in_client, "/apps/")
@@ -205,7 +209,7 @@ def test_the_apps_list_page_costs_the_same_queries_for_two_apps_or_eight(signed_
 
 
 @time_machine.travel(NOW, tick=False)
-def test_the_apps_list_shows_each_apps_health_badge(signed_in_client: Client, organization) -> None:
+def test_the_apps_list_shows_each_apps_health_badge(signed_in_client: Client, organization: Organization) -> None:
     app = AppFactory(organization=organization, name="Puzzle Quest", s2s_confirmed=True)
     MappingFactory(app=app)
     make(app, Status.DELIVERED, NOW - timedelta(hours=1), 9)

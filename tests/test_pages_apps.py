@@ -8,6 +8,7 @@ from django.utils import timezone
 from mappings.models import App
 from tests.factories import AppFactory, EventNameFactory, MappingFactory
 from tests.page_helpers import page_text
+from trackerui.accounts.models import Organization
 
 NEW_APP = {
     "name": "Puzzle Quest (iOS)",
@@ -25,7 +26,7 @@ def test_the_apps_list_leads_a_new_customer_to_add_their_first_app(signed_in_cli
 
 
 def test_the_apps_list_shows_platform_s2s_delivery_and_active_mappings(signed_in_client: Client,
-                                                                      organization) -> None:
+                                                                      organization: Organization) -> None:
     app = AppFactory(organization=organization, name="Puzzle Quest", platform="android", delivery_enabled=False)
     MappingFactory(app=app, event_field=1)
     MappingFactory(app=app, event_field=3)
@@ -38,14 +39,16 @@ def test_the_apps_list_shows_platform_s2s_delivery_and_active_mappings(signed_in
     assert '<td class="num">2</td>' in row
 
 
-def test_the_apps_list_shows_only_the_organizations_own_apps(signed_in_client: Client, organization) -> None:
+def test_the_apps_list_shows_only_the_organizations_own_apps(
+    signed_in_client: Client, organization: Organization
+) -> None:
     AppFactory(organization=organization, name="Ours")
     AppFactory(name="Someone else's")
     html = page_text(signed_in_client, "/apps/")
     assert "Ours" in html and "Someone else" not in html
 
 
-def test_adding_an_app_saves_it_and_opens_its_page(signed_in_client: Client, organization) -> None:
+def test_adding_an_app_saves_it_and_opens_its_page(signed_in_client: Client, organization: Organization) -> None:
     response = signed_in_client.post("/apps/new/", NEW_APP)
     app = App.objects.get()
     assert response.status_code == 302 and response["Location"] == f"/apps/{app.pk}/"

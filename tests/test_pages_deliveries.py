@@ -9,6 +9,7 @@ import pytest
 from django.test import Client
 
 from delivery.models import Delivery
+from mappings.models import App
 from tests.factories import AppFactory, AttemptFactory, DeliveryFactory, MappingFactory
 from tests.page_helpers import field_errors, page_text, unescape
 
@@ -22,11 +23,11 @@ def delivery_ids(html: str) -> list[int]:
 
 
 @pytest.fixture
-def other_app(db):
+def other_app(db: None) -> App:
     return AppFactory()
 
 
-def test_the_list_shows_the_apps_deliveries_newest_first_with_every_column(signed_in_client: Client, app) -> None:
+def test_the_list_shows_the_apps_deliveries_newest_first_with_every_column(signed_in_client: Client, app: App) -> None:
     older = DeliveryFactory(event__app=app, event__event_id="evt-older", created_at=MARCH_10, status=Status.DELIVERED,
                             attempt_count=1)
     newer = DeliveryFactory(
@@ -49,14 +50,14 @@ def test_the_list_shows_the_apps_deliveries_newest_first_with_every_column(signe
     assert "evt-of-another-app" not in html
 
 
-def test_the_filter_form_names_its_inputs_like_the_api(signed_in_client: Client, app) -> None:
+def test_the_filter_form_names_its_inputs_like_the_api(signed_in_client: Client, app: App) -> None:
     html = page_text(signed_in_client, f"/apps/{app.pk}/deliveries/")
     form = html[html.index('<form method="get"'):html.index("</form>", html.index('<form method="get"'))]
     for name in ("status", "event_field", "device", "event_id", "since", "until"):
         assert f'name="{name}"' in form, name
 
 
-def test_each_filter_narrows_the_list_like_the_api(signed_in_client: Client, app) -> None:
+def test_each_filter_narrows_the_list_like_the_api(signed_in_client: Client, app: App) -> None:
     failed = DeliveryFactory(event__app=app, status=Status.FAILED, event_field=1, created_at=MARCH_10,
                              event__device="b1c99c76f014428590cf3a5c99d9dfc6", event__event_id="evt-a")
     delivered = DeliveryFactory(event__app=app, status=Status.DELIVERED, event_field=2,
@@ -75,7 +76,7 @@ def test_each_filter_narrows_the_list_like_the_api(signed_in_client: Client, app
 
 
 def test_bad_filter_values_show_an_error_next_to_the_filter_and_the_good_ones_still_apply(
-    signed_in_client: Client, app
+    signed_in_client: Client, app: App
 ) -> None:
     failed = DeliveryFactory(event__app=app, status=Status.FAILED, created_at=MARCH_10)
     DeliveryFactory(event__app=app, status=Status.DELIVERED, created_at=MARCH_10)
@@ -93,19 +94,19 @@ def test_bad_filter_values_show_an_error_next_to_the_filter_and_the_good_ones_st
     assert delivery_ids(html) == [failed.pk]
 
 
-def test_an_unknown_status_is_an_error_next_to_the_status_filter(signed_in_client: Client, app) -> None:
+def test_an_unknown_status_is_an_error_next_to_the_status_filter(signed_in_client: Client, app: App) -> None:
     DeliveryFactory(event__app=app)
     html = page_text(signed_in_client, f"/apps/{app.pk}/deliveries/?status=lost")
     assert "Pick one of: pending, retrying, delivered, failed, suppressed, blocked." in field_errors(html, "status")
     assert len(delivery_ids(html)) == 1
 
 
-def test_until_before_since_is_an_error_next_to_until(signed_in_client: Client, app) -> None:
+def test_until_before_since_is_an_error_next_to_until(signed_in_client: Client, app: App) -> None:
     html = page_text(signed_in_client, f"/apps/{app.pk}/deliveries/?since=2025-03-11T00:00Z&until=2025-03-10T00:00Z")
     assert "Until must be after since." in field_errors(html, "until")
 
 
-def test_the_list_pages_by_fifty_and_page_links_keep_the_filters(signed_in_client: Client, app) -> None:
+def test_the_list_pages_by_fifty_and_page_links_keep_the_filters(signed_in_client: Client, app: App) -> None:
     for minute in range(51):
         DeliveryFactory(event__app=app, status=Status.FAILED, created_at=MARCH_10 + timedelta(minutes=minute))
     DeliveryFactory(event__app=app, status=Status.DELIVERED, created_at=MARCH_10 + timedelta(hours=2))
@@ -125,20 +126,20 @@ def test_the_list_pages_by_fifty_and_page_links_keep_the_filters(signed_in_clien
     ]
 
 
-def test_an_app_without_deliveries_explains_where_they_come_from(signed_in_client: Client, app) -> None:
+def test_an_app_without_deliveries_explains_where_they_come_from(signed_in_client: Client, app: App) -> None:
     html = page_text(signed_in_client, f"/apps/{app.pk}/deliveries/")
     assert "No deliveries yet" in html
     assert f"/api/v1/apps/{app.pk}/events/" in html
 
 
-def test_filters_that_match_nothing_say_so_and_offer_the_whole_list(signed_in_client: Client, app) -> None:
+def test_filters_that_match_nothing_say_so_and_offer_the_whole_list(signed_in_client: Client, app: App) -> None:
     DeliveryFactory(event__app=app, status=Status.DELIVERED)
     html = page_text(signed_in_client, f"/apps/{app.pk}/deliveries/?status=failed")
     assert "No deliveries match these filters" in html
     assert f'href="/apps/{app.pk}/deliveries/"' in html
 
 
-def test_the_detail_shows_status_item_event_and_every_attempt_as_stored(signed_in_client: Client, app) -> None:
+def test_the_detail_shows_status_item_event_and_every_attempt_as_stored(signed_in_client: Client, app: App) -> None:
     mapping = MappingFactory(app=app, event_name="level_up", event_field=1)
     delivery = DeliveryFactory(
         event__app=app, event__event_id="evt-42", event__properties={"level": 7, "world": "Lunar Caverns"},
@@ -172,7 +173,7 @@ def test_the_detail_shows_status_item_event_and_every_attempt_as_stored(signed_i
     assert f'action="/deliveries/{delivery.pk}/retry/"' in html
 
 
-def test_the_retry_button_sends_a_failed_delivery_again(signed_in_client: Client, app) -> None:
+def test_the_retry_button_sends_a_failed_delivery_again(signed_in_client: Client, app: App) -> None:
     delivery = DeliveryFactory(event__app=app, status=Status.FAILED, reason="gave up after 9 attempts")
 
     response = signed_in_client.post(f"/deliveries/{delivery.pk}/retry/", follow=True)
@@ -185,7 +186,9 @@ def test_the_retry_button_sends_a_failed_delivery_again(signed_in_client: Client
     assert f'action="/deliveries/{delivery.pk}/retry/"' not in html
 
 
-def test_only_a_failed_delivery_offers_retry_and_retrying_another_says_why_not(signed_in_client: Client, app) -> None:
+def test_only_a_failed_delivery_offers_retry_and_retrying_another_says_why_not(
+    signed_in_client: Client, app: App
+) -> None:
     delivery = DeliveryFactory(event__app=app, status=Status.DELIVERED)
     assert "/retry/" not in page_text(signed_in_client, f"/deliveries/{delivery.pk}/")
 
@@ -196,7 +199,7 @@ def test_only_a_failed_delivery_offers_retry_and_retrying_another_says_why_not(s
     assert "Only a failed delivery can be retried" in response.content.decode()
 
 
-def test_a_delivery_never_sent_says_why(signed_in_client: Client, app) -> None:
+def test_a_delivery_never_sent_says_why(signed_in_client: Client, app: App) -> None:
     delivery = DeliveryFactory(event__app=app, status=Status.SUPPRESSED, reason="not above 7.0 already sent")
     html = page_text(signed_in_client, f"/deliveries/{delivery.pk}/")
     assert "Never sent: not above 7.0 already sent" in html
@@ -210,7 +213,7 @@ def test_a_delivery_never_sent_says_why(signed_in_client: Client, app) -> None:
     ("post", "/apps/{app}/test-event/"),
 ])
 def test_another_organizations_app_or_delivery_is_a_404(
-    signed_in_client: Client, other_app, method: str, path: str
+    signed_in_client: Client, other_app: App, method: str, path: str
 ) -> None:
     delivery = DeliveryFactory(event__app=other_app, status=Status.FAILED)
     response = getattr(signed_in_client, method)(

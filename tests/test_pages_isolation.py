@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from django.contrib.auth.models import User
 from django.test import Client
 
 from mappings.models import App, Mapping
@@ -12,7 +13,7 @@ from tests.test_mapping_rules import FORM_DEFAULTS as GOOD_MAPPING
 
 
 @pytest.fixture
-def their_mapping(db) -> Mapping:
+def their_mapping(db: None) -> Mapping:
     """A mapping of an app that belongs to another organization."""
     return MappingFactory(app=AppFactory(name="Their game"), event_name="their_event")
 
@@ -85,7 +86,7 @@ def test_the_same_pages_work_for_the_owning_organization(signed_in_client: Clien
             assert signed_in_client.get(path).status_code == 200, path
 
 
-def test_a_user_in_two_organizations_sees_only_the_chosen_ones_apps(signed_in_client: Client, member,
+def test_a_user_in_two_organizations_sees_only_the_chosen_ones_apps(signed_in_client: Client, member: User,
                                                                     their_mapping: Mapping) -> None:
     their_organization = their_mapping.app.organization
     their_organization.members.add(member)

@@ -6,9 +6,11 @@ from datetime import UTC, datetime
 
 import pytest
 import time_machine
+from pytest_django import DjangoCaptureOnCommitCallbacks
 
 from delivery.models import Attempt, Delivery
 from delivery.services.recovery import DeliveryNotFailed, deliveries_recover, deliveries_retry, delivery_retry
+from mappings.models import App
 from tests.factories import AppFactory, AttemptFactory, DeliveryFactory
 
 Status = Delivery.Status
@@ -16,7 +18,7 @@ NOW = datetime(2025, 3, 10, 12, tzinfo=UTC)
 
 
 @time_machine.travel(NOW, tick=False)
-def test_a_retried_delivery_starts_over_as_pending_due_now_with_a_fresh_window(app) -> None:
+def test_a_retried_delivery_starts_over_as_pending_due_now_with_a_fresh_window(app: App) -> None:
     delivery = DeliveryFactory(
         event__app=app, status=Status.FAILED, reason="gave up after 12 attempts", attempt_count=12,
         first_attempt_at=datetime(2025, 3, 6, tzinfo=UTC), next_attempt_at=None,
@@ -37,7 +39,9 @@ def test_a_retried_delivery_starts_over_as_pending_due_now_with_a_fresh_window(a
     assert Attempt.objects.filter(delivery=delivery).count() == 2
 
 
-def test_the_retry_is_queued_only_once_committed(app, django_capture_on_commit_callbacks) -> None:
+def test_the_retry_is_queued_only_once_committed(
+    app: App, django_capture_on_commit_callbacks: DjangoCaptureOnCommitCallbacks
+) -> None:
     delivery = DeliveryFactory(event__app=app, status=Status.FAILED)
 
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
@@ -51,14 +55,14 @@ def test_the_retry_is_queued_only_once_committed(app, django_capture_on_commit_c
     assert delivery.lease_token != ""
 
 
-def test_a_delivery_that_is_not_failed_cannot_be_retried(app) -> None:
+def test_a_delivery_that_is_not_failed_cannot_be_retried(app: App) -> None:
     delivery = DeliveryFactory(event__app=app, status=Status.DELIVERED)
 
     with pytest.raises(DeliveryNotFailed, match="is delivered"):
         delivery_retry(delivery=delivery)
 
 
-def test_retrying_twice_sends_once(app) -> None:
+def test_retrying_twice_sends_once(app: App) -> None:
     delivery = DeliveryFactory(event__app=app, status=Status.FAILED)
     stale_copy = Delivery.objects.get(pk=delivery.pk)
 
@@ -67,7 +71,9 @@ def test_retrying_twice_sends_once(app) -> None:
         delivery_retry(delivery=stale_copy)
 
 
-def test_a_retried_delivery_of_a_paused_app_waits_as_pending(db, django_capture_on_commit_callbacks) -> None:
+def test_a_retried_delivery_of_a_paused_app_waits_as_pending(
+    db: None, django_capture_on_commit_callbacks: DjangoCaptureOnCommitCallbacks
+) -> None:
     app = AppFactory(delivery_enabled=False)
     delivery = DeliveryFactory(event__app=app, status=Status.FAILED)
 
@@ -80,7 +86,7 @@ def test_a_retried_delivery_of_a_paused_app_waits_as_pending(db, django_capture_
 
 @time_machine.travel(NOW, tick=False)
 def test_retrying_a_chosen_set_restarts_only_its_failed_deliveries_in_one_queued_kick(
-    app, django_capture_on_commit_callbacks
+    app: App, django_capture_on_commit_callbacks: DjangoCaptureOnCommitCallbacks
 ) -> None:
     failed = DeliveryFactory.create_batch(2, event__app=app, status=Status.FAILED, first_attempt_at=NOW)
     delivered = DeliveryFactory(event__app=app, status=Status.DELIVERED)
@@ -100,7 +106,9 @@ def test_retrying_a_chosen_set_restarts_only_its_failed_deliveries_in_one_queued
     assert Delivery.objects.get(pk=not_chosen.pk).status == Status.FAILED
 
 
-def test_retrying_a_set_without_failed_deliveries_queues_nothing(app, django_capture_on_commit_callbacks) -> None:
+def test_retrying_a_set_without_failed_deliveries_queues_nothing(
+    app: App, django_capture_on_commit_callbacks: DjangoCaptureOnCommitCallbacks
+) -> None:
     delivered = DeliveryFactory(event__app=app, status=Status.DELIVERED)
 
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
@@ -111,7 +119,7 @@ def test_retrying_a_set_without_failed_deliveries_queues_nothing(app, django_cap
 
 @time_machine.travel(NOW, tick=False)
 def test_recover_restarts_only_the_apps_failed_deliveries_created_since(
-    app, django_capture_on_commit_callbacks
+    app: App, django_capture_on_commit_callbacks: DjangoCaptureOnCommitCallbacks
 ) -> None:
     since = datetime(2025, 3, 8, tzinfo=UTC)
     recovered = [
@@ -138,7 +146,9 @@ def test_recover_restarts_only_the_apps_failed_deliveries_created_since(
     assert {d.id: Delivery.objects.get(pk=d.id).status for d in untouched} == before
 
 
-def test_recover_with_nothing_failed_queues_nothing(app, django_capture_on_commit_callbacks) -> None:
+def test_recover_with_nothing_failed_queues_nothing(
+    app: App, django_capture_on_commit_callbacks: DjangoCaptureOnCommitCallbacks
+) -> None:
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
         assert deliveries_recover(app=app, since=datetime(2000, 1, 1, tzinfo=UTC)) == 0
 

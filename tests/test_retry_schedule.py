@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 import time_machine
+from pytest_django import Settings
 
 from delivery import chartboost
 from delivery.dispatch import deliveries_claim
@@ -19,7 +20,7 @@ MOMENT = datetime(2025, 3, 1, 12, 0, 0, tzinfo=UTC)
 
 
 @pytest.fixture
-def delivery(db) -> Delivery:
+def delivery(db: None) -> Delivery:
     return DeliveryFactory(event=TrackedEventFactory(app=AppFactory()), next_attempt_at=MOMENT)
 
 
@@ -91,7 +92,7 @@ def test_a_retry_sends_the_same_body_and_signature_as_the_first_attempt(
 
 
 def test_after_the_max_age_it_fails_saying_it_gave_up_after_n_attempts(
-    chartboost_sandbox: ChartboostSandbox, delivery: Delivery, settings
+    chartboost_sandbox: ChartboostSandbox, delivery: Delivery, settings: Settings
 ) -> None:
     settings.RETRY_MAX_AGE = 60
     chartboost_sandbox.script(*[Reply.status(500, "Overloaded")] * 10)
@@ -108,7 +109,7 @@ def test_after_the_max_age_it_fails_saying_it_gave_up_after_n_attempts(
 
 
 def test_a_manual_retry_starts_the_schedule_and_the_window_over(
-    chartboost_sandbox: ChartboostSandbox, delivery: Delivery, settings
+    chartboost_sandbox: ChartboostSandbox, delivery: Delivery, settings: Settings
 ) -> None:
     settings.RETRY_MAX_AGE = 60
     chartboost_sandbox.script(*[Reply.status(500, "Overloaded")] * 8)

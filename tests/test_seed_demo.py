@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from io import StringIO
 
+import pytest
 from django.contrib.auth import authenticate
 from django.core.management import call_command
 
@@ -19,7 +20,9 @@ def seed() -> str:
     return out.getvalue()
 
 
-def test_it_creates_an_organization_an_owner_a_key_two_apps_and_their_mappings(db, monkeypatch) -> None:
+def test_it_creates_an_organization_an_owner_a_key_two_apps_and_their_mappings(
+    db: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.delenv("PORT", raising=False)
     out = seed()
     user = authenticate(username="demo", password="demo-password-123")
@@ -46,12 +49,12 @@ def test_it_creates_an_organization_an_owner_a_key_two_apps_and_their_mappings(d
     assert "username: demo" in out and "password: demo-password-123" in out
 
 
-def test_the_sign_in_address_follows_the_port_make_run_serves_on(db, monkeypatch) -> None:
+def test_the_sign_in_address_follows_the_port_make_run_serves_on(db: None, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("PORT", "8123")
     assert "Sign in at http://127.0.0.1:8123/accounts/login/" in seed()
 
 
-def test_running_it_again_creates_nothing_new_and_prints_the_existing_key_prefix(db) -> None:
+def test_running_it_again_creates_nothing_new_and_prints_the_existing_key_prefix(db: None) -> None:
     seed()
     counts = (App.objects.count(), Mapping.objects.count(), ApiKey.objects.count())
     out = seed()
@@ -60,7 +63,7 @@ def test_running_it_again_creates_nothing_new_and_prints_the_existing_key_prefix
     assert not re.search(r"cbt_[0-9a-f]{8}_\S", out)
 
 
-def test_running_it_again_keeps_what_the_customer_changed(db) -> None:
+def test_running_it_again_keeps_what_the_customer_changed(db: None) -> None:
     seed()
     mapping = Mapping.objects.filter(event_field=1).first()
     mapping.event_label = "My own label"

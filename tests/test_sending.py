@@ -6,11 +6,13 @@ import json
 import threading
 import time
 from datetime import timedelta
+from typing import Any
 
 import pytest
 import time_machine
 from django.db import connection
 from django.utils import timezone
+from pytest_django import DjangoCaptureOnCommitCallbacks, Settings
 
 from delivery import chartboost
 from delivery.dispatch import deliveries_claim
@@ -28,17 +30,17 @@ GAID = "8ccaa247-1177-4c09-8117-c9bec33447d0"
 
 
 @pytest.fixture
-def app(db) -> App:
+def app(db: None) -> App:
     # No member needed here, and hashing a member's password costs a second per test.
     return AppFactory()
 
 
 @pytest.fixture
-def android_app(db) -> App:
+def android_app(db: None) -> App:
     return AppFactory(platform="android")
 
 
-def due_delivery(**fields) -> Delivery:
+def due_delivery(**fields: Any) -> Delivery:
     return DeliveryFactory(next_attempt_at=timezone.now(), **fields)
 
 
@@ -49,7 +51,7 @@ def send_due() -> int:
 
 
 def test_an_ios_event_arrives_signed_with_its_ifa_and_exactly_the_reference_keys(
-    chartboost_sandbox: ChartboostSandbox, app: App, settings
+    chartboost_sandbox: ChartboostSandbox, app: App, settings: Settings
 ) -> None:
     event = TrackedEventFactory(app=app, platform="iOS 17.4", identifiers={"ifa": IFA}, timestamp=1_700_000_123)
     delivery = due_delivery(event=event)
@@ -170,7 +172,7 @@ def test_an_http_500_is_retried(chartboost_sandbox: ChartboostSandbox, app: App)
     assert delivery.attempts.get().http_status == 500
 
 
-def test_a_refused_connection_is_retried(app: App, settings) -> None:
+def test_a_refused_connection_is_retried(app: App, settings: Settings) -> None:
     settings.CHARTBOOST_ENDPOINT = refused_url()
     delivery = due_delivery(event=TrackedEventFactory(app=app))
 
@@ -184,7 +186,7 @@ def test_a_refused_connection_is_retried(app: App, settings) -> None:
 
 
 def test_an_answer_slower_than_the_read_timeout_is_retried(
-    chartboost_sandbox: ChartboostSandbox, app: App, settings
+    chartboost_sandbox: ChartboostSandbox, app: App, settings: Settings
 ) -> None:
     settings.CHARTBOOST_READ_TIMEOUT = 0.3
     chartboost_sandbox.script(Reply.success().after(1.0))
@@ -227,7 +229,7 @@ def test_a_queue_message_that_runs_twice_sends_once(chartboost_sandbox: Chartboo
 
 
 def test_a_message_whose_deliveries_were_claimed_again_after_the_lease_ran_out_sends_nothing(
-    chartboost_sandbox: ChartboostSandbox, app: App, settings
+    chartboost_sandbox: ChartboostSandbox, app: App, settings: Settings
 ) -> None:
     due_delivery(event=TrackedEventFactory(app=app))
     late_token = deliveries_claim()
@@ -252,7 +254,7 @@ def test_deliveries_of_an_app_switched_off_after_they_were_claimed_wait_unsent(
     assert chartboost_sandbox.received == []
 
 
-def test_a_batch_of_events_goes_out_concurrently_one_request_per_event(settings, app: App) -> None:
+def test_a_batch_of_events_goes_out_concurrently_one_request_per_event(settings: Settings, app: App) -> None:
     for _ in range(20):
         due_delivery(event=TrackedEventFactory(app=app))
     with sandbox_as_chartboost(settings, latency_ms=300) as sandbox:
@@ -267,7 +269,7 @@ def test_a_batch_of_events_goes_out_concurrently_one_request_per_event(settings,
 
 
 @pytest.mark.django_db(transaction=True)
-def test_the_lease_is_renewed_while_a_slow_answer_is_awaited_so_nobody_sends_it_twice(settings) -> None:
+def test_the_lease_is_renewed_while_a_slow_answer_is_awaited_so_nobody_sends_it_twice(settings: Settings) -> None:
     settings.DELIVERY_LEASE_SECONDS = 1
     due_delivery(event=TrackedEventFactory(app=AppFactory()))
     claims_meanwhile: list[str | None] = []
@@ -290,7 +292,7 @@ def test_the_lease_is_renewed_while_a_slow_answer_is_awaited_so_nobody_sends_it_
 
 
 def test_requests_not_started_by_the_deadline_are_left_for_the_next_batch(
-    settings, app: App, monkeypatch: pytest.MonkeyPatch
+    settings: Settings, app: App, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(sending, "SEND_CONCURRENCY", 1)
     monkeypatch.setattr(sending, "SEND_DEADLINE_SECONDS", 0.3)
@@ -308,7 +310,7 @@ def test_requests_not_started_by_the_deadline_are_left_for_the_next_batch(
 
 
 def test_levels_3_5_4_5_6_of_one_device_reach_chartboost_as_3_5_6(
-    chartboost_sandbox: ChartboostSandbox, app: App, django_capture_on_commit_callbacks
+    chartboost_sandbox: ChartboostSandbox, app: App, django_capture_on_commit_callbacks: DjangoCaptureOnCommitCallbacks
 ) -> None:
     MappingFactory(app=app, event_name="level_up", event_field=1, main_level_property="level")
     for level in (3, 5, 4, 5, 6):

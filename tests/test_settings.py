@@ -1,5 +1,7 @@
 """Settings fail loudly, naming the variable, on a bad value."""
 
+from __future__ import annotations
+
 import subprocess
 import sys
 
@@ -48,7 +50,7 @@ def test_durations_accept_units(monkeypatch: pytest.MonkeyPatch) -> None:
     assert settings.env_duration("RETRY_MAX_AGE", "1s") == 90
 
 
-def test_sqlite_runs_in_wal_mode(db) -> None:
+def test_sqlite_runs_in_wal_mode(db: None) -> None:
     from django.db import connection
 
     if connection.vendor != "sqlite":

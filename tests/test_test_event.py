@@ -5,17 +5,19 @@ from __future__ import annotations
 import re
 
 from django.test import Client
+from pytest_django import Settings
 
 from delivery import chartboost
 from delivery.models import Delivery, TrackedEvent
 from delivery.sandbox import Reply
 from delivery.services import test_event
+from mappings.models import App
 from tests.factories import AppFactory, MappingFactory
 from tests.live_receiver import refused_url, sandbox_as_chartboost
 from tests.page_helpers import unescape
 
 
-def test_it_sends_a_signed_synthetic_event_and_reports_chartboosts_answer(settings, app) -> None:
+def test_it_sends_a_signed_synthetic_event_and_reports_chartboosts_answer(settings: Settings, app: App) -> None:
     with sandbox_as_chartboost(settings) as sandbox:
         result = test_event.test_event_send(app=app)
         [received] = sandbox.received
@@ -36,7 +38,7 @@ def test_it_sends_a_signed_synthetic_event_and_reports_chartboosts_answer(settin
     assert app.chartboost_app_token not in str(result.as_dict())
 
 
-def test_without_an_active_mapping_it_sends_an_event_id_5_item_labelled_as_a_test(settings, app) -> None:
+def test_without_an_active_mapping_it_sends_an_event_id_5_item_labelled_as_a_test(settings: Settings, app: App) -> None:
     MappingFactory(app=app, event_field=1, active=False)
     with sandbox_as_chartboost(settings) as sandbox:
         result = test_event.test_event_send(app=app)
@@ -51,7 +53,7 @@ def test_without_an_active_mapping_it_sends_an_event_id_5_item_labelled_as_a_tes
     assert "No active mapping yet" in result.source
 
 
-def test_with_an_active_mapping_it_sends_what_that_mapping_sends_at_level_1(settings, app) -> None:
+def test_with_an_active_mapping_it_sends_what_that_mapping_sends_at_level_1(settings: Settings, app: App) -> None:
     MappingFactory(app=app, event_name="vip_tier", event_field=4, event_label="VIP reward level",
                    main_level_property="tier", sub_level_property="step", description="Gold")
     MappingFactory(app=app, event_name="tutorial", event_field=5, main_level_property="")
@@ -66,7 +68,7 @@ def test_with_an_active_mapping_it_sends_what_that_mapping_sends_at_level_1(sett
     assert "“vip_tier” sends as Event ID 4" in result.source
 
 
-def test_an_android_app_sends_a_synthetic_gaid_and_uuid(settings, db) -> None:
+def test_an_android_app_sends_a_synthetic_gaid_and_uuid(settings: Settings, db: None) -> None:
     app = AppFactory(platform="android")
     with sandbox_as_chartboost(settings) as sandbox:
         test_event.test_event_send(app=app)
@@ -76,13 +78,13 @@ def test_an_android_app_sends_a_synthetic_gaid_and_uuid(settings, db) -> None:
     assert received.body["platform"] == "Android 14"
 
 
-def test_it_stores_nothing(settings, app) -> None:
+def test_it_stores_nothing(settings: Settings, app: App) -> None:
     with sandbox_as_chartboost(settings):
         test_event.test_event_send(app=app)
     assert not Delivery.objects.exists() and not TrackedEvent.objects.exists()
 
 
-def test_a_refused_token_is_reported_with_chartboosts_message_and_a_hint(settings, app) -> None:
+def test_a_refused_token_is_reported_with_chartboosts_message_and_a_hint(settings: Settings, app: App) -> None:
     with sandbox_as_chartboost(settings) as sandbox:
         sandbox.script(Reply.status(401, "Invalid signature"))
         verdict = test_event.test_event_send(app=app).verdict
@@ -92,7 +94,7 @@ def test_a_refused_token_is_reported_with_chartboosts_message_and_a_hint(setting
     assert verdict.hint.startswith("check the app token")
 
 
-def test_a_refused_connection_is_reported_as_a_clear_error(settings, app) -> None:
+def test_a_refused_connection_is_reported_as_a_clear_error(settings: Settings, app: App) -> None:
     settings.CHARTBOOST_ENDPOINT = refused_url()
     result = test_event.test_event_send(app=app)
     verdict = result.verdict
@@ -103,7 +105,7 @@ def test_a_refused_connection_is_reported_as_a_clear_error(settings, app) -> Non
 
 
 def test_the_button_shows_the_signed_request_with_the_token_masked_and_the_answer(
-    settings, signed_in_client: Client, app
+    settings: Settings, signed_in_client: Client, app: App
 ) -> None:
     with sandbox_as_chartboost(settings) as sandbox:
         response = signed_in_client.post(f"/apps/{app.pk}/test-event/")
@@ -125,7 +127,7 @@ def test_the_button_shows_the_signed_request_with_the_token_masked_and_the_answe
     assert len(sandbox.received) == 1
 
 
-def test_the_button_explains_a_refused_token(settings, signed_in_client: Client, app) -> None:
+def test_the_button_explains_a_refused_token(settings: Settings, signed_in_client: Client, app: App) -> None:
     with sandbox_as_chartboost(settings) as sandbox:
         sandbox.script(Reply.status(401, "Invalid signature"))
         html = unescape(signed_in_client.post(f"/apps/{app.pk}/test-event/", follow=True).content.decode())
@@ -135,14 +137,16 @@ def test_the_button_explains_a_refused_token(settings, signed_in_client: Client,
     )
 
 
-def test_the_button_explains_an_endpoint_that_cannot_be_reached(settings, signed_in_client: Client, app) -> None:
+def test_the_button_explains_an_endpoint_that_cannot_be_reached(
+    settings: Settings, signed_in_client: Client, app: App
+) -> None:
     settings.CHARTBOOST_ENDPOINT = refused_url()
     html = unescape(signed_in_client.post(f"/apps/{app.pk}/test-event/", follow=True).content.decode())
     assert "Could not connect to Chartboost" in html
     assert "Nothing reached Chartboost." in html
 
 
-def test_the_results_colour_says_accepted_refused_no_verdict_or_no_answer(settings, app) -> None:
+def test_the_results_colour_says_accepted_refused_no_verdict_or_no_answer(settings: Settings, app: App) -> None:
     with sandbox_as_chartboost(settings) as sandbox:
         sandbox.script(Reply.success(), Reply.status(401, "Invalid signature"), Reply.not_json())
         levels = [test_event.test_event_send(app=app).level for _ in range(3)]
@@ -152,7 +156,7 @@ def test_the_results_colour_says_accepted_refused_no_verdict_or_no_answer(settin
     assert levels == ["ok", "danger", "warn", "danger"]
 
 
-def test_the_panel_and_its_badge_share_one_colour(settings, signed_in_client: Client, app) -> None:
+def test_the_panel_and_its_badge_share_one_colour(settings: Settings, signed_in_client: Client, app: App) -> None:
     with sandbox_as_chartboost(settings) as sandbox:
         sandbox.script(Reply.not_json())
         answered = signed_in_client.post(f"/apps/{app.pk}/test-event/", follow=True).content.decode()

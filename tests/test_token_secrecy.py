@@ -46,7 +46,7 @@ def admin_pages(app: App) -> list[str]:
 
 
 @pytest.fixture
-def staff_client(db) -> Client:
+def staff_client(db: None) -> Client:
     client = Client()
     client.force_login(UserFactory(is_staff=True, is_superuser=True))
     return client

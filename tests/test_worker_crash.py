@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 from django.utils import timezone
+from pytest_django import Settings
 
 from delivery.models import Delivery
 from tests.factories import AppFactory, DeliveryFactory, TrackedEventFactory
@@ -21,7 +22,7 @@ KILL_AFTER = 70
 
 
 def test_a_cluster_killed_mid_batch_loses_nothing_and_resends_only_what_was_in_flight(
-    settings, tmp_path: Path
+    settings: Settings, tmp_path: Path
 ) -> None:
     app = AppFactory()
     for _ in range(EVENTS):

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 from django.utils import timezone
+from pytest_django import Settings
 
 from delivery.models import Delivery
 from delivery.sandbox import Reply
@@ -20,7 +21,9 @@ EXPECTED_GAPS = [2, 4, 8, 16]
 @pytest.mark.parametrize(
     "failure", [Reply.status(500, "Internal error"), Reply.http_error(500)], ids=["json-status-500", "http-500"]
 )
-def test_it_retries_2_4_8_and_16_seconds_apart_then_delivers(failure: Reply, settings, tmp_path: Path) -> None:
+def test_it_retries_2_4_8_and_16_seconds_apart_then_delivers(
+    failure: Reply, settings: Settings, tmp_path: Path
+) -> None:
     with sandbox_as_chartboost(settings, script=[failure] * 4) as sandbox:
         delivery = DeliveryFactory(event=TrackedEventFactory(app=AppFactory()), next_attempt_at=timezone.now())
         with QCluster(tmp_path / "qcluster.log") as cluster:

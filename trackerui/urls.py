@@ -1,12 +1,15 @@
 """All URLs. trackerui sits on top: it wires accounts, mappings and delivery together."""
 
+from __future__ import annotations
+
 from django.contrib import admin
+from django.http import HttpRequest, HttpResponseRedirect
 from django.shortcuts import redirect
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 
-def home(request):
+def home(request: HttpRequest) -> HttpResponseRedirect:
     return redirect("app-list" if request.user.is_authenticated else "login")
 
 

@@ -2,17 +2,24 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from django.contrib.auth.models import AnonymousUser
 from rest_framework import authentication, exceptions, permissions
 
 from trackerui.accounts.models import ApiKey
 from trackerui.accounts.selectors import api_key_for_raw, organization_for_request
 
+if TYPE_CHECKING:
+    # Only for annotations: DRF imports this module while rest_framework.views is still loading.
+    from rest_framework.request import Request
+    from rest_framework.views import APIView
+
 
 class ApiKeyAuthentication(authentication.BaseAuthentication):
     keyword = "Bearer"
 
-    def authenticate(self, request) -> tuple[AnonymousUser, ApiKey] | None:
+    def authenticate(self, request: Request) -> tuple[AnonymousUser, ApiKey] | None:
         header = authentication.get_authorization_header(request).decode("latin-1")
         if not header:
             return None
@@ -27,7 +34,7 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
             raise exceptions.AuthenticationFailed("Invalid or revoked API key.")
         return AnonymousUser(), api_key
 
-    def authenticate_header(self, request) -> str:
+    def authenticate_header(self, request: Request) -> str:
         return f'{self.keyword} realm="api"'
 
 
@@ -36,7 +43,7 @@ class IsOrganizationMember(permissions.BasePermission):
 
     message = "Authentication credentials were not provided."
 
-    def has_permission(self, request, view) -> bool:
+    def has_permission(self, request: Request, view: APIView) -> bool:
         if isinstance(request.auth, ApiKey):
             return True
         if not request.user or not request.user.is_authenticated:

@@ -1,4 +1,8 @@
-from django.core.management.base import BaseCommand, CommandError
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from trackerui.accounts.models import Organization
 from trackerui.accounts.services import api_key_create
@@ -7,11 +11,11 @@ from trackerui.accounts.services import api_key_create
 class Command(BaseCommand):
     help = "Create an API key for an organization. The key is printed once, as the last line."
 
-    def add_arguments(self, parser) -> None:
+    def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("slug")
         parser.add_argument("--name", default="created with manage.py")
 
-    def handle(self, *args, slug: str, name: str, **options) -> None:
+    def handle(self, *args: Any, slug: str, name: str, **options: Any) -> None:
         try:
             organization = Organization.objects.get(slug=slug)
         except Organization.DoesNotExist:

@@ -1,5 +1,9 @@
+from __future__ import annotations
+
+from typing import Any
+
 from django.contrib.auth import get_user_model
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from trackerui.accounts.services import organization_create_or_update
 
@@ -7,12 +11,12 @@ from trackerui.accounts.services import organization_create_or_update
 class Command(BaseCommand):
     help = "Create an organization (or update its name), optionally making an existing user its owner."
 
-    def add_arguments(self, parser) -> None:
+    def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("slug")
         parser.add_argument("--name", default=None)
         parser.add_argument("--owner", default=None, metavar="USERNAME")
 
-    def handle(self, *args, slug: str, name: str | None, owner: str | None, **options) -> None:
+    def handle(self, *args: Any, slug: str, name: str | None, owner: str | None, **options: Any) -> None:
         user = None
         if owner:
             try:
