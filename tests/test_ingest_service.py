@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 from typing import Any
 
 import pytest
@@ -15,6 +14,7 @@ from pytest_django import DjangoCaptureOnCommitCallbacks
 from delivery.models import Delivery, DeviceLevel, EventName, TrackedEvent
 from delivery.services.ingest import events_ingest
 from mappings.models import App, Mapping, Platform
+from tests.concurrency import at_once
 from tests.factories import AppFactory, EventPayloadFactory, MappingFactory
 from trackerui.accounts.models import Organization
 
@@ -289,26 +289,11 @@ def test_nothing_is_queued_when_nothing_is_pending(
 @pytest.mark.django_db(transaction=True)
 def test_two_concurrent_ingests_of_the_same_level_let_exactly_one_through() -> None:
     mapping = MappingFactory(event_name="level_up", event_field=1, main_level_property="level")
-    start = threading.Barrier(2)
-    answers: list[dict[str, Any]] = []
-    failures: list[BaseException] = []
 
-    def ingest(event_id: str) -> None:
-        try:
-            start.wait(timeout=10)
-            answers.append(events_ingest(app=mapping.app, events=[event(event_id=event_id,
-                                                                        properties={"level": 7})]))
-        except BaseException as error:  # Reported by the main thread below.
-            failures.append(error)
-        finally:
-            connection.close()
+    def ingest(event_id: str) -> dict[str, Any]:
+        return events_ingest(app=mapping.app, events=[event(event_id=event_id, properties={"level": 7})])
 
-    threads = [threading.Thread(target=ingest, args=(f"e-{n}",)) for n in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=30)
-    assert failures == []
+    answers = at_once(ingest, ("e-0",), ("e-1",))
     assert sorted(status for answer in answers for status in delivery_statuses(answer)) == ["pending", "suppressed"]
     assert sorted(Delivery.objects.values_list("status", flat=True)) == ["pending", "suppressed"]
     assert DeviceLevel.objects.get().main_level == 7
@@ -317,21 +302,11 @@ def test_two_concurrent_ingests_of_the_same_level_let_exactly_one_through() -> N
 @pytest.mark.django_db(transaction=True)
 def test_two_concurrent_ingests_of_the_same_event_id_store_it_once() -> None:
     app = MappingFactory(event_name="level_up", event_field=1, main_level_property="level").app
-    start = threading.Barrier(2)
-    answers: list[dict[str, Any]] = []
 
-    def ingest(level: int) -> None:
-        try:
-            start.wait(timeout=10)
-            answers.append(events_ingest(app=app, events=[event(event_id="same", properties={"level": level})]))
-        finally:
-            connection.close()
+    def ingest(level: int) -> dict[str, Any]:
+        return events_ingest(app=app, events=[event(event_id="same", properties={"level": level})])
 
-    threads = [threading.Thread(target=ingest, args=(n,)) for n in (1, 2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=30)
+    answers = at_once(ingest, (1,), (2,))
     assert sorted(statuses(answer)[0] for answer in answers) == ["accepted", "duplicate"]
     assert TrackedEvent.objects.count() == 1
     assert Delivery.objects.count() == 1

@@ -22,6 +22,7 @@ from delivery.services import sending
 from delivery.services.ingest import events_ingest
 from delivery.services.sending import deliveries_send
 from mappings.models import App
+from tests.concurrency import at_once
 from tests.factories import AppFactory, DeliveryFactory, EventPayloadFactory, MappingFactory, TrackedEventFactory
 from tests.live_receiver import refused_url, run_queued_sends, sandbox_as_chartboost
 
@@ -326,24 +327,11 @@ def test_levels_3_5_4_5_6_of_one_device_reach_chartboost_as_3_5_6(
 @pytest.mark.django_db(transaction=True)
 def test_two_concurrent_ingests_of_the_same_level_send_it_once(chartboost_sandbox: ChartboostSandbox) -> None:
     app = MappingFactory(event_name="level_up", event_field=1, main_level_property="level").app
-    start = threading.Barrier(2)
-    failures: list[BaseException] = []
 
-    def ingest(event_id: str) -> None:
-        try:
-            start.wait(timeout=10)
-            events_ingest(app=app, events=[EventPayloadFactory(event_id=event_id, properties={"level": 7})])
-        except BaseException as error:  # Reported by the main thread below.
-            failures.append(error)
-        finally:
-            connection.close()
+    def ingest(event_id: str) -> dict[str, Any]:
+        return events_ingest(app=app, events=[EventPayloadFactory(event_id=event_id, properties={"level": 7})])
 
-    threads = [threading.Thread(target=ingest, args=(f"same-level-{n}",)) for n in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=30)
-    assert failures == []
+    at_once(ingest, ("same-level-0",), ("same-level-1",))
 
     run_queued_sends()
 
