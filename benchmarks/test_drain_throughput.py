@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 from pytest_django import Settings
 
+from delivery.ingest.service import events_ingest
 from delivery.models import Delivery
 from delivery.sandbox import ChartboostSandbox
-from delivery.services.ingest import events_ingest
 from mappings.services import mapping_create
 from tests.factories import AppFactory
 from tests.live_receiver import QCluster, wait_until

@@ -21,10 +21,12 @@ from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
 from django.utils.html import format_html
 
-from delivery.history import app_health, history_chart
+from delivery.history.chart import history_chart
+from delivery.history.health import app_health
+from delivery.history.stats import STATS_MAX_DAYS, app_stats
 from delivery.models import Attempt, Delivery, EventName, TrackedEvent
-from delivery.selectors import STATS_MAX_DAYS, app_stats, device_identity
-from delivery.services.recovery import deliveries_retry
+from delivery.outbox.recovery import deliveries_retry
+from delivery.selectors import device_identity
 from delivery.templatetags.delivery_tags import pretty_json
 from mappings.models import App
 

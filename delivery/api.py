@@ -12,15 +12,10 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from delivery.history.stats import STATS_DEFAULT_DAYS, STATS_MAX_DAYS, app_stats
 from delivery.models import Delivery
-from delivery.selectors import (
-    STATS_DEFAULT_DAYS,
-    STATS_MAX_DAYS,
-    app_stats,
-    deliveries_for_app,
-    delivery_get_for_organization,
-)
-from delivery.services.recovery import DeliveryNotFailed, deliveries_recover, delivery_retry
+from delivery.outbox.recovery import DeliveryNotFailed, deliveries_recover, delivery_retry
+from delivery.selectors import deliveries_for_app, delivery_get_for_organization
 from mappings.api import APP_ID_PARAMETER
 from mappings.selectors import app_get_for_request
 from trackerui.accounts.selectors import organization_for_request

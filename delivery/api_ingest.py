@@ -20,8 +20,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from delivery.event_schema import MAX_EVENT_ID_LENGTH, MAX_NAME_LENGTH, MAX_PLATFORM_LENGTH, MAX_SDK_VERSION_LENGTH
-from delivery.services.ingest import OUTCOMES, events_ingest
+from delivery.ingest.schema import MAX_EVENT_ID_LENGTH, MAX_NAME_LENGTH, MAX_PLATFORM_LENGTH, MAX_SDK_VERSION_LENGTH
+from delivery.ingest.service import OUTCOMES, events_ingest
 from mappings.selectors import app_get_for_request
 
 MAX_BODY_BYTES = 1024 * 1024

@@ -9,8 +9,8 @@ class DeliveryConfig(AppConfig):
     def ready(self) -> None:
         from django_q.signals import post_spawn
 
-        from delivery.services import dispatcher
+        from delivery.outbox import dispatcher
 
-        # The dispatcher keeps retries on time; see delivery/services/dispatcher.py for what starts it.
+        # The dispatcher keeps retries on time; see delivery/outbox/dispatcher.py for what starts it.
         post_migrate.connect(dispatcher.dispatcher_schedule_install, sender=self)
         post_spawn.connect(dispatcher.dispatcher_ensure_at_worker_start, dispatch_uid="delivery-dispatcher")

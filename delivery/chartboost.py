@@ -1,7 +1,7 @@
 """Chartboost's level-tracking wire format: the request body, its signature, and what an answer means.
 
 Read this next to `reference/chartboost-level-tracking.md` and SPEC §2. It has no Django in it
-on purpose, so it can be read and tested alone; `delivery.services.sending` does the bookkeeping.
+on purpose, so it can be read and tested alone; `delivery.outbox.sending` does the bookkeeping.
 """
 
 from __future__ import annotations

@@ -11,7 +11,7 @@ from typing import Any
 from django import forms
 from django.utils import timezone
 
-from delivery.event_schema import MAX_EVENT_ID_LENGTH, MAX_UUID_LENGTH
+from delivery.ingest.schema import MAX_EVENT_ID_LENGTH, MAX_UUID_LENGTH
 from delivery.models import Delivery
 from mappings.event_fields import EVENT_FIELDS
 

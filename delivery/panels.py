@@ -12,9 +12,10 @@ from typing import Any
 from django.http import HttpRequest
 
 from delivery.forms import RecoverForm
-from delivery.history import history_chart, recent_deliveries
-from delivery.selectors import STATS_DEFAULT_DAYS, app_stats
-from delivery.services.test_event import TestEventResult
+from delivery.history.chart import history_chart
+from delivery.history.stats import STATS_DEFAULT_DAYS, app_stats
+from delivery.outbox.probe import TestEventResult
+from delivery.selectors import recent_deliveries
 from mappings.models import App
 
 

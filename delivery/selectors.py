@@ -1,21 +1,17 @@
-"""Reads for deliveries: lists with filters, one delivery, and per-day history."""
+"""Reads for deliveries: lists with filters, one delivery, recent deliveries, unmapped event names."""
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import datetime
 
-from django.db.models import Count, QuerySet
-from django.db.models.functions import TruncDate
+from django.db.models import QuerySet
 from django.http import Http404
-from django.utils import timezone
 
 from delivery.models import Delivery, EventName
 from mappings.models import App
 from trackerui.accounts.models import Organization
 
-STATS_DEFAULT_DAYS = 14
-STATS_MAX_DAYS = 365
+RECENT_DELIVERIES_SHOWN = 10
 UNMAPPED_EVENTS_SHOWN = 20
 
 
@@ -71,86 +67,6 @@ def delivery_get_for_organization(organization: Organization | None, delivery_id
         raise Http404("No such delivery.") from None
 
 
-def success_rate(delivered: int, failed: int) -> float | None:
-    """delivered / (delivered + failed), or None when neither: suppressed, blocked and pending count neither way."""
-    finished = delivered + failed
-    return delivered / finished if finished else None
-
-
-@dataclass
-class DayCounts:
-    """What became of the deliveries created on one UTC day."""
-
-    received: int = 0
-    delivered: int = 0
-    failed: int = 0
-    suppressed: int = 0
-    blocked: int = 0
-    # Still on their way: pending and retrying together.
-    pending: int = 0
-
-    def add(self, status: str, count: int) -> None:
-        self.received += count
-        if status in Delivery.SENDABLE:
-            self.pending += count
-        else:
-            setattr(self, status, getattr(self, status) + count)
-
-    def plus(self, other: DayCounts) -> DayCounts:
-        return DayCounts(**{name: getattr(self, name) + value for name, value in asdict(other).items()})
-
-    @property
-    def success_rate(self) -> float | None:
-        """`success_rate`, to four decimals for the API."""
-        rate = success_rate(self.delivered, self.failed)
-        return None if rate is None else round(rate, 4)
-
-    def as_dict(self) -> dict[str, int | float | None]:
-        return {**asdict(self), "success_rate": self.success_rate}
-
-
-@dataclass
-class AppStats:
-    days: list[tuple[date, DayCounts]] = field(default_factory=list)
-
-    @property
-    def totals(self) -> DayCounts:
-        total = DayCounts()
-        for _, counts in self.days:
-            total = total.plus(counts)
-        return total
-
-
-def stats_days(days: int) -> list[date]:
-    """The last `days` UTC days, oldest first, ending today."""
-    today = timezone.now().astimezone(UTC).date()
-    return [today - timedelta(days=offset) for offset in range(days - 1, -1, -1)]
-
-
-def daily_counts_from_deliveries(app: App, first_day: date, last_day: date) -> dict[date, DayCounts]:
-    """Per-day counts computed from the raw deliveries, one GROUP BY query.
-
-    This is the only place that reads raw rows for history. Once deliveries are pruned
-    after DELIVERY_RETENTION_DAYS (SPEC §6), per-day rollups answer for the days they
-    cover, and this fills in only the days not rolled up yet.
-    """
-    start = datetime.combine(first_day, datetime.min.time(), tzinfo=UTC)
-    end = datetime.combine(last_day + timedelta(days=1), datetime.min.time(), tzinfo=UTC)
-    rows = (
-        Delivery.objects.filter(app=app, created_at__gte=start, created_at__lt=end)
-        .annotate(day=TruncDate("created_at", tzinfo=UTC))
-        .values("day", "status")
-        .annotate(count=Count("id"))
-        .order_by()
-    )
-    by_day: dict[date, DayCounts] = {}
-    for row in rows:
-        by_day.setdefault(row["day"], DayCounts()).add(row["status"], row["count"])
-    return by_day
-
-
-def app_stats(app: App, days: int = STATS_DEFAULT_DAYS) -> AppStats:
-    """One row per UTC day for the last `days` days, oldest first, empty days included."""
-    calendar = stats_days(days)
-    counts = daily_counts_from_deliveries(app, calendar[0], calendar[-1])
-    return AppStats(days=[(day, counts.get(day, DayCounts())) for day in calendar])
+def recent_deliveries(app: App) -> QuerySet[Delivery]:
+    deliveries = Delivery.objects.filter(app=app).select_related("event").order_by("-created_at", "-id")
+    return deliveries[:RECENT_DELIVERIES_SHOWN]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from delivery.services import dispatcher, sending
+from delivery.outbox import dispatcher, sending
 
 
 def deliveries_send(token: str) -> int:

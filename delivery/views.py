@@ -16,10 +16,10 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
 from delivery.forms import DeliveryFilterForm, RecoverForm
+from delivery.outbox.probe import test_event_send
+from delivery.outbox.recovery import DeliveryNotFailed, deliveries_recover, delivery_retry
 from delivery.panels import test_event_result_keep
 from delivery.selectors import deliveries_for_app, delivery_get_for_organization
-from delivery.services.recovery import DeliveryNotFailed, deliveries_recover, delivery_retry
-from delivery.services.test_event import test_event_send
 from mappings.models import App
 from mappings.selectors import app_get_for_request
 from trackerui.accounts.decorators import organization_required

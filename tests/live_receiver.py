@@ -26,7 +26,7 @@ from django.db import connection
 from django_q.models import OrmQ
 
 from delivery import tasks
-from delivery.dispatch import SEND_TASK
+from delivery.outbox.claims import SEND_TASK
 from delivery.sandbox import ChartboostSandbox
 
 

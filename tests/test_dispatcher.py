@@ -1,4 +1,4 @@
-"""The dispatcher (delivery/services/dispatcher.py): one loop, started on demand, that sweeps up what is due.
+"""The dispatcher (delivery/outbox/dispatcher.py): one loop, started on demand, that sweeps up what is due.
 
 These run the real loop in-process for a fraction of a second (RUN_SECONDS shortened) and
 then drain the real queue messages it wrote, as a worker would.
@@ -17,10 +17,10 @@ from django.utils import timezone
 from django_q.models import Schedule
 from pytest_django import Settings
 
-from delivery.dispatch import SEND_TASK, deliveries_kick
 from delivery.models import Delivery, WorkerLease
+from delivery.outbox import dispatcher
+from delivery.outbox.claims import SEND_TASK, deliveries_kick
 from delivery.sandbox import ChartboostSandbox
-from delivery.services import dispatcher
 from mappings.models import App
 from mappings.services import app_update
 from tests.factories import AppFactory, DeliveryFactory, TrackedEventFactory
@@ -188,7 +188,7 @@ def test_migrate_installs_a_schedule_that_checks_on_the_dispatcher_every_minute(
 
 
 def test_a_claim_takes_whole_events_so_their_deliveries_share_one_request(app: App) -> None:
-    from delivery.dispatch import deliveries_claim
+    from delivery.outbox.claims import deliveries_claim
 
     events = [TrackedEventFactory(app=app) for _ in range(3)]
     for event in events:
@@ -224,7 +224,7 @@ def test_the_claiming_update_filters_the_row_itself_not_a_subquery_over_deliveri
     against a row another worker just leased; plain conditions on the row are."""
     from django.test.utils import CaptureQueriesContext
 
-    from delivery.dispatch import deliveries_claim
+    from delivery.outbox.claims import deliveries_claim
 
     due_delivery(app)
     with CaptureQueriesContext(connection) as queries:

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from delivery.event_schema import CleanEvent, EventRejected, event_clean
+from delivery.ingest.schema import CleanEvent, EventRejected, event_clean
 from tests.factories import EventPayloadFactory
 
 NOW = 1_767_225_600  # 2026-01-01T00:00:00Z

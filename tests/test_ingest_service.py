@@ -11,8 +11,8 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from pytest_django import DjangoCaptureOnCommitCallbacks
 
+from delivery.ingest.service import events_ingest
 from delivery.models import Delivery, DeviceLevel, EventName, TrackedEvent
-from delivery.services.ingest import events_ingest
 from mappings.models import App, Mapping, Platform
 from tests.concurrency import at_once
 from tests.factories import AppFactory, EventPayloadFactory, MappingFactory

@@ -13,7 +13,7 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from pytest_django import DjangoAssertNumQueries
 
-from delivery.history import app_health
+from delivery.history.health import app_health
 from delivery.models import Delivery
 from mappings.models import App
 from tests.factories import AppFactory, DeliveryFactory, MappingFactory

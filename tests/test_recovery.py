@@ -1,4 +1,4 @@
-"""delivery.services.recovery: sending failed deliveries again, one or an app's since a time."""
+"""delivery.outbox.recovery: sending failed deliveries again, one or an app's since a time."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import time_machine
 from pytest_django import DjangoCaptureOnCommitCallbacks
 
 from delivery.models import Attempt, Delivery
-from delivery.services.recovery import DeliveryNotFailed, deliveries_recover, deliveries_retry, delivery_retry
+from delivery.outbox.recovery import DeliveryNotFailed, deliveries_recover, deliveries_retry, delivery_retry
 from mappings.models import App
 from tests.factories import AppFactory, AttemptFactory, DeliveryFactory
 

@@ -9,11 +9,11 @@ import time_machine
 from pytest_django import Settings
 
 from delivery import chartboost
-from delivery.dispatch import deliveries_claim
 from delivery.models import Delivery
+from delivery.outbox.claims import deliveries_claim
+from delivery.outbox.recovery import delivery_retry
+from delivery.outbox.sending import deliveries_send
 from delivery.sandbox import ChartboostSandbox, Reply
-from delivery.services.recovery import delivery_retry
-from delivery.services.sending import deliveries_send
 from tests.factories import AppFactory, DeliveryFactory, TrackedEventFactory
 
 MOMENT = datetime(2025, 3, 1, 12, 0, 0, tzinfo=UTC)

@@ -1,4 +1,4 @@
-"""Sending deliveries (delivery/services/sending.py) to a real Chartboost sandbox on 127.0.0.1."""
+"""Sending deliveries (delivery/outbox/sending.py) to a real Chartboost sandbox on 127.0.0.1."""
 
 from __future__ import annotations
 
@@ -15,12 +15,12 @@ from django.utils import timezone
 from pytest_django import DjangoCaptureOnCommitCallbacks, Settings
 
 from delivery import chartboost
-from delivery.dispatch import deliveries_claim
+from delivery.ingest.service import events_ingest
 from delivery.models import Attempt, Delivery
+from delivery.outbox import sending
+from delivery.outbox.claims import deliveries_claim
+from delivery.outbox.sending import deliveries_send
 from delivery.sandbox import ChartboostSandbox, Reply
-from delivery.services import sending
-from delivery.services.ingest import events_ingest
-from delivery.services.sending import deliveries_send
 from mappings.models import App
 from tests.concurrency import at_once
 from tests.factories import AppFactory, DeliveryFactory, EventPayloadFactory, MappingFactory, TrackedEventFactory

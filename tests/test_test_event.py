@@ -9,8 +9,8 @@ from pytest_django import Settings
 
 from delivery import chartboost
 from delivery.models import Delivery, TrackedEvent
+from delivery.outbox import probe as test_event
 from delivery.sandbox import Reply
-from delivery.services import test_event
 from mappings.models import App
 from tests.factories import AppFactory, MappingFactory
 from tests.live_receiver import refused_url, sandbox_as_chartboost

@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
-from delivery.history import app_health
+from delivery.history.health import app_health
 from delivery.panels import app_delivery_panels
 from delivery.selectors import unmapped_event_names
 from mappings.event_fields import EVENT_FIELDS

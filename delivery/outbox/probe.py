@@ -13,9 +13,9 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from delivery import chartboost
-from delivery.levels import track_item
+from delivery.ingest.levels import track_item
 from delivery.models import Delivery, TrackedEvent
-from delivery.services import sending
+from delivery.outbox import sending
 from mappings.models import App, Mapping, Platform
 
 TEST_EVENT_LABEL = "CB Tracker test event"

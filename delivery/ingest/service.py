@@ -18,10 +18,10 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from delivery.bulk_insert import max_query_params, rows_insert
-from delivery.dispatch import deliveries_kick
-from delivery.event_schema import CleanEvent, EventRejected, event_clean
-from delivery.levels import LevelClaim, device_levels_claim, event_items
+from delivery.ingest.levels import LevelClaim, device_levels_claim, event_items
+from delivery.ingest.schema import CleanEvent, EventRejected, event_clean
 from delivery.models import Delivery, EventName, TrackedEvent
+from delivery.outbox.claims import deliveries_kick
 from mappings.models import App, Mapping
 from mappings.selectors import active_mappings_by_event_name
 

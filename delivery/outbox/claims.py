@@ -120,7 +120,7 @@ def deliveries_kick(delivery_ids: list[int]) -> int:
     database (Redis) could otherwise hand a worker a token it cannot see yet.
     """
     # Imported here: the dispatcher builds on this module's claims.
-    from delivery.services.dispatcher import dispatcher_ensure
+    from delivery.outbox.dispatcher import dispatcher_ensure
 
     dispatcher_ensure()
     now = timezone.now()

@@ -16,7 +16,7 @@ has lost the lease stops. A loop that dies stops renewing, and its lease lapses 
 seconds.
 
 What starts a loop, and replaces a dead one:
-- `dispatcher_ensure()` is called with every kick (`delivery.dispatch.deliveries_kick`,
+- `dispatcher_ensure()` is called with every kick (`delivery.outbox.claims.deliveries_kick`,
   i.e. whenever deliveries are created or sent again). It costs one indexed read while a
   loop is alive. When the lease has lapsed it queues a new loop, at most one per
   `START_WINDOW_SECONDS`, by taking the "dispatcher-start" row first.
@@ -43,8 +43,8 @@ from django.utils import timezone
 from django_q.conf import Conf
 from django_q.tasks import async_task
 
-from delivery.dispatch import deliveries_dispatch_due, new_lease_token
 from delivery.models import WorkerLease
+from delivery.outbox.claims import deliveries_dispatch_due, new_lease_token
 
 logger = logging.getLogger(__name__)
 

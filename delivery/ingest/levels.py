@@ -20,7 +20,7 @@ from django.utils import timezone
 
 from delivery import chartboost
 from delivery.bulk_insert import max_query_params, rows_insert
-from delivery.event_schema import EventRejected
+from delivery.ingest.schema import EventRejected
 from delivery.models import DeviceLevel
 from mappings.event_fields import SEQUENTIAL_FIELDS
 from mappings.models import INT32_MAX, INT32_MIN, Mapping

@@ -1,6 +1,6 @@
 """Sending leased deliveries to Chartboost, and writing down every attempt.
 
-A queue message carries only a lease token (see `delivery.dispatch`). `deliveries_send`
+A queue message carries only a lease token (see `delivery.outbox.claims`). `deliveries_send`
 first swaps it for a token of its own with one conditional UPDATE, so a message that runs
 twice sends once: the second run finds nothing left under the old token. The lease is the
 "I am sending" record: while it holds, nobody else sends these rows; if this worker dies,
@@ -31,8 +31,8 @@ from django.views.decorators.debug import sensitive_variables
 from requests.adapters import HTTPAdapter
 
 from delivery import chartboost
-from delivery.dispatch import lease_expiry, new_lease_token
 from delivery.models import Attempt, Delivery, TrackedEvent
+from delivery.outbox.claims import lease_expiry, new_lease_token
 from mappings.models import App
 
 SEND_CONCURRENCY = 32

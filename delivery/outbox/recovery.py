@@ -18,8 +18,8 @@ from django.db import transaction
 from django.db.models import F, QuerySet
 from django.utils import timezone
 
-from delivery.dispatch import deliveries_kick
 from delivery.models import Delivery
+from delivery.outbox.claims import deliveries_kick
 from mappings.models import App
 
 
