@@ -89,8 +89,13 @@ class Delivery(models.Model):
     # Attempts made before the current retry window: a manual retry or recover starts the
     # schedule (2, 4, 8, 16 s ...) and RETRY_MAX_AGE over, while attempt_count keeps counting.
     attempts_before_window = models.PositiveIntegerField(default=0)
+    # When the next attempt is due; never a lease's expiry. Null once it will not be sent.
     next_attempt_at = models.DateTimeField(null=True, blank=True)
+    # The very first attempt, never reset (a manual retry restarts only the retry window).
     first_attempt_at = models.DateTimeField(null=True, blank=True)
+    # When the current retry window began: the first attempt, or the latest manual retry's
+    # first attempt. RETRY_MAX_AGE counts from here.
+    retry_window_started_at = models.DateTimeField(null=True, blank=True)
     last_attempt_at = models.DateTimeField(null=True, blank=True)
     # A worker's claim: whoever holds `lease_token` until `lease_until` may send it.
     lease_token = models.CharField(max_length=32, blank=True, db_index=True)
@@ -102,7 +107,12 @@ class Delivery(models.Model):
         verbose_name_plural = "deliveries"
         ordering = ["-created_at", "-id"]
         indexes = [
-            models.Index(fields=["status", "next_attempt_at"], name="delivery_due"),
+            # The dispatcher claims one app at a time, through this index alone: a paused app or
+            # one behind an open circuit is never read, however large its backlog.
+            models.Index(fields=["app", "next_attempt_at"], condition=Q(next_attempt_at__isnull=False),
+                         name="delivery_app_due"),
+            # Pruning walks finished deliveries by age.
+            models.Index(fields=["created_at"], name="delivery_created"),
             models.Index(fields=["app", "created_at"], name="delivery_app_created"),
             models.Index(fields=["app", "status"], name="delivery_app_status"),
             models.Index(fields=["app", "device"], name="delivery_app_device"),
@@ -173,3 +183,82 @@ class WorkerLease(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} held by {self.holder or 'nobody'}"
+
+
+class AppQueue(models.Model):
+    """Per-app sending state that belongs to no single delivery: when the app next has
+    something due, its circuit, and a pause asked for by Chartboost (HTTP 429).
+
+    Written only by `delivery.outbox.state` (the due hint) and `delivery.outbox.circuit`.
+    """
+
+    class Circuit(models.TextChoices):
+        CLOSED = "closed", "Closed"
+        OPEN = "open", "Open"
+
+    app = models.OneToOneField(App, primary_key=True, on_delete=models.CASCADE, related_name="queue")
+    # The earliest time one of the app's deliveries may be due. It may be early (then the
+    # dispatcher looks, finds nothing and moves it on) but never late. Null: nothing waits.
+    due_at = models.DateTimeField(null=True, blank=True)
+    circuit = models.CharField(max_length=6, choices=Circuit.choices, default=Circuit.CLOSED)
+    # When the circuit last changed state.
+    circuit_since = models.DateTimeField(null=True, blank=True)
+    # Requests answered in a retryable way in a row (HTTP 5xx, timeouts, unreadable bodies).
+    failures = models.PositiveIntegerField(default=0)
+    # While open: the wait before the next probe, which doubles after each failed one.
+    probe_interval = models.FloatField(default=0)
+    next_probe_at = models.DateTimeField(null=True, blank=True)
+    # A probe is in flight until then (a lease: a worker that dies with it frees it).
+    probe_until = models.DateTimeField(null=True, blank=True)
+    # Chartboost asked us to slow down (status 429): nothing is sent for the app until then.
+    paused_until = models.DateTimeField(null=True, blank=True)
+    last_delivered_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["due_at"], name="appqueue_due")]
+
+    def __str__(self) -> str:
+        return f"Queue of app {self.app_id} (circuit {self.circuit})"
+
+
+class DeliveryRollup(models.Model):
+    """How many of an app's deliveries created in one UTC hour, for one Event ID, are now in one status.
+
+    Kept exact by every status transition (`delivery.outbox.state`), in the same
+    transaction, so history is a sum of a bounded number of rows and outlives pruning.
+    """
+
+    app = models.ForeignKey(App, on_delete=models.CASCADE, related_name="+")
+    hour = models.DateTimeField()
+    event_field = models.PositiveSmallIntegerField()
+    status = models.CharField(max_length=10, choices=Delivery.Status.choices)
+    count = models.BigIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["app", "hour", "event_field", "status"], name="one_rollup_per_key"),
+        ]
+
+    def __str__(self) -> str:
+        return f"App {self.app_id} {self.hour:%Y-%m-%d %H}h field {self.event_field} {self.status}: {self.count}"
+
+
+class RejectionRollup(models.Model):
+    """How many events an app had rejected in one UTC hour for one reason, with a recent example."""
+
+    app = models.ForeignKey(App, on_delete=models.CASCADE, related_name="+")
+    hour = models.DateTimeField()
+    # A stable code for the reason, e.g. "timestamp" or "properties.level".
+    reason = models.CharField(max_length=100)
+    count = models.BigIntegerField(default=0)
+    # The latest rejected event's errors and a masked copy of it.
+    example = models.JSONField(default=dict, blank=True)
+    last_seen_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["app", "hour", "reason"], name="one_rejection_rollup_per_key"),
+        ]
+
+    def __str__(self) -> str:
+        return f"App {self.app_id} {self.hour:%Y-%m-%d %H}h {self.reason}: {self.count}"
