@@ -56,7 +56,11 @@ class DeliveryOutputSerializer(serializers.Serializer):
     item = TrackInfoItemField()
     attempt_count = serializers.IntegerField()
     next_attempt_at = serializers.DateTimeField(allow_null=True)
-    first_attempt_at = serializers.DateTimeField(allow_null=True)
+    first_attempt_at = serializers.DateTimeField(allow_null=True, help_text="The very first attempt, never reset.")
+    retry_window_started_at = serializers.DateTimeField(
+        allow_null=True, help_text="When the current retry window began (a manual retry starts a new one); "
+        "RETRY_MAX_AGE counts from it."
+    )
     last_attempt_at = serializers.DateTimeField(allow_null=True)
     created_at = serializers.DateTimeField()
     updated_at = serializers.DateTimeField()

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -136,6 +137,10 @@ class Verdict:
     response_body: str = ""
     error: str = ""
     hint: str = ""
+    # Chartboost said "slow down" (status 429): retried, and the app pauses for `pause_seconds`
+    # (its Retry-After) when it gave one.
+    throttled: bool = False
+    pause_seconds: float | None = None
 
     def summary(self) -> str:
         """One line for a delivery's `reason`: what Chartboost said, or what went wrong."""
@@ -159,14 +164,16 @@ def hint_for(status: int, app_id: str) -> str:
             "Chartboost found the request malformed: check the mapping (Event ID, levels, label, "
             "description) and the event's identifiers"
         )
-    if status == 429:
-        return "Chartboost is limiting the request rate: retry these deliveries later"
     return "Chartboost refused the event: see its message"
 
 
-def read_answer(http_status: int, text: str, *, app_id: str) -> Verdict:
-    """Classify an HTTP answer per SPEC §2's table."""
+def read_answer(http_status: int, text: str, *, app_id: str, retry_after_header: str | None = None) -> Verdict:
+    """Classify an HTTP answer (docs/design.md, "Answers")."""
     response_body = text[:RESPONSE_BODY_LIMIT]
+    pause = parse_retry_after(retry_after_header)
+    if http_status == 429:
+        return Verdict(RETRY, http_status=http_status, response_body=response_body, throttled=True,
+                       pause_seconds=pause, error="Chartboost asked us to slow down (HTTP 429)")
     if http_status >= 500:
         return Verdict(RETRY, http_status=http_status, response_body=response_body,
                        error=f"Chartboost answered HTTP {http_status}")
@@ -190,6 +197,10 @@ def read_answer(http_status: int, text: str, *, app_id: str) -> Verdict:
         return Verdict(DELIVERED, **known)
     if status == 200:
         return Verdict(RETRY, **known, error=f"Chartboost answered status 200 with HTTP {http_status}")
+    # "Slow down", not "no": retried after a pause, and it says nothing about the app's health.
+    if status == 429:
+        return Verdict(RETRY, **known, throttled=True, pause_seconds=pause,
+                       error="Chartboost asked us to slow down (status 429)")
     return Verdict(FAILED, **known, hint=hint_for(status, app_id))
 
 
@@ -201,7 +212,8 @@ def post(session: requests.Session, request: SignedRequest, *, timeout: tuple[fl
         response = session.post(
             request.url, data=request.data, headers=request.headers, timeout=timeout, allow_redirects=False
         )
-        verdict = read_answer(response.status_code, response.text, app_id=app_id)
+        verdict = read_answer(response.status_code, response.text, app_id=app_id,
+                              retry_after_header=response.headers.get("Retry-After"))
     except requests.Timeout as exc:
         verdict = Verdict(RETRY, error=f"Timed out waiting for Chartboost ({_describe(exc)})")
     except requests.ConnectionError as exc:
@@ -220,13 +232,28 @@ def retry_delay(failed_attempts: int) -> int:
     return min(2 ** max(failed_attempts, 1), RETRY_DELAY_CAP_SECONDS)
 
 
-def retry_after(*, failed_attempts: int, seconds_since_first_attempt: float, max_age: int) -> int | None:
-    """The wait before the next attempt, or None once `max_age` after the first attempt is reached.
+def retry_after(
+    *, failed_attempts: int, seconds_since_first_attempt: float, max_age: int, pause: float | None = None
+) -> int | None:
+    """The wait before the next attempt, or None once `max_age` after the window's first attempt is reached.
 
     When the scheduled wait would overshoot `max_age`, the last attempt is moved up to
-    land at `max_age`, so the whole window is used.
+    land at `max_age`, so the whole window is used. A `pause` Chartboost asked for (429
+    with Retry-After) lengthens the wait, never beyond the window.
     """
     remaining = int(max_age - seconds_since_first_attempt)
     if remaining < 1:
         return None
-    return min(retry_delay(failed_attempts), remaining)
+    delay = max(retry_delay(failed_attempts), math.ceil(pause or 0))
+    return min(delay, remaining)
+
+
+def parse_retry_after(value: str | None) -> float | None:
+    """Seconds from a Retry-After header given in seconds; None when absent or in another form."""
+    if not value:
+        return None
+    try:
+        seconds = float(value.strip())
+    except ValueError:
+        return None
+    return seconds if math.isfinite(seconds) and seconds > 0 else None

@@ -5,8 +5,8 @@ from __future__ import annotations
 from delivery.outbox import dispatcher, sending
 
 
-def deliveries_send(token: str) -> int:
-    return sending.deliveries_send(token)
+def deliveries_send(token: str, probe: bool = False) -> int:
+    return sending.deliveries_send(token, probe)
 
 
 def dispatcher_run(handed_to: str | None = None) -> None:

@@ -23,10 +23,13 @@ from urllib.parse import quote
 import pytest
 from django.conf import settings as django_settings
 from django.db import connection
+from django.utils import timezone
 from django_q.models import OrmQ
 
 from delivery import tasks
-from delivery.outbox.claims import SEND_TASK
+from delivery.models import Delivery
+from delivery.outbox import state
+from delivery.outbox.claims import CLAIM_BATCH, SEND_TASK
 from delivery.sandbox import ChartboostSandbox
 
 
@@ -64,6 +67,17 @@ def run_queued_sends() -> int:
         tasks.deliveries_send(*message.task["args"])
         message.delete()
     return len(messages)
+
+
+def deliveries_claim(*, limit: int = CLAIM_BATCH) -> str | None:
+    """Lease what is due now, as one dispatcher tick would for the first app that has some (whatever its hint says)."""
+    now = timezone.now()
+    apps = Delivery.objects.filter(next_attempt_at__lte=now).order_by("app_id").values_list("app_id", flat=True)
+    for app_id in dict.fromkeys(apps):
+        token, _ = state.deliveries_claim_due(app_id=app_id, now=now, limit=limit)
+        if token:
+            return token
+    return None
 
 
 def wait_until(condition: Callable[[], bool], *, timeout: float, interval: float = 0.1) -> bool:

@@ -127,7 +127,9 @@ def test_retrying_a_failed_delivery_answers_202_and_queues_it_at_once(
     assert response.status_code == 202
     body = response.json()
     assert (body["status"], body["reason"], body["attempt_count"]) == ("pending", "", 9)
-    assert body["first_attempt_at"] is None
+    # The first attempt stays as it was; only the retry window starts over, at the next attempt.
+    assert body["first_attempt_at"] == "2025-03-01T00:00:00Z"
+    assert body["retry_window_started_at"] is None
     assert len(body["attempts"]) == 1
     assert len(callbacks) == 1
     delivery.refresh_from_db()

@@ -129,7 +129,6 @@ def test_server_errors_and_unreadable_answers_are_retried(http_status: int, body
         (403, "check the app token"),
         (400, "check the mapping"),
         (404, f"does not know app ID {APP_ID}"),
-        (429, "retry these deliveries later"),
         (418, "see its message"),
     ],
 )
@@ -139,6 +138,23 @@ def test_any_other_status_fails_at_once_with_chartboosts_message_and_a_hint(stat
     assert verdict.response_message == "Nope"
     assert hint in verdict.hint
     assert verdict.summary().startswith(f"Chartboost answered status {status} “Nope”: ")
+
+
+@pytest.mark.parametrize("http_status", [200, 429])
+def test_a_429_means_slow_down_it_is_retried_after_the_retry_after_it_gave(http_status: int) -> None:
+    verdict = chartboost.read_answer(http_status, json.dumps({"status": 429, "message": "Too many"}), app_id=APP_ID,
+                                     retry_after_header="30")
+    assert (verdict.outcome, verdict.throttled, verdict.pause_seconds) == ("retry", True, 30.0)
+    assert chartboost.retry_after(failed_attempts=1, seconds_since_first_attempt=0, max_age=3600,
+                                  pause=verdict.pause_seconds) == 30
+
+
+def test_a_429_without_retry_after_waits_as_for_any_retry() -> None:
+    verdict = read(200, {"status": 429})
+    assert (verdict.outcome, verdict.throttled, verdict.pause_seconds) == ("retry", True, None)
+    assert chartboost.parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT") is None
+    assert chartboost.retry_after(failed_attempts=1, seconds_since_first_attempt=0, max_age=3600,
+                                  pause=verdict.pause_seconds) == 2
 
 
 def test_a_huge_answer_is_stored_cut_short() -> None:

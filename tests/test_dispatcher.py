@@ -188,7 +188,7 @@ def test_migrate_installs_a_schedule_that_checks_on_the_dispatcher_every_minute(
 
 
 def test_a_claim_takes_whole_events_so_their_deliveries_share_one_request(app: App) -> None:
-    from delivery.outbox.claims import deliveries_claim
+    from tests.live_receiver import deliveries_claim
 
     events = [TrackedEventFactory(app=app) for _ in range(3)]
     for event in events:
@@ -224,7 +224,7 @@ def test_the_claiming_update_filters_the_row_itself_not_a_subquery_over_deliveri
     against a row another worker just leased; plain conditions on the row are."""
     from django.test.utils import CaptureQueriesContext
 
-    from delivery.outbox.claims import deliveries_claim
+    from tests.live_receiver import deliveries_claim
 
     due_delivery(app)
     with CaptureQueriesContext(connection) as queries:

@@ -32,7 +32,9 @@ def test_a_retried_delivery_starts_over_as_pending_due_now_with_a_fresh_window(a
     assert delivery.status == Status.PENDING
     assert delivery.reason == ""
     assert delivery.next_attempt_at == NOW
-    assert delivery.first_attempt_at is None
+    # The first attempt is never reset; the retry window starts again at the next attempt.
+    assert delivery.first_attempt_at == datetime(2025, 3, 6, tzinfo=UTC)
+    assert delivery.retry_window_started_at is None
     assert (delivery.lease_token, delivery.lease_until) == ("", None)
     # The history stays: what was tried before is part of the audit.
     assert delivery.attempt_count == 12
@@ -99,7 +101,7 @@ def test_retrying_a_chosen_set_restarts_only_its_failed_deliveries_in_one_queued
     assert (count, len(callbacks)) == (2, 1)
     restarted = Delivery.objects.filter(pk__in=[d.pk for d in failed])
     # Pending, due now, with a fresh window; the lease says the one kick claimed and queued them.
-    assert {(d.status, d.next_attempt_at, d.first_attempt_at, bool(d.lease_token)) for d in restarted} == {
+    assert {(d.status, d.next_attempt_at, d.retry_window_started_at, bool(d.lease_token)) for d in restarted} == {
         (Status.PENDING, NOW, None, True)
     }
     assert Delivery.objects.get(pk=delivered.pk).status == Status.DELIVERED

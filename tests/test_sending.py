@@ -17,14 +17,12 @@ from pytest_django import DjangoCaptureOnCommitCallbacks, Settings
 from delivery import chartboost
 from delivery.ingest.service import events_ingest
 from delivery.models import Attempt, Delivery
-from delivery.outbox import sending
-from delivery.outbox.claims import deliveries_claim
 from delivery.outbox.sending import deliveries_send
 from delivery.sandbox import ChartboostSandbox, Reply
 from mappings.models import App
 from tests.concurrency import at_once
 from tests.factories import AppFactory, DeliveryFactory, EventPayloadFactory, MappingFactory, TrackedEventFactory
-from tests.live_receiver import refused_url, run_queued_sends, sandbox_as_chartboost
+from tests.live_receiver import deliveries_claim, refused_url, run_queued_sends, sandbox_as_chartboost
 
 IFA = "B1C99C76-F014-4285-90CF-3A5C99D9DFC6"
 GAID = "8ccaa247-1177-4c09-8117-c9bec33447d0"
@@ -293,15 +291,15 @@ def test_the_lease_is_renewed_while_a_slow_answer_is_awaited_so_nobody_sends_it_
 
 
 def test_requests_not_started_by_the_deadline_are_left_for_the_next_batch(
-    settings: Settings, app: App, monkeypatch: pytest.MonkeyPatch
+    settings: Settings, app: App
 ) -> None:
-    monkeypatch.setattr(sending, "SEND_CONCURRENCY", 1)
-    monkeypatch.setattr(sending, "SEND_DEADLINE_SECONDS", 0.3)
     for _ in range(3):
         due_delivery(event=TrackedEventFactory(app=app))
 
     with sandbox_as_chartboost(settings, latency_ms=500) as sandbox:
-        assert send_due() == 1
+        token = deliveries_claim()
+        assert token is not None
+        assert deliveries_send(token, concurrency=1, deadline=0.3) == 1
         assert len(sandbox.received) == 1
 
     waiting = Delivery.objects.exclude(status="delivered")

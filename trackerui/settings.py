@@ -48,6 +48,19 @@ def env_int(name: str, default: int, *, minimum: int = 0, maximum: int | None = 
     return value
 
 
+def env_float(name: str, default: float, *, minimum: float) -> float:
+    raw = os.environ.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ImproperlyConfigured(f"{name}={raw!r} is not a number.") from None
+    if not value >= minimum:
+        raise ImproperlyConfigured(f"{name}={raw!r} must be at least {minimum}.")
+    return value
+
+
 def env_duration(name: str, default: str) -> int:
     """A duration in seconds, written as 3600, 3600s, 90m, 72h or 3d."""
     raw = os.environ.get(name) or default
@@ -224,8 +237,15 @@ TRACKER_PARTY = env_str("TRACKER_PARTY", "CB Tracker").strip()
 if not TRACKER_PARTY:
     raise ImproperlyConfigured("TRACKER_PARTY must not be empty: Chartboost requires `party` on every request.")
 RETRY_MAX_AGE = env_duration("RETRY_MAX_AGE", "72h")
-# A worker's claim on a delivery; after it runs out, another worker sends it (SPEC §2: at most 60 s).
-DELIVERY_LEASE_SECONDS = env_int("DELIVERY_LEASE_SECONDS", 60, minimum=1, maximum=60)
+# A worker's claim on a delivery, renewed while it sends; after it runs out, another worker
+# sends it (docs/design.md: at most 60 s). Short, so a crashed worker's deliveries go out within seconds.
+DELIVERY_LEASE_SECONDS = env_int("DELIVERY_LEASE_SECONDS", 10, minimum=1, maximum=60)
+# The per-app circuit (docs/design.md, "The circuit").
+CIRCUIT_OPEN_AFTER = env_int("CIRCUIT_OPEN_AFTER", 5, minimum=1)
+CIRCUIT_FIRST_PROBE_SECONDS = env_float("CIRCUIT_FIRST_PROBE_SECONDS", 2.0, minimum=0.05)
+CIRCUIT_MAX_PROBE_SECONDS = env_float("CIRCUIT_MAX_PROBE_SECONDS", 300.0, minimum=0.05)
+if CIRCUIT_MAX_PROBE_SECONDS < CIRCUIT_FIRST_PROBE_SECONDS:
+    raise ImproperlyConfigured("CIRCUIT_MAX_PROBE_SECONDS must be at least CIRCUIT_FIRST_PROBE_SECONDS.")
 CHARTBOOST_CONNECT_TIMEOUT = 5
 CHARTBOOST_READ_TIMEOUT = 10
 

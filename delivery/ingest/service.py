@@ -22,6 +22,7 @@ from delivery.ingest.levels import LevelClaim, device_levels_claim, event_items
 from delivery.ingest.schema import CleanEvent, EventRejected, event_clean
 from delivery.models import Delivery, EventName, TrackedEvent
 from delivery.outbox.claims import deliveries_kick
+from delivery.outbox.state import NewDelivery, deliveries_create
 from mappings.models import App, Mapping
 from mappings.selectors import active_mappings_by_event_name
 
@@ -35,7 +36,6 @@ BLOCKED_REASON = "limit_ad_tracking is true: the player opted out of tracking, s
 # The columns in which the rows of one batch differ (rows_insert fills in the rest).
 _TRACKED_EVENT_FIELDS = ("event_id", "name", "timestamp", "platform", "identifiers", "device", "properties",
                          "sdk_version", "limit_ad_tracking")
-_DELIVERY_FIELDS = ("event", "mapping", "event_field", "device", "item", "status", "reason", "next_attempt_at")
 
 
 @dataclass(slots=True)
@@ -180,13 +180,11 @@ def _deliveries_create(app: App, fresh: list[_Fresh], now: datetime) -> None:
     for delivery, level in claims:
         if not level.passed:
             delivery.status, delivery.reason = Delivery.Status.SUPPRESSED, level.reason
-    # A delivery that will never be sent is never due.
     rows = [
-        (item.tracked_id, d.mapping_id, d.event_field, item.event.device, d.item, d.status, d.reason,
-         now if d.status == Delivery.Status.PENDING else None)
+        NewDelivery(item.tracked_id, d.mapping_id, d.event_field, item.event.device, d.item, d.status, d.reason)
         for item in fresh for d in item.deliveries
     ]
-    ids = rows_insert(Delivery, rows, fields=_DELIVERY_FIELDS, same={"app": app.pk, "created_at": now})
+    ids = deliveries_create(app_id=app.pk, created_at=now, rows=rows)
     for delivery, pk in zip((d for item in fresh for d in item.deliveries), ids, strict=True):
         delivery.id = pk
 

@@ -1,140 +1,48 @@
-"""Claiming deliveries and handing them to workers.
+"""Claiming due deliveries and handing them to workers (docs/design.md, "Claims").
 
-Our tables are the truth; the queue only says "look at this now". A delivery may be
-sent by whoever holds its lease: `lease_token` until `lease_until`. Claims are
-conditional UPDATEs that take only rows that are due and not leased, so two workers
-(or two copies of one queue message) can never both hold a row. A message that is
-lost, or a worker that dies, only delays a delivery until its lease runs out; then
-the dispatcher (`deliveries_dispatch_due`) claims it again.
+Our tables are the truth; the queue only says "look at this now". A delivery may be sent
+by whoever holds its lease. Claims go through `delivery.outbox.state`, which leases with
+conditional UPDATEs, so two workers (or two copies of one queue message) never both hold
+a row. A message that is lost, or a worker that dies, only delays a delivery until its
+lease runs out; then the dispatcher claims it again.
+
+Two ways in:
+- `deliveries_kick(ids)`, after ingest, retry and recover commit: claim those rows now.
+- `deliveries_dispatch_due()`, every dispatcher tick: pick the apps whose due hint has
+  come and that may send (delivery on, not archived, not paused, circuit closed, or open
+  with a probe due), then claim each app's due rows through the index on the delivery
+  row alone. An app that is paused or behind an open circuit costs nothing per tick,
+  however large its backlog.
 """
 
 from __future__ import annotations
 
-import uuid
-from datetime import datetime, timedelta
-from typing import Any
+from datetime import datetime
 
-from django.conf import settings
 from django.db import transaction
-from django.db.models import BigIntegerField, CharField, Func, Q
-from django.db.models.lookups import In
+from django.db.models import Q
 from django.utils import timezone
 from django_q.brokers import Broker, get_broker
 from django_q.tasks import async_task
 
-from delivery.models import Delivery
+from delivery.models import AppQueue, Delivery
+from delivery.outbox import circuit, state
 from mappings.models import App
 
 SEND_TASK = "delivery.tasks.deliveries_send"
+# Deliveries per queue message: one worker sends them, many requests at once.
 CLAIM_BATCH = 200
-# Far below any backend's limit on query parameters.
-_IDS_PER_QUERY = 500
+# At most this many messages queued per tick, so a slow Chartboost cannot pile up
+# messages that outlive their leases.
+MAX_BATCHES_PER_TICK = 50
 
 
-def new_lease_token() -> str:
-    return uuid.uuid4().hex
+def enqueue_send(token: str, *, probe: bool = False, broker: Broker | None = None) -> None:
+    args = (token, True) if probe else (token,)
+    async_task(SEND_TASK, *args, task_name=f"send-{token}", group="deliveries", broker=broker)
 
 
-def lease_expiry(now: datetime | None = None) -> datetime:
-    return (now or timezone.now()) + timedelta(seconds=settings.DELIVERY_LEASE_SECONDS)
-
-
-def due_filter(now: datetime, *, indexed: bool = True) -> Q:
-    """Sendable, due, not held by anyone, and its app has delivery switched on.
-
-    Only columns of the delivery row, plus a subquery on apps: no join. A joined filter
-    would make Django write the claiming UPDATE as `id IN (SELECT ... JOIN ...)`, and on
-    PostgreSQL (READ COMMITTED) that inner SELECT is not re-checked against a row another
-    worker has just leased, so two workers could both take it.
-
-    `indexed=False` is for a query that names its rows, by id or by event: the same
-    conditions, with status and app read so that no index is used for them. SQLite keeps
-    no statistics unless told to, and then guesses that `status IN (...) AND
-    next_attempt_at <= now` (the `delivery_due` index), or the app's index, picks out
-    fewer rows than the named ones: a kick then read every due row, leased ones included,
-    and got slower with every delivery still waiting to be sent.
-    """
-    enabled_apps = App.objects.filter(delivery_enabled=True).order_by().values("id")
-    if indexed:
-        sendable = Q(status__in=Delivery.SENDABLE, app_id__in=enabled_apps)
-    else:
-        sendable = Q(In(_Unindexed("status", output_field=CharField()), Delivery.SENDABLE)) & Q(
-            In(_Unindexed("app_id", output_field=BigIntegerField()), enabled_apps)
-        )
-    return sendable & Q(next_attempt_at__lte=now) & (Q(lease_until__isnull=True) | Q(lease_until__lt=now))
-
-
-class _Unindexed(Func):
-    """A column's own value, written `+column` on SQLite: its documented way to say "use no index for this".
-
-    Other backends, which plan from statistics, read the column as it is.
-    """
-
-    template = "%(expressions)s"
-
-    def as_sqlite(self, compiler: Any, connection: Any, **extra: Any) -> tuple[str, list[Any]]:
-        return super().as_sql(compiler, connection, template="+%(expressions)s", **extra)
-
-
-def deliveries_claim(*, limit: int = CLAIM_BATCH) -> str | None:
-    """Lease the due deliveries of the events among the first `limit` due rows.
-
-    Whole events are claimed: their deliveries share one request (SPEC §1), so a batch
-    never splits one. Returns the lease token, or None when nothing was taken.
-    """
-    now = timezone.now()
-    candidates = Delivery.objects.filter(due_filter(now))
-    event_ids = list(
-        dict.fromkeys(candidates.order_by("next_attempt_at", "event_id").values_list("event_id", flat=True)[:limit])
-    )
-    return _events_claim(event_ids, now, indexed=True)
-
-
-def _events_claim(event_ids: list[int], now: datetime, *, indexed: bool) -> str | None:
-    """Lease the due deliveries of these events under a new token; None when none was still due."""
-    if not event_ids:
-        return None
-    token = new_lease_token()
-    # The due filter is repeated in the UPDATE: a row another worker leased meanwhile is skipped.
-    taken = (
-        Delivery.objects.filter(event_id__in=event_ids)
-        .filter(due_filter(now, indexed=indexed))
-        .update(lease_token=token, lease_until=lease_expiry(now))
-    )
-    return token if taken else None
-
-
-def enqueue_send(token: str, *, broker: Broker | None = None) -> None:
-    async_task(SEND_TASK, token, task_name=f"send-{token}", group="deliveries", broker=broker)
-
-
-def deliveries_kick(delivery_ids: list[int]) -> int:
-    """Claim the given deliveries, if still due, and queue them for sending now.
-
-    Called after commit by ingest, retry and recover. Returns how many batches were queued.
-    Also makes sure the dispatcher runs, which sends whatever fails here again on time.
-
-    Batches of about CLAIM_BATCH deliveries, of whole events, are formed from one read of
-    which given deliveries are due, and each is claimed by its own conditional UPDATE.
-    The claims commit together before any message is queued: a broker that is not our
-    database (Redis) could otherwise hand a worker a token it cannot see yet.
-    """
-    # Imported here: the dispatcher builds on this module's claims.
-    from delivery.outbox.dispatcher import dispatcher_ensure
-
-    dispatcher_ensure()
-    now = timezone.now()
-    tokens: list[str] = []
-    with transaction.atomic():
-        for event_ids in _whole_event_batches(_due_events(delivery_ids, now)):
-            token = _events_claim(event_ids, now, indexed=False)
-            if token:
-                tokens.append(token)
-    enqueue_sends(tokens)
-    return len(tokens)
-
-
-def enqueue_sends(tokens: list[str]) -> None:
+def enqueue_sends(tokens: list[str], *, probe: bool = False) -> None:
     """Queue one send message per lease token, in one transaction.
 
     The ORM broker then writes them in one commit, and does not close and reopen the
@@ -145,21 +53,55 @@ def enqueue_sends(tokens: list[str]) -> None:
     with transaction.atomic():
         broker = get_broker()
         for token in tokens:
-            enqueue_send(token, broker=broker)
+            enqueue_send(token, probe=probe, broker=broker)
 
 
-def _due_events(delivery_ids: list[int], now: datetime) -> dict[int, int]:
-    """How many of the given deliveries each event has that are still due, in the order of their ids."""
-    due: dict[int, int] = {}
-    for start in range(0, len(delivery_ids), _IDS_PER_QUERY):
+def _apps_sending(app_ids: set[int], now: datetime) -> set[int]:
+    """Those of the apps whose deliveries may go out one by one now."""
+    enabled = set(App.objects.filter(pk__in=app_ids, delivery_enabled=True, archived_at__isnull=True)
+                  .values_list("pk", flat=True))
+    return enabled - circuit.apps_held_back(enabled, now)
+
+
+def deliveries_kick(delivery_ids: list[int]) -> int:
+    """Claim the given deliveries, if still due and their app may send, and queue them now.
+
+    Returns how many batches were queued. Also makes sure the dispatcher runs, which sends
+    whatever is left here on time. The claims commit before any message is queued: a
+    broker that is not our database (Redis) could otherwise hand a worker a token it
+    cannot see yet.
+    """
+    # Imported here: the dispatcher builds on this module's claims.
+    from delivery.outbox.dispatcher import dispatcher_ensure
+
+    dispatcher_ensure()
+    now = timezone.now()
+    due = _due_events(delivery_ids, now)
+    allowed = _apps_sending({app_id for app_id, _ in due.values()}, now)
+    tokens: list[str] = []
+    with transaction.atomic():
+        for event_ids in _whole_event_batches({event: count for event, (app_id, count) in due.items()
+                                               if app_id in allowed}):
+            token = state.deliveries_claim_events(event_ids, now)
+            if token:
+                tokens.append(token)
+    enqueue_sends(tokens)
+    return len(tokens)
+
+
+def _due_events(delivery_ids: list[int], now: datetime) -> dict[int, tuple[int, int]]:
+    """Per event, in the order of the given ids: its app and how many of the given deliveries are still due."""
+    due: dict[int, tuple[int, int]] = {}
+    for start in range(0, len(delivery_ids), 500):
         rows = (
-            Delivery.objects.filter(id__in=delivery_ids[start:start + _IDS_PER_QUERY])
-            .filter(due_filter(now, indexed=False))
+            Delivery.objects.filter(id__in=delivery_ids[start:start + 500], status__in=Delivery.SENDABLE,
+                                    next_attempt_at__lte=now)
+            .filter(Q(lease_until__isnull=True) | Q(lease_until__lt=now))
             .order_by("id")
-            .values_list("event_id", flat=True)
+            .values_list("event_id", "app_id")
         )
-        for event_id in rows:
-            due[event_id] = due.get(event_id, 0) + 1
+        for event_id, app_id in rows:
+            due[event_id] = (app_id, due.get(event_id, (app_id, 0))[1] + 1)
     return due
 
 
@@ -176,14 +118,52 @@ def _whole_event_batches(due: dict[int, int]) -> list[list[int]]:
     return batches
 
 
-def deliveries_dispatch_due(*, max_batches: int = 50) -> int:
-    """Claim everything due (first sends whose message was lost, retries that are due,
-    leases that ran out, apps switched back on) and queue it. Returns batches queued."""
+def _apps_due(now: datetime) -> list[tuple[int, str]]:
+    """(app id, circuit) of the apps with something due that may send now, earliest hint first."""
+    return list(
+        AppQueue.objects.filter(due_at__lte=now, app__delivery_enabled=True, app__archived_at__isnull=True)
+        .exclude(paused_until__gt=now)
+        .exclude(circuit=circuit.OPEN, next_probe_at__gt=now)
+        .exclude(circuit=circuit.OPEN, probe_until__gt=now)
+        .order_by("due_at")
+        .values_list("app_id", "circuit")
+    )
+
+
+def deliveries_dispatch_due(*, max_batches: int = MAX_BATCHES_PER_TICK) -> int:
+    """Claim everything due (first sends whose message was lost, retries that are due, leases
+    that ran out, apps switched back on, probes of open circuits) and queue it. Returns batches queued."""
+    now = timezone.now()
     tokens: list[str] = []
-    while len(tokens) < max_batches:
-        token = deliveries_claim()
-        if token is None:
+    probes: list[str] = []
+    for app_id, state_of_circuit in _apps_due(now):
+        if len(tokens) >= max_batches:
             break
-        tokens.append(token)
+        if state_of_circuit == circuit.OPEN:
+            token = _probe_claim(app_id, now)
+            if token:
+                probes.append(token)
+            continue
+        while len(tokens) < max_batches:
+            token, seen = state.deliveries_claim_due(app_id=app_id, now=now, limit=CLAIM_BATCH)
+            if token:
+                tokens.append(token)
+            if seen < CLAIM_BATCH:
+                state.due_hint_advance(app_id=app_id, now=now)
+                break
     enqueue_sends(tokens)
-    return len(tokens)
+    enqueue_sends(probes, probe=True)
+    return len(tokens) + len(probes)
+
+
+def _probe_claim(app_id: int, now: datetime) -> str | None:
+    """One request's worth (one event's deliveries) for an open circuit's probe."""
+    # Waiting behind an open circuit counts toward RETRY_MAX_AGE.
+    state.deliveries_give_up_expired(app_id=app_id, now=now)
+    if not circuit.probe_take(app_id=app_id, now=now):
+        return None
+    token, _ = state.deliveries_claim_due(app_id=app_id, now=now, limit=1)
+    if token is None:
+        circuit.probe_release(app_id=app_id)
+        state.due_hint_advance(app_id=app_id, now=now)
+    return token

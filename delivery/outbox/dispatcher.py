@@ -44,7 +44,8 @@ from django_q.conf import Conf
 from django_q.tasks import async_task
 
 from delivery.models import WorkerLease
-from delivery.outbox.claims import deliveries_dispatch_due, new_lease_token
+from delivery.outbox.claims import deliveries_dispatch_due
+from delivery.outbox.state import new_lease_token
 
 logger = logging.getLogger(__name__)
 

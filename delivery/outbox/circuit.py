@@ -1,0 +1,153 @@
+"""The per-app circuit (docs/design.md, "The circuit").
+
+When one app's requests keep failing in a retryable way (HTTP 5xx, a timeout, a refused
+connection, a body that is not JSON), its circuit opens: its deliveries stop going out
+one by one, and instead one probe at a time is sent, at intervals that double from
+`CIRCUIT_FIRST_PROBE_SECONDS` to at most `CIRCUIT_MAX_PROBE_SECONDS`. The first probe
+Chartboost answers (delivered, or a final answer such as 401) closes it, and then the
+app's retrying deliveries are due at once. A JSON status 429 pauses the app for
+`Retry-After` instead, and does not count toward opening the circuit.
+
+This module alone writes the circuit and pause columns of `AppQueue`. The policy is
+plain values and functions, read from settings, so tests and benchmarks can scale it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Q
+
+from delivery import chartboost
+from delivery.models import AppQueue
+
+OPEN = AppQueue.Circuit.OPEN
+CLOSED = AppQueue.Circuit.CLOSED
+
+
+@dataclass(frozen=True)
+class CircuitPolicy:
+    # Retryable failures in a row that open the circuit.
+    open_after: int
+    first_probe_seconds: float
+    max_probe_seconds: float
+
+    @classmethod
+    def from_settings(cls) -> CircuitPolicy:
+        return cls(settings.CIRCUIT_OPEN_AFTER, settings.CIRCUIT_FIRST_PROBE_SECONDS,
+                   settings.CIRCUIT_MAX_PROBE_SECONDS)
+
+    def interval_after(self, current: float) -> float:
+        """The wait before the next probe: the first interval, then doubling up to the cap."""
+        if current <= 0:
+            return self.first_probe_seconds
+        return min(current * 2, self.max_probe_seconds)
+
+
+@dataclass(frozen=True)
+class CircuitChange:
+    opened: bool = False
+    closed: bool = False
+    # Open or paused now: nothing more should go out for the app one by one.
+    stopped: bool = False
+
+
+def _probe_lease_seconds() -> float:
+    """A probe is in flight for at most one request's time plus a lease; then another may go."""
+    return settings.CHARTBOOST_CONNECT_TIMEOUT + settings.CHARTBOOST_READ_TIMEOUT + settings.DELIVERY_LEASE_SECONDS
+
+
+def _queue_locked(app_id: int) -> AppQueue:
+    AppQueue.objects.bulk_create([AppQueue(app_id=app_id)], ignore_conflicts=True)
+    return AppQueue.objects.select_for_update().get(app_id=app_id)
+
+
+def requests_note(*, app_id: int, verdicts: list[chartboost.Verdict], now: datetime) -> CircuitChange:
+    """Move the app's circuit on by what its latest requests came to, in the order they were answered."""
+    policy = CircuitPolicy.from_settings()
+    opened = closed = False
+    with transaction.atomic():
+        queue = _queue_locked(app_id)
+        for verdict in verdicts:
+            if verdict.throttled:
+                pause = verdict.pause_seconds or chartboost.retry_delay(1)
+                until = now + timedelta(seconds=pause)
+                queue.paused_until = max(queue.paused_until, until) if queue.paused_until else until
+            elif verdict.outcome == chartboost.RETRY:
+                queue.failures += 1
+                if queue.circuit == OPEN:
+                    # A probe failed (answers of requests sent before the circuit opened do not count twice).
+                    if queue.probe_until is not None:
+                        queue.probe_interval = policy.interval_after(queue.probe_interval)
+                        queue.next_probe_at = now + timedelta(seconds=queue.probe_interval)
+                        queue.probe_until = None
+                elif queue.failures >= policy.open_after:
+                    queue.circuit, queue.circuit_since = OPEN, now
+                    queue.probe_interval = policy.interval_after(0)
+                    queue.next_probe_at = now + timedelta(seconds=queue.probe_interval)
+                    queue.probe_until = None
+                    opened = True
+            else:
+                queue.failures = 0
+                if queue.circuit == OPEN:
+                    queue.circuit, queue.circuit_since = CLOSED, now
+                    queue.probe_interval, queue.next_probe_at, queue.probe_until = 0, None, None
+                    closed, opened = True, False
+        queue.save(update_fields=["failures", "circuit", "circuit_since", "probe_interval", "next_probe_at",
+                                  "probe_until", "paused_until"])
+    stopped = queue.circuit == OPEN or bool(queue.paused_until and queue.paused_until > now)
+    return CircuitChange(opened=opened, closed=closed, stopped=stopped)
+
+
+def probe_take(*, app_id: int, now: datetime) -> bool:
+    """Take the app's one probe slot, if its circuit is open, the probe is due and none is in flight."""
+    until = now + timedelta(seconds=_probe_lease_seconds())
+    return bool(
+        AppQueue.objects.filter(app_id=app_id, circuit=OPEN, next_probe_at__lte=now)
+        .filter(Q(probe_until__isnull=True) | Q(probe_until__lt=now))
+        .update(probe_until=until)
+    )
+
+
+def probe_release(*, app_id: int) -> None:
+    """Nothing was due to probe with: free the slot."""
+    AppQueue.objects.filter(app_id=app_id, circuit=OPEN).update(probe_until=None)
+
+
+def apps_held_back(app_ids: set[int], now: datetime) -> set[int]:
+    """The apps among these whose deliveries may not go out one by one now: circuit open or paused."""
+    if not app_ids:
+        return set()
+    return set(
+        AppQueue.objects.filter(app_id__in=app_ids)
+        .filter(Q(circuit=OPEN) | Q(paused_until__gt=now))
+        .values_list("app_id", flat=True)
+    )
+
+
+@dataclass(frozen=True)
+class CircuitView:
+    """What the app page, the admin, the API and /metrics show of a circuit."""
+
+    state: str
+    since: datetime | None
+    next_probe_at: datetime | None
+    paused_until: datetime | None = None
+
+    def as_dict(self) -> dict[str, object]:
+        return {"state": self.state, "since": self.since, "next_probe_at": self.next_probe_at}
+
+
+def circuits_view(app_ids: list[int], now: datetime) -> dict[int, CircuitView]:
+    """Each app's circuit, closed for an app that has never sent anything."""
+    views = {app_id: CircuitView(CLOSED, None, None) for app_id in app_ids}
+    rows = AppQueue.objects.filter(app_id__in=app_ids).values_list(
+        "app_id", "circuit", "circuit_since", "next_probe_at", "paused_until"
+    )
+    for app_id, state, since, next_probe_at, paused_until in rows:
+        paused = paused_until if paused_until and paused_until > now else None
+        views[app_id] = CircuitView(state, since, next_probe_at if state == OPEN else None, paused)
+    return views

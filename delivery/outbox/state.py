@@ -1,0 +1,441 @@
+"""The one writer of a delivery's status, schedule and lease (docs/design.md, "The delivery state machine").
+
+No other module writes `Delivery.status`, `reason`, `next_attempt_at`, `attempt_count`,
+`attempts_before_window`, `first_attempt_at`, `retry_window_started_at`,
+`last_attempt_at`, `lease_token` or `lease_until` (tests aside). Each transition below is
+named, changes rows only from a known old status (a conditional UPDATE, or rows locked
+first), and in the same transaction adjusts the hourly rollups
+(`delivery.history.rollups`) and the app's due hint (`AppQueue.due_at`).
+
+| transition | from | to |
+|---|---|---|
+| `deliveries_create` | (new) | pending, suppressed, blocked |
+| claim, reclaim, renew, release (`deliveries_claim_*`, `leases_renew`, ...) | pending, retrying | leased or not |
+| `answers_record` | pending, retrying, leased by the caller | delivered, failed, retrying |
+| `deliveries_give_up_expired` | retrying | failed |
+| `deliveries_restart_failed` | failed | pending |
+| `deliveries_archive` | pending, retrying | failed |
+| `deliveries_make_due` | retrying | retrying, due now |
+
+One invariant the claim index relies on: `next_attempt_at` is set exactly when the
+status is pending or retrying, and it is only ever when the next attempt is due, never
+a lease's expiry.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, NamedTuple
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import F, Q, QuerySet
+from django.utils import timezone
+
+from delivery import chartboost
+from delivery.bulk_insert import rows_insert
+from delivery.history.rollups import RollupKey, rollup_key, rollups_adjust
+from delivery.models import AppQueue, Attempt, Delivery
+from delivery.outbox import circuit
+
+Status = Delivery.Status
+SENDABLE = Delivery.SENDABLE
+# Far below any backend's limit on query parameters.
+_IDS_PER_QUERY = 500
+
+
+def new_lease_token() -> str:
+    return uuid.uuid4().hex
+
+
+def lease_seconds() -> int:
+    return settings.DELIVERY_LEASE_SECONDS
+
+
+def lease_expiry(now: datetime | None = None) -> datetime:
+    return (now or timezone.now()) + timedelta(seconds=lease_seconds())
+
+
+def _unleased(now: datetime) -> Q:
+    return Q(lease_until__isnull=True) | Q(lease_until__lt=now)
+
+
+def _due(now: datetime) -> Q:
+    """Sendable, due, and held by nobody: only the row's own columns, so a conditional UPDATE
+    with it is atomic on PostgreSQL under READ COMMITTED too."""
+    return Q(status__in=SENDABLE, next_attempt_at__lte=now) & _unleased(now)
+
+
+def _chunks(ids: list[int]) -> Iterable[list[int]]:
+    for start in range(0, len(ids), _IDS_PER_QUERY):
+        yield ids[start:start + _IDS_PER_QUERY]
+
+
+def _locked(deliveries: QuerySet[Delivery]) -> QuerySet[Delivery]:
+    """Rows locked until the transaction ends (PostgreSQL). SQLite ignores FOR UPDATE: its
+    IMMEDIATE transactions already hold the one write lock from BEGIN."""
+    return deliveries.select_related(None).order_by("pk").select_for_update()
+
+
+# ---- the due hint -------------------------------------------------------------------
+
+
+def _due_hint_lower(due: dict[int, datetime]) -> None:
+    """Make each app's hint no later than the given time (creating its queue row if needed)."""
+    for app_id, at in sorted(due.items()):
+        lowered = AppQueue.objects.filter(app_id=app_id).filter(Q(due_at__isnull=True) | Q(due_at__gt=at))
+        if not lowered.update(due_at=at):
+            # Either the hint is already early enough, or the app has no queue row yet.
+            AppQueue.objects.bulk_create([AppQueue(app_id=app_id, due_at=at)], ignore_conflicts=True)
+
+
+def due_hint_advance(*, app_id: int, now: datetime) -> None:
+    """After the dispatcher has claimed everything due for the app: move its hint to when
+    something may next be due.
+
+    That is the next scheduled attempt, but no later than one lease from now: a delivery
+    held by a worker that dies becomes due when its lease runs out, and a delivery created
+    by a transaction that has not committed yet is not visible here. Either way it is
+    looked at again within a lease.
+    """
+    with transaction.atomic():
+        AppQueue.objects.select_for_update().filter(app_id=app_id).first()
+        waiting = Delivery.objects.filter(app_id=app_id, next_attempt_at__isnull=False)
+        if not waiting.exists():
+            due = None
+        else:
+            later = (
+                waiting.filter(next_attempt_at__gt=now).order_by("next_attempt_at")
+                .values_list("next_attempt_at", flat=True).first()
+            )
+            due = min(later, lease_expiry(now)) if later else lease_expiry(now)
+        AppQueue.objects.filter(app_id=app_id).update(due_at=due)
+
+
+# ---- create -------------------------------------------------------------------------
+
+
+class NewDelivery(NamedTuple):
+    event_id: int
+    mapping_id: int
+    event_field: int
+    device: str
+    item: dict[str, Any]
+    status: str
+    reason: str
+
+
+_CREATED_AS = (Status.PENDING, Status.SUPPRESSED, Status.BLOCKED)
+_CREATE_FIELDS = ("event", "mapping", "event_field", "device", "item", "status", "reason", "next_attempt_at")
+
+
+def deliveries_create(*, app_id: int, created_at: datetime, rows: list[NewDelivery]) -> list[int]:
+    """Insert new deliveries (pending ones due at once); return their ids in order. Inside the caller's transaction."""
+    if not rows:
+        return []
+    for row in rows:
+        if row.status not in _CREATED_AS:
+            raise ValueError(f"A delivery is created pending, suppressed or blocked, not {row.status}.")
+    values = [
+        (row.event_id, row.mapping_id, row.event_field, row.device, row.item, row.status, row.reason,
+         created_at if row.status == Status.PENDING else None)
+        for row in rows
+    ]
+    ids = rows_insert(Delivery, values, fields=_CREATE_FIELDS, same={"app": app_id, "created_at": created_at})
+    rollups_adjust(Counter(rollup_key(app_id, created_at, row.event_field, row.status) for row in rows))
+    if any(row.status == Status.PENDING for row in rows):
+        _due_hint_lower({app_id: created_at})
+    return ids
+
+
+# ---- leases -------------------------------------------------------------------------
+
+
+def deliveries_claim_due(*, app_id: int, now: datetime, limit: int) -> tuple[str | None, int]:
+    """Lease the due deliveries of the events among the app's first `limit` due rows.
+
+    Whole events are taken, as their deliveries share one request. Returns the lease token
+    (None when nothing was taken) and how many due rows the read saw: fewer than `limit`
+    means the app has nothing more due now.
+    """
+    rows = list(
+        # Through the index on (app, next_attempt_at) alone: `next_attempt_at` is set only on
+        # sendable rows, so a status filter here would only tempt SQLite to another index.
+        Delivery.objects.filter(app_id=app_id, next_attempt_at__lte=now)
+        .filter(_unleased(now))
+        .order_by("next_attempt_at")
+        .values_list("event_id", flat=True)[:limit]
+    )
+    return deliveries_claim_events(list(dict.fromkeys(rows)), now), len(rows)
+
+
+def deliveries_claim_events(event_ids: list[int], now: datetime) -> str | None:
+    """Lease the due deliveries of these events under a new token; None when none was still due."""
+    if not event_ids:
+        return None
+    token = new_lease_token()
+    taken = 0
+    for chunk in _chunks(event_ids):
+        # The due filter is part of the UPDATE: a row another worker leased meanwhile is skipped.
+        taken += Delivery.objects.filter(event_id__in=chunk).filter(_due(now)).update(
+            lease_token=token, lease_until=lease_expiry(now)
+        )
+    return token if taken else None
+
+
+def deliveries_reclaim(token: str) -> str | None:
+    """Swap a queue message's lease token for a new one; None if the rows are no longer under it.
+
+    A message that runs twice then sends once: the second run finds nothing under the old token.
+    """
+    own = new_lease_token()
+    taken = Delivery.objects.filter(lease_token=token, status__in=SENDABLE).update(
+        lease_token=own, lease_until=lease_expiry()
+    )
+    return own if taken else None
+
+
+def leases_renew(own: str) -> int:
+    return Delivery.objects.filter(lease_token=own).update(lease_until=lease_expiry())
+
+
+def deliveries_release(own: str, *, delivery_ids: list[int] | None = None) -> int:
+    """Give back what is still held under `own` (all of it, or the given ids) without an attempt."""
+    with transaction.atomic():
+        held = Delivery.objects.filter(lease_token=own)
+        if delivery_ids is not None:
+            held = held.filter(pk__in=delivery_ids)
+        due: dict[int, datetime] = {}
+        for app_id, next_attempt_at in held.values_list("app_id", "next_attempt_at"):
+            if next_attempt_at is not None:
+                due[app_id] = min(due.get(app_id, next_attempt_at), next_attempt_at)
+        released = held.update(lease_token="", lease_until=None)
+        _due_hint_lower(due)
+    return released
+
+
+# ---- answers ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Answer:
+    """One request's answer and the deliveries whose items it carried (as read when they were leased)."""
+
+    deliveries: list[Delivery]
+    verdict: chartboost.Verdict
+    request: chartboost.SignedRequest
+    started_at: datetime
+    finished_at: datetime
+    latency_ms: int
+
+
+_RECORD_FIELDS = ["status", "reason", "next_attempt_at", "attempt_count", "first_attempt_at",
+                  "retry_window_started_at", "last_attempt_at", "lease_token", "lease_until", "updated_at"]
+
+
+def answers_record(*, own: str, answers: list[Answer]) -> set[int]:
+    """Write answers in one transaction: each delivery's new state and its Attempt, if `own` still holds it.
+
+    Also tells each app's circuit what its requests came to. Returns the ids of the apps
+    whose sending must stop now (circuit open, or paused by a 429), so the caller holds
+    back what it has not sent yet.
+    """
+    if not answers:
+        return set()
+    max_age = settings.RETRY_MAX_AGE
+    with transaction.atomic():
+        ids = [delivery.pk for answer in answers for delivery in answer.deliveries]
+        held: set[int] = set()
+        for chunk in _chunks(ids):
+            held.update(_locked(Delivery.objects.filter(pk__in=chunk, lease_token=own)).values_list("pk", flat=True))
+        changed: list[Delivery] = []
+        attempts: list[Attempt] = []
+        deltas: Counter[RollupKey] = Counter()
+        due: dict[int, datetime] = {}
+        delivered_at: dict[int, datetime] = {}
+        verdicts: dict[int, list[chartboost.Verdict]] = {}
+        for answer in answers:
+            app_ids = set()
+            for delivery in answer.deliveries:
+                if delivery.pk not in held:
+                    continue
+                old = rollup_key(delivery.app_id, delivery.created_at, delivery.event_field, delivery.status)
+                _answer_apply(delivery, answer, max_age)
+                deltas[old] -= 1
+                deltas[old._replace(status=delivery.status)] += 1
+                changed.append(delivery)
+                attempts.append(_attempt_row(delivery, answer))
+                app_ids.add(delivery.app_id)
+                if delivery.status == Status.RETRYING:
+                    due[delivery.app_id] = min(due.get(delivery.app_id, delivery.next_attempt_at),
+                                               delivery.next_attempt_at)
+                elif delivery.status == Status.DELIVERED:
+                    delivered_at[delivery.app_id] = max(delivered_at.get(delivery.app_id, answer.finished_at),
+                                                        answer.finished_at)
+            for app_id in app_ids:
+                verdicts.setdefault(app_id, []).append(answer.verdict)
+        Delivery.objects.bulk_update(changed, _RECORD_FIELDS)
+        Attempt.objects.bulk_create(attempts)
+        rollups_adjust(deltas)
+        _due_hint_lower(due)
+        for app_id, when in sorted(delivered_at.items()):
+            AppQueue.objects.filter(app_id=app_id).filter(
+                Q(last_delivered_at__isnull=True) | Q(last_delivered_at__lt=when)
+            ).update(last_delivered_at=when)
+        return {app_id for app_id, app_verdicts in sorted(verdicts.items()) if app_verdicts_note(app_id, app_verdicts)}
+
+
+def app_verdicts_note(app_id: int, verdicts: list[chartboost.Verdict]) -> bool:
+    """Tell the app's circuit what its latest requests came to (a test event's too).
+
+    When that closes the circuit, the app's retrying deliveries become due at once. Returns
+    whether the app's sending must stop now.
+    """
+    now = timezone.now()
+    with transaction.atomic():
+        change = circuit.requests_note(app_id=app_id, verdicts=verdicts, now=now)
+        if change.closed:
+            deliveries_make_due(app_id=app_id, now=now)
+    return change.stopped
+
+
+def _answer_apply(delivery: Delivery, answer: Answer, max_age: int) -> None:
+    verdict = answer.verdict
+    number = delivery.attempt_count + 1
+    delivery.attempt_count = number
+    delivery.first_attempt_at = delivery.first_attempt_at or answer.started_at
+    delivery.retry_window_started_at = delivery.retry_window_started_at or answer.started_at
+    delivery.last_attempt_at = answer.started_at
+    delivery.lease_token, delivery.lease_until = "", None
+    delivery.updated_at = answer.finished_at
+    if verdict.outcome == chartboost.DELIVERED:
+        delivery.status, delivery.next_attempt_at, delivery.reason = Status.DELIVERED, None, ""
+        return
+    if verdict.outcome == chartboost.FAILED:
+        delivery.status, delivery.next_attempt_at, delivery.reason = Status.FAILED, None, verdict.summary()
+        return
+    in_window = number - delivery.attempts_before_window
+    delay = chartboost.retry_after(
+        failed_attempts=in_window,
+        seconds_since_first_attempt=(answer.finished_at - delivery.retry_window_started_at).total_seconds(),
+        max_age=max_age,
+        pause=verdict.pause_seconds,
+    )
+    if delay is None:
+        delivery.status, delivery.next_attempt_at = Status.FAILED, None
+        delivery.reason = _gave_up(in_window, verdict.summary())
+        return
+    delivery.status = Status.RETRYING
+    delivery.next_attempt_at = answer.finished_at + timedelta(seconds=delay)
+    delivery.reason = verdict.summary()
+
+
+def _gave_up(attempts: int, last: str) -> str:
+    return f"gave up after {attempts} attempts (the last: {last})"
+
+
+def _attempt_row(delivery: Delivery, answer: Answer) -> Attempt:
+    verdict = answer.verdict
+    return Attempt(
+        delivery=delivery,
+        number=delivery.attempt_count,
+        started_at=answer.started_at,
+        endpoint=answer.request.url,
+        request_headers=dict(answer.request.headers),
+        request_body=answer.request.redacted_body,
+        http_status=verdict.http_status,
+        response_status=verdict.response_status,
+        response_message=verdict.response_message,
+        response_body=verdict.response_body,
+        latency_ms=answer.latency_ms,
+        error=verdict.error,
+        outcome=verdict.outcome,
+    )
+
+
+# ---- the other transitions ----------------------------------------------------------
+
+
+def deliveries_give_up_expired(*, app_id: int, now: datetime) -> int:
+    """Fail the app's retrying deliveries whose retry window has run out without an attempt
+    (they waited behind an open circuit, which counts toward RETRY_MAX_AGE)."""
+    cutoff = now - timedelta(seconds=settings.RETRY_MAX_AGE)
+    with transaction.atomic():
+        expired = list(_locked(
+            Delivery.objects.filter(app_id=app_id, status=Status.RETRYING, retry_window_started_at__lte=cutoff)
+            .filter(_unleased(now))
+        ))
+        deltas: Counter[RollupKey] = Counter()
+        for delivery in expired:
+            key = rollup_key(app_id, delivery.created_at, delivery.event_field, Status.RETRYING)
+            deltas[key] -= 1
+            deltas[key._replace(status=Status.FAILED)] += 1
+            delivery.status, delivery.next_attempt_at, delivery.updated_at = Status.FAILED, None, now
+            delivery.reason = _gave_up(delivery.attempt_count - delivery.attempts_before_window, delivery.reason)
+        Delivery.objects.bulk_update(expired, ["status", "next_attempt_at", "reason", "updated_at"])
+        rollups_adjust(deltas)
+    return len(expired)
+
+
+def deliveries_restart_failed(deliveries: QuerySet[Delivery]) -> list[int]:
+    """Send failed deliveries again: pending, due now, in a new retry window. Returns their ids.
+
+    Their attempts, `attempt_count` and `first_attempt_at` stay: what happened before is part
+    of the audit. The schedule restarts at 2 s, and RETRY_MAX_AGE counts from the next attempt.
+    """
+    now = timezone.now()
+    with transaction.atomic():
+        rows = list(_locked(deliveries.filter(status=Status.FAILED)).values_list("pk", "app_id", "created_at",
+                                                                                 "event_field"))
+        ids = [pk for pk, _, _, _ in rows]
+        for chunk in _chunks(ids):
+            Delivery.objects.filter(pk__in=chunk, status=Status.FAILED).update(
+                status=Status.PENDING, reason="", next_attempt_at=now, retry_window_started_at=None,
+                attempts_before_window=F("attempt_count"), lease_token="", lease_until=None, updated_at=now,
+            )
+        deltas: Counter[RollupKey] = Counter()
+        for _, app_id, created_at, event_field in rows:
+            key = rollup_key(app_id, created_at, event_field, Status.FAILED)
+            deltas[key] -= 1
+            deltas[key._replace(status=Status.PENDING)] += 1
+        rollups_adjust(deltas)
+        _due_hint_lower({app_id: now for _, app_id, _, _ in rows})
+    return ids
+
+
+ARCHIVED_REASON = "app deleted"
+
+
+def deliveries_archive(*, app_id: int) -> int:
+    """The app was deleted: everything it still had waiting ends failed. Returns how many."""
+    now = timezone.now()
+    with transaction.atomic():
+        rows = list(_locked(Delivery.objects.filter(app_id=app_id, status__in=SENDABLE))
+                    .values_list("pk", "created_at", "event_field", "status"))
+        for chunk in _chunks([pk for pk, _, _, _ in rows]):
+            Delivery.objects.filter(pk__in=chunk, status__in=SENDABLE).update(
+                status=Status.FAILED, reason=ARCHIVED_REASON, next_attempt_at=None, lease_token="",
+                lease_until=None, updated_at=now,
+            )
+        deltas: Counter[RollupKey] = Counter()
+        for _, created_at, event_field, status in rows:
+            key = rollup_key(app_id, created_at, event_field, status)
+            deltas[key] -= 1
+            deltas[key._replace(status=Status.FAILED)] += 1
+        rollups_adjust(deltas)
+        AppQueue.objects.filter(app_id=app_id).update(due_at=None)
+    return len(rows)
+
+
+def deliveries_make_due(*, app_id: int, now: datetime) -> int:
+    """The app's circuit closed: its retrying deliveries are due now rather than at their own next attempt."""
+    with transaction.atomic():
+        moved = Delivery.objects.filter(app_id=app_id, status=Status.RETRYING, next_attempt_at__gt=now).update(
+            next_attempt_at=now
+        )
+        _due_hint_lower({app_id: now})
+    return moved
