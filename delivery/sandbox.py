@@ -50,6 +50,7 @@ class Reply:
     body: bytes = b'{"status": 200, "message": "Success"}'
     content_type: str = "application/json"
     delay: float = 0.0
+    headers: tuple[tuple[str, str], ...] = ()
 
     @classmethod
     def success(cls) -> Reply:
@@ -59,6 +60,12 @@ class Reply:
     def status(cls, status: int, message: str = "") -> Reply:
         """Chartboost's way of saying anything: HTTP 200 and a JSON status."""
         return cls(body=json.dumps({"status": status, "message": message}).encode())
+
+    @classmethod
+    def slow_down(cls, retry_after: int | None = None) -> Reply:
+        """Status 429, with a Retry-After header in seconds when given."""
+        headers = (("Retry-After", str(retry_after)),) if retry_after is not None else ()
+        return cls(body=b'{"status": 429, "message": "Too Many Requests"}', headers=headers)
 
     @classmethod
     def http_error(cls, http_status: int = 500) -> Reply:
@@ -255,6 +262,8 @@ class _Handler(BaseHTTPRequestHandler):
             self.send_response(reply.http_status)
             self.send_header("Content-Type", reply.content_type)
             self.send_header("Content-Length", str(len(reply.body)))
+            for name, value in reply.headers:
+                self.send_header(name, value)
             self.end_headers()
             self.wfile.write(reply.body)
         except (BrokenPipeError, ConnectionResetError):
@@ -294,6 +303,8 @@ class ChartboostSandbox(ThreadingHTTPServer):
         self.reject_rate = reject_rate
         self.received: list[Received] = []
         self._script: deque[Reply] = deque(script)
+        # Per Chartboost app id: answer every request with this reply until then (monotonic time).
+        self._outages: dict[str, tuple[float, Reply]] = {}
         self._random = random.Random(seed)
         self._changed = threading.Condition()
         self._thread: threading.Thread | None = None
@@ -308,6 +319,11 @@ class ChartboostSandbox(ThreadingHTTPServer):
         with self._changed:
             self._script.extend(replies)
 
+    def outage(self, app_id: str, seconds: float, reply: Reply | None = None) -> None:
+        """Answer every request for one app with `reply` (default: status 500) for the next `seconds`."""
+        with self._changed:
+            self._outages[app_id] = (time.monotonic() + seconds, reply or Reply.status(500, "Outage (sandbox)"))
+
     def receive(
         self, method: str, path: str, headers: dict[str, str], raw_body: bytes, *, client: tuple[str, int]
     ) -> Received:
@@ -315,10 +331,15 @@ class ChartboostSandbox(ThreadingHTTPServer):
         status, problems, body = check_request(method, path, headers, raw_body)
         received = Received(arrived_at, method, path, headers, raw_body, body, problems, client)
         with self._changed:
-            received.reply = self._choose_reply(status, problems)
+            received.reply = self._outage_reply(headers, arrived_at) or self._choose_reply(status, problems)
             self.received.append(received)
             self._changed.notify_all()
         return received
+
+    def _outage_reply(self, headers: dict[str, str], now: float) -> Reply | None:
+        app_id = next((value for name, value in headers.items() if name.lower() == "x-chartboost-app"), None)
+        until, reply = self._outages.get(app_id or "", (0.0, None))
+        return reply if now < until else None
 
     def _choose_reply(self, status: int, problems: list[str]) -> Reply:
         if self._script:

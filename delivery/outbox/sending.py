@@ -144,21 +144,17 @@ def _send_all(outgoing: list[Outgoing], own: str, *, concurrency: int, deadline:
     renew_every = max(settings.DELIVERY_LEASE_SECONDS / 3, 0.5)
     renewed = time.monotonic()
     start_by = renewed + deadline
-    held_back: set[int] = set()
-    lock = threading.Lock()
+    hold = _HoldBack(circuit.CircuitPolicy.from_settings().open_after)
     sent = 0
     with ThreadPoolExecutor(max_workers=min(concurrency, len(outgoing)), thread_name_prefix="send") as pool:
         futures: dict[Future[state.Answer | None], Outgoing] = {
-            pool.submit(_attempt, item, start_by, held_back, lock): item for item in outgoing
+            pool.submit(_attempt, item, start_by, hold): item for item in outgoing
         }
         pending = set(futures)
         while pending:
             done, pending = wait(pending, timeout=FLUSH_SECONDS, return_when=ALL_COMPLETED)
             answers = [answer for answer in (future.result() for future in done) if answer is not None]
-            stopped = state.answers_record(own=own, answers=answers)
-            if stopped:
-                with lock:
-                    held_back |= stopped
+            hold.stop(state.answers_record(own=own, answers=answers))
             sent += len(answers)
             if pending and time.monotonic() - renewed >= renew_every:
                 state.leases_renew(own)
@@ -166,13 +162,48 @@ def _send_all(outgoing: list[Outgoing], own: str, *, concurrency: int, deadline:
     return sent
 
 
-def _attempt(item: Outgoing, start_by: float, held_back: set[int], lock: threading.Lock) -> state.Answer | None:
+class _HoldBack:
+    """Which apps of a batch must send nothing more, shared by its sending threads.
+
+    The circuit itself moves when answers are written (every FLUSH_SECONDS). Between two
+    writes, the batch applies the circuit's own rule to what it has just seen, so an app
+    whose requests fail `open_after` times in a row (or that is told to slow down) stops
+    at once instead of at the next write.
+    """
+
+    def __init__(self, open_after: int) -> None:
+        self.open_after = open_after
+        self.stopped: set[int] = set()
+        self.failures: dict[int, int] = {}
+        self.lock = threading.Lock()
+
+    def allows(self, app_id: int) -> bool:
+        with self.lock:
+            return app_id not in self.stopped
+
+    def note(self, app_id: int, verdict: chartboost.Verdict) -> None:
+        with self.lock:
+            if verdict.throttled:
+                self.stopped.add(app_id)
+            elif verdict.outcome == chartboost.RETRY:
+                self.failures[app_id] = self.failures.get(app_id, 0) + 1
+                if self.failures[app_id] >= self.open_after:
+                    self.stopped.add(app_id)
+            else:
+                self.failures[app_id] = 0
+
+    def stop(self, app_ids: set[int]) -> None:
+        with self.lock:
+            self.stopped |= app_ids
+
+
+def _attempt(item: Outgoing, start_by: float, hold: _HoldBack) -> state.Answer | None:
     """Send one request, unless the batch's deadline has passed or its app was held back
     meanwhile (then None: it is released and goes with a later batch)."""
-    with lock:
-        stopped = item.deliveries[0].app_id in held_back
-    if stopped or time.monotonic() > start_by:
+    app_id = item.deliveries[0].app_id
+    if not hold.allows(app_id) or time.monotonic() > start_by:
         return None
     started_at = timezone.now()
     verdict, latency_ms = chartboost.post(SESSION, item.request, timeout=request_timeout())
+    hold.note(app_id, verdict)
     return state.Answer(item.deliveries, verdict, item.request, started_at, timezone.now(), latency_ms)
