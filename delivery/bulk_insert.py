@@ -1,4 +1,4 @@
-"""Many rows into one table, fast: the ingestion hot path's INSERTs (SPEC §6: 3,000 events/s).
+"""Many rows into one table, fast: the INSERTs of ingestion and the UPDATEs that write answers.
 
 `bulk_create` passes each of the ~17,000 values of a batch's 1,000 deliveries through
 the query compiler one by one, and splits them into statements of at most 999
@@ -65,6 +65,46 @@ def rows_insert(
             cursor.execute(head + ", ".join([row_sql] * len(chunk)) + tail, params)
             ids += [pk for (pk,) in cursor.fetchall()]
     return ids
+
+
+def rows_update(model: type[Model], rows: list[tuple[Any, ...]], *, fields: tuple[str, ...]) -> int:
+    """Set each row's `fields` to its own values: each of `rows` is (pk, *values of fields).
+
+    `bulk_update` writes a CASE expression per field with a WHEN per row, and composing
+    those took most of the time of writing a batch of answers (0.3 s for 100 rows, against
+    40 ms in the database). This is one `WITH v(...) AS (VALUES ...) UPDATE ... FROM v`
+    statement per chunk, which reads the same on SQLite (>= 3.33) and PostgreSQL. Like
+    `bulk_update`, it sends no signals and does not touch auto_now fields itself.
+    """
+    if not rows:
+        return 0
+    meta = model._meta
+    columns = [meta.pk, *(meta.get_field(name) for name in fields)]
+    prepare = [_preparer(f) for f in columns]
+    quote = connection.ops.quote_name
+    table = quote(meta.db_table)
+    names = [quote(f.column) for f in columns]
+    # PostgreSQL types VALUES from their text unless told; SQLite takes values as they come.
+    if connection.vendor == "postgresql":
+        row_sql = "(" + ", ".join(f"CAST(%s AS {f.db_type(connection)})" for f in columns) + ")"
+    else:
+        row_sql = "(" + ", ".join(["%s"] * len(columns)) + ")"
+    assignments = ", ".join(f"{name} = v.{name}" for name in names[1:])
+    per_statement = max(1, max_query_params() // len(columns))
+    changed = 0
+    with connection.cursor() as cursor:
+        for start in range(0, len(rows), per_statement):
+            chunk = rows[start:start + per_statement]
+            params: list[Any] = []
+            for row in chunk:
+                params += [value if p is None else p(value) for value, p in zip(row, prepare, strict=True)]
+            cursor.execute(
+                f"WITH v({', '.join(names)}) AS (VALUES {', '.join([row_sql] * len(chunk))}) "
+                f"UPDATE {table} SET {assignments} FROM v WHERE {table}.{names[0]} = v.{names[0]}",
+                params,
+            )
+            changed += cursor.rowcount
+    return changed
 
 
 def _preparer(f: Field) -> Callable[[Any], Any] | None:

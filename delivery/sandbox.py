@@ -101,6 +101,8 @@ class Received:
     problems: list[str]
     client: tuple[str, int] = ("", 0)
     reply: Reply = field(default_factory=Reply)
+    # time.monotonic() once the answer was written back; None while it is still on its way.
+    answered_at: float | None = None
 
     def header(self, name: str) -> str | None:
         for key, value in self.headers.items():
@@ -266,6 +268,8 @@ class _Handler(BaseHTTPRequestHandler):
                 self.send_header(name, value)
             self.end_headers()
             self.wfile.write(reply.body)
+            self.wfile.flush()
+            received.answered_at = time.monotonic()
         except (BrokenPipeError, ConnectionResetError):
             # The sender gave up (or died) while we were answering; that is its problem to retry.
             self.close_connection = True

@@ -6,7 +6,11 @@ from delivery.outbox import dispatcher, sending
 
 
 def deliveries_send(token: str, probe: bool = False) -> int:
-    return sending.deliveries_send(token, probe)
+    sent = sending.deliveries_send(token, probe)
+    # Every busy worker also watches the dispatcher: if the loop died with another host's
+    # cluster, a new one starts as soon as its lease lapses, not at the next minute's schedule.
+    dispatcher.dispatcher_ensure()
+    return sent
 
 
 def dispatcher_run(handed_to: str | None = None) -> None:

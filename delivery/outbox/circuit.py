@@ -65,8 +65,21 @@ def _queue_locked(app_id: int) -> AppQueue:
     return AppQueue.objects.select_for_update().get(app_id=app_id)
 
 
+def _nothing_to_note(app_id: int, verdicts: list[chartboost.Verdict]) -> bool:
+    """A healthy app's answers change nothing: its circuit is closed with no failures counted.
+
+    Checked without a lock first, so the app's queue row is not written (and locked) by
+    every answer of every worker while all is well.
+    """
+    if any(verdict.outcome == chartboost.RETRY for verdict in verdicts):
+        return False
+    return AppQueue.objects.filter(app_id=app_id, circuit=CLOSED, failures=0).exists()
+
+
 def requests_note(*, app_id: int, verdicts: list[chartboost.Verdict], now: datetime) -> CircuitChange:
     """Move the app's circuit on by what its latest requests came to, in the order they were answered."""
+    if _nothing_to_note(app_id, verdicts):
+        return CircuitChange()
     policy = CircuitPolicy.from_settings()
     opened = closed = False
     with transaction.atomic():

@@ -7,20 +7,23 @@ these rows; if this worker dies, the dispatcher claims them again once it runs o
 
 Deliveries of one tracked event share one request (their items go together in
 `track_info`). The requests of a batch go out concurrently on a thread pool over one
-pooled keep-alive session per process. Answers are written promptly and in bulk: every
-`FLUSH_SECONDS` whatever has come back is written in one transaction
-(`state.answers_record`), so a worker killed mid-batch loses at most the answers of its
-last moments. The lease is renewed while the batch is in flight, and no request starts
-after the send deadline, so a batch always ends inside django-q's task timeout; what did
-not start is released and goes out with a later batch. When an app's circuit opens (or
-Chartboost asks it to slow down) mid-batch, its requests not yet started are held back.
+pooled keep-alive session per process. Answers are written promptly and in bulk: as
+soon as one has come back it is written, with all that came back meanwhile, in one
+transaction (`state.answers_record`). A sending slot is freed only once its answer is
+written, so a process never has more than `concurrency` requests whose answers are not
+written down: that is all a worker killed mid-batch can cause to be sent again.
+
+The lease is renewed while the batch is in flight, and no request starts after the send
+deadline, so a batch always ends inside django-q's task timeout; what did not start is
+released and goes out with a later batch. When an app's circuit opens (or Chartboost
+asks it to slow down) mid-batch, its requests not yet started are held back.
 """
 
 from __future__ import annotations
 
 import threading
 import time
-from concurrent.futures import ALL_COMPLETED, Future, ThreadPoolExecutor, wait
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from itertools import groupby
 
@@ -36,7 +39,8 @@ from delivery.outbox import circuit, state
 from mappings.models import App
 
 SEND_CONCURRENCY = 32
-FLUSH_SECONDS = 0.05
+# How often the batch wakes to renew its lease when no answer comes back.
+IDLE_WAKE_SECONDS = 0.5
 
 
 def send_deadline_seconds() -> float:
@@ -145,16 +149,22 @@ def _send_all(outgoing: list[Outgoing], own: str, *, concurrency: int, deadline:
     renewed = time.monotonic()
     start_by = renewed + deadline
     hold = _HoldBack(circuit.CircuitPolicy.from_settings().open_after)
+    # A slot is taken before a request starts and given back once its answer is written.
+    slots = threading.BoundedSemaphore(concurrency)
     sent = 0
     with ThreadPoolExecutor(max_workers=min(concurrency, len(outgoing)), thread_name_prefix="send") as pool:
         futures: dict[Future[state.Answer | None], Outgoing] = {
-            pool.submit(_attempt, item, start_by, hold): item for item in outgoing
+            pool.submit(_attempt, item, start_by, hold, slots): item for item in outgoing
         }
         pending = set(futures)
         while pending:
-            done, pending = wait(pending, timeout=FLUSH_SECONDS, return_when=ALL_COMPLETED)
+            done, pending = wait(pending, timeout=IDLE_WAKE_SECONDS, return_when=FIRST_COMPLETED)
             answers = [answer for answer in (future.result() for future in done) if answer is not None]
-            hold.stop(state.answers_record(own=own, answers=answers))
+            try:
+                hold.stop(state.answers_record(own=own, answers=answers))
+            finally:
+                for _ in answers:
+                    slots.release()
             sent += len(answers)
             if pending and time.monotonic() - renewed >= renew_every:
                 state.leases_renew(own)
@@ -197,13 +207,24 @@ class _HoldBack:
             self.stopped |= app_ids
 
 
-def _attempt(item: Outgoing, start_by: float, hold: _HoldBack) -> state.Answer | None:
+def _attempt(
+    item: Outgoing, start_by: float, hold: _HoldBack, slots: threading.BoundedSemaphore
+) -> state.Answer | None:
     """Send one request, unless the batch's deadline has passed or its app was held back
-    meanwhile (then None: it is released and goes with a later batch)."""
+    meanwhile (then None: it is released and goes with a later batch).
+
+    The slot taken here is given back by the batch once the answer is written.
+    """
+    slots.acquire()
     app_id = item.deliveries[0].app_id
     if not hold.allows(app_id) or time.monotonic() > start_by:
+        slots.release()
         return None
     started_at = timezone.now()
-    verdict, latency_ms = chartboost.post(SESSION, item.request, timeout=request_timeout())
+    try:
+        verdict, latency_ms = chartboost.post(SESSION, item.request, timeout=request_timeout())
+    except BaseException:
+        slots.release()
+        raise
     hold.note(app_id, verdict)
     return state.Answer(item.deliveries, verdict, item.request, started_at, timezone.now(), latency_ms)

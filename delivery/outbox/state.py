@@ -37,13 +37,14 @@ from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 
 from delivery import chartboost
-from delivery.bulk_insert import rows_insert
+from delivery.bulk_insert import rows_insert, rows_update
 from delivery.history.rollups import RollupKey, rollup_key, rollups_adjust
 from delivery.models import AppQueue, Attempt, Delivery
 from delivery.outbox import circuit
 
 Status = Delivery.Status
 SENDABLE = Delivery.SENDABLE
+LAST_DELIVERED_PRECISION = timedelta(seconds=1)
 # Far below any backend's limit on query parameters.
 _IDS_PER_QUERY = 500
 
@@ -233,8 +234,10 @@ class Answer:
     latency_ms: int
 
 
-_RECORD_FIELDS = ["status", "reason", "next_attempt_at", "attempt_count", "first_attempt_at",
-                  "retry_window_started_at", "last_attempt_at", "lease_token", "lease_until", "updated_at"]
+_RECORD_FIELDS = ("status", "reason", "next_attempt_at", "attempt_count", "first_attempt_at",
+                  "retry_window_started_at", "last_attempt_at", "lease_token", "lease_until", "updated_at")
+_ATTEMPT_FIELDS = ("delivery", "number", "started_at", "endpoint", "request_headers", "request_body", "http_status",
+                   "response_status", "response_message", "response_body", "latency_ms", "error", "outcome")
 
 
 def answers_record(*, own: str, answers: list[Answer]) -> set[int]:
@@ -253,7 +256,7 @@ def answers_record(*, own: str, answers: list[Answer]) -> set[int]:
         for chunk in _chunks(ids):
             held.update(_locked(Delivery.objects.filter(pk__in=chunk, lease_token=own)).values_list("pk", flat=True))
         changed: list[Delivery] = []
-        attempts: list[Attempt] = []
+        attempts: list[tuple[Any, ...]] = []
         deltas: Counter[RollupKey] = Counter()
         due: dict[int, datetime] = {}
         delivered_at: dict[int, datetime] = {}
@@ -268,7 +271,7 @@ def answers_record(*, own: str, answers: list[Answer]) -> set[int]:
                 deltas[old] -= 1
                 deltas[old._replace(status=delivery.status)] += 1
                 changed.append(delivery)
-                attempts.append(_attempt_row(delivery, answer))
+                attempts.append(_attempt_values(delivery, answer))
                 app_ids.add(delivery.app_id)
                 if delivery.status == Status.RETRYING:
                     due[delivery.app_id] = min(due.get(delivery.app_id, delivery.next_attempt_at),
@@ -278,13 +281,16 @@ def answers_record(*, own: str, answers: list[Answer]) -> set[int]:
                                                         answer.finished_at)
             for app_id in app_ids:
                 verdicts.setdefault(app_id, []).append(answer.verdict)
-        Delivery.objects.bulk_update(changed, _RECORD_FIELDS)
-        Attempt.objects.bulk_create(attempts)
+        rows_update(Delivery, [(d.pk, *(getattr(d, name) for name in _RECORD_FIELDS)) for d in changed],
+                    fields=_RECORD_FIELDS)
+        rows_insert(Attempt, attempts, fields=_ATTEMPT_FIELDS, same={})
         rollups_adjust(deltas)
         _due_hint_lower(due)
         for app_id, when in sorted(delivered_at.items()):
+            # To the second: the row is then written at most once a second per app, not by
+            # every answer of every worker.
             AppQueue.objects.filter(app_id=app_id).filter(
-                Q(last_delivered_at__isnull=True) | Q(last_delivered_at__lt=when)
+                Q(last_delivered_at__isnull=True) | Q(last_delivered_at__lt=when - LAST_DELIVERED_PRECISION)
             ).update(last_delivered_at=when)
         return {app_id for app_id, app_verdicts in sorted(verdicts.items()) if app_verdicts_note(app_id, app_verdicts)}
 
@@ -338,23 +344,12 @@ def _gave_up(attempts: int, last: str) -> str:
     return f"gave up after {attempts} attempts (the last: {last})"
 
 
-def _attempt_row(delivery: Delivery, answer: Answer) -> Attempt:
+def _attempt_values(delivery: Delivery, answer: Answer) -> tuple[Any, ...]:
+    """An Attempt row, in the order of _ATTEMPT_FIELDS."""
     verdict = answer.verdict
-    return Attempt(
-        delivery=delivery,
-        number=delivery.attempt_count,
-        started_at=answer.started_at,
-        endpoint=answer.request.url,
-        request_headers=dict(answer.request.headers),
-        request_body=answer.request.redacted_body,
-        http_status=verdict.http_status,
-        response_status=verdict.response_status,
-        response_message=verdict.response_message,
-        response_body=verdict.response_body,
-        latency_ms=answer.latency_ms,
-        error=verdict.error,
-        outcome=verdict.outcome,
-    )
+    return (delivery.pk, delivery.attempt_count, answer.started_at, answer.request.url, dict(answer.request.headers),
+            answer.request.redacted_body, verdict.http_status, verdict.response_status, verdict.response_message,
+            verdict.response_body, answer.latency_ms, verdict.error, verdict.outcome)
 
 
 # ---- the other transitions ----------------------------------------------------------
