@@ -34,11 +34,15 @@ run: $(VENV)/.installed-run
 test: $(VENV)/.installed-test chromium
 	$(PY) -m pytest $(PYTEST_ARGS)
 
-# The same suite on PostgreSQL (the scale-out backend). Needs a server; by default the
-# local one with trust auth: TEST_DATABASE_URL=postgres://user@host:5432/db to change it.
+# The same suite on the scale-out backends: PostgreSQL with django-q2's Redis broker, real
+# qcluster workers included. Needs both servers; by default the local ones (PostgreSQL with
+# trust auth). TEST_DATABASE_URL=postgres://user@host:5432/db and TEST_REDIS_URL=redis://host:port/N
+# change them; TEST_DATABASE_NAME names the test database (default: Django's test_<db>).
+# Two runs at once need different ones: .ci/run picks a fresh pair for every run.
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/test
+TEST_REDIS_URL ?= redis://127.0.0.1:6379/15
 test-postgres: $(VENV)/.installed-test chromium
-	DATABASE_URL=$(TEST_DATABASE_URL) $(PY) -m pytest $(PYTEST_ARGS)
+	DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) $(PY) -m pytest $(PYTEST_ARGS)
 
 lint: $(VENV)/.installed-test
 	$(VENV)/bin/ruff check .

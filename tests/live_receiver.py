@@ -1,9 +1,10 @@
 """Helpers for tests that send for real: the Chartboost sandbox on 127.0.0.1, the queue, a qcluster.
 
 Nothing here fakes our code. HTTP goes to a real local server (`delivery.sandbox`), queued
-tasks are the real django-q2 messages, and worker tests start a real `manage.py qcluster`
-that shares the test database file. Its fixtures reach every test through `pytest_plugins`
-in tests/conftest.py.
+tasks are the real django-q2 messages, read through django-q2's broker API so the same tests
+run on the ORM broker and on Redis, and worker tests start a real `manage.py qcluster` that
+shares the test database (and the Redis queue, when REDIS_URL is set). Its fixtures reach
+every test through `pytest_plugins` in tests/conftest.py.
 """
 
 from __future__ import annotations
@@ -24,7 +25,9 @@ import pytest
 from django.conf import settings as django_settings
 from django.db import connection
 from django.utils import timezone
-from django_q.models import OrmQ
+from django_q.brokers import Broker, get_broker
+from django_q.conf import Conf
+from django_q.signing import SignedPackage
 
 from delivery import tasks
 from delivery.models import Delivery
@@ -56,17 +59,68 @@ def refused_url() -> str:
     return f"http://127.0.0.1:{port}/event_service/v2/level"
 
 
-def queued(func: str) -> list[OrmQ]:
-    return [message for message in OrmQ.objects.order_by("id") if message.task.get("func") == func]
+Task = dict[str, Any]
+
+
+def _queue_drain(broker: Broker) -> list[tuple[Any, Any]]:
+    """Take every waiting message off the queue, oldest first, as (broker id, signed payload)."""
+    messages: list[tuple[Any, Any]] = []
+    # Ask for the size first: an empty Redis dequeue blocks for a second, an ORM one sleeps `poll`.
+    while broker.queue_size():
+        for message_id, payload in broker.dequeue() or []:
+            broker.acknowledge(message_id)
+            messages.append((message_id, payload))
+    # Redis hands messages out in order; the ORM broker in no set order, but its ids are in order.
+    if all(isinstance(message_id, int) for message_id, _ in messages):
+        messages.sort(key=lambda message: message[0])
+    return messages
+
+
+def queued(func: str) -> list[Task]:
+    """The queued tasks of `func`, oldest first; the queue is left holding what it held, in order."""
+    broker = get_broker()
+    payloads = [payload for _, payload in _queue_drain(broker)]
+    for payload in payloads:
+        broker.enqueue(payload)
+    return [task for task in map(SignedPackage.loads, payloads) if task.get("func") == func]
+
+
+def queued_take(func: str) -> list[Task]:
+    """Take the queued tasks of `func` off the queue, oldest first, leaving the others queued in order."""
+    broker = get_broker()
+    taken = []
+    for _, payload in _queue_drain(broker):
+        task = SignedPackage.loads(payload)
+        if task.get("func") == func:
+            taken.append(task)
+        else:
+            broker.enqueue(payload)
+    return taken
 
 
 def run_queued_sends() -> int:
     """Run every queued send task here, in order, as a worker would; return how many ran."""
-    messages = queued(SEND_TASK)
-    for message in messages:
-        tasks.deliveries_send(*message.task["args"])
-        message.delete()
-    return len(messages)
+    sends = queued_take(SEND_TASK)
+    for send in sends:
+        tasks.deliveries_send(*send["args"])
+    return len(sends)
+
+
+@pytest.fixture(autouse=True)
+def queue_empty_around_each_test() -> Iterator[None]:
+    """Each test starts and ends with an empty queue.
+
+    The ORM broker's queue is a table, so it is rolled back or flushed with the test database.
+    A Redis queue outlives the test: without this, what one test queued would reach the next
+    (and a qcluster it starts). Only this run's Redis database is touched (REDIS_URL, .ci/run).
+    """
+    if Conf.ORM:
+        yield
+        return
+    broker = get_broker()
+    broker.purge_queue()
+    yield
+    broker.purge_queue()
 
 
 def deliveries_claim(*, limit: int = CLAIM_BATCH) -> str | None:

@@ -90,7 +90,7 @@ def test_while_open_one_probe_goes_per_interval_and_a_failed_probe_doubles_the_w
         deliveries_dispatch_due()
         deliveries_dispatch_due()
         (probe,) = queued(SEND_TASK)
-        assert probe.task["args"][1] is True
+        assert probe["args"][1] is True
         assert run_queued_sends() == 1
         assert len(chartboost_sandbox.received) == 4
 

@@ -24,7 +24,7 @@ from delivery.sandbox import ChartboostSandbox
 from mappings.models import App
 from mappings.services import app_update
 from tests.factories import AppFactory, DeliveryFactory, TrackedEventFactory
-from tests.live_receiver import queued, run_queued_sends
+from tests.live_receiver import queued, queued_take, run_queued_sends
 
 
 @pytest.fixture
@@ -43,9 +43,8 @@ def due_delivery(app: App) -> Delivery:
 
 def run_queued_dispatcher() -> None:
     """Run the successor the last loop queued, as a worker would."""
-    (message,) = queued(dispatcher.RUN_TASK)
-    message.delete()
-    dispatcher.dispatcher_run(*message.task["args"])
+    (task,) = queued_take(dispatcher.RUN_TASK)
+    dispatcher.dispatcher_run(*task["args"])
 
 
 def hold_lease(holder: str, seconds: float) -> None:
@@ -62,7 +61,7 @@ def test_a_delivery_whose_queue_message_was_lost_is_sent_once_its_lease_runs_out
     delivery = due_delivery(app)
     deliveries_kick([delivery.pk])
     # The queue message is lost: no worker will ever run it.
-    queued(SEND_TASK)[0].delete()
+    assert len(queued_take(SEND_TASK)) == 1
 
     run_queued_dispatcher()
     assert run_queued_sends() == 0, "the lease still holds: nothing to send yet"
@@ -99,15 +98,15 @@ def test_deliveries_of_a_switched_off_app_wait_and_go_out_at_the_next_tick_once_
 def test_the_loop_hands_its_lease_to_a_successor_it_queues_itself(app: App) -> None:
     dispatcher.dispatcher_run()
 
-    (message,) = queued(dispatcher.RUN_TASK)
-    (successor,) = message.task["args"]
+    (task,) = queued(dispatcher.RUN_TASK)
+    (successor,) = task["args"]
     lease = WorkerLease.objects.get(name=dispatcher.LEASE_NAME)
     assert lease.holder == successor
     assert lease.held_until > timezone.now()
 
     run_queued_dispatcher()
-    (next_message,) = queued(dispatcher.RUN_TASK)
-    assert next_message.task["args"] != (successor,)
+    (next_task,) = queued(dispatcher.RUN_TASK)
+    assert next_task["args"] != (successor,)
 
 
 @pytest.mark.usefixtures("short_loop")
@@ -123,8 +122,8 @@ def test_a_dispatcher_that_died_is_replaced_as_soon_as_its_lease_lapses(
 
     # About 1 s watching the dead lease, then the 0.3 s loop.
     assert 1.0 <= elapsed < 2.5
-    (message,) = queued(dispatcher.RUN_TASK)
-    assert WorkerLease.objects.get(name=dispatcher.LEASE_NAME).holder == message.task["args"][0]
+    (task,) = queued(dispatcher.RUN_TASK)
+    assert WorkerLease.objects.get(name=dispatcher.LEASE_NAME).holder == task["args"][0]
 
 
 @pytest.mark.django_db(transaction=True)
@@ -241,7 +240,7 @@ def test_a_kick_takes_the_whole_events_it_was_given_and_leaves_other_due_deliver
     event = TrackedEventFactory(app=app)
     ids = [DeliveryFactory(event=event, event_field=field, next_attempt_at=timezone.now()).pk for field in (1, 2)]
     assert deliveries_kick(ids[:1]) == 1
-    (token,) = [message.task["args"][0] for message in queued(SEND_TASK)]
+    (token,) = [task["args"][0] for task in queued(SEND_TASK)]
     assert set(Delivery.objects.filter(pk__in=ids).values_list("lease_token", flat=True)) == {token}
     assert Delivery.objects.get(pk=other.pk).lease_token == ""
 
@@ -252,7 +251,7 @@ def test_a_kick_queues_one_message_per_batch_of_at_most_200_deliveries(app: App)
         event = TrackedEventFactory(app=app)
         ids += [DeliveryFactory(event=event, event_field=f, next_attempt_at=timezone.now()).pk for f in (1, 2, 5)]
     assert deliveries_kick(ids) == 2
-    tokens = [message.task["args"][0] for message in queued(SEND_TASK)]
+    tokens = [task["args"][0] for task in queued(SEND_TASK)]
     # 66 whole events fill the first batch (198 deliveries); the 67th would not fit.
     assert [Delivery.objects.filter(lease_token=token).count() for token in tokens] == [198, 12]
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 
@@ -69,3 +70,23 @@ def test_limits_from_the_spec_are_enforced_at_start_up(name: str, value: str, wo
     result = start_up_with({"PATH": "", name: value})
     assert result.returncode != 0
     assert name in result.stderr and words in result.stderr
+
+
+def test_a_run_on_a_shared_database_server_names_its_own_test_database(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/tracker")
+    monkeypatch.delenv("TEST_DATABASE_NAME", raising=False)
+    assert "NAME" not in settings._database().get("TEST", {}), "Django's default, test_tracker"
+    monkeypatch.setenv("TEST_DATABASE_NAME", "test_ci_20261201_42")
+    assert settings._database()["TEST"]["NAME"] == "test_ci_20261201_42"
+
+
+def test_django_q_queues_on_redis_when_redis_url_is_set_and_in_the_database_otherwise(db: None) -> None:
+    """So a CI pass meant for Redis cannot quietly run on the ORM broker (.ci/run)."""
+    from django_q.brokers import get_broker
+
+    broker = get_broker()
+    if os.environ.get("REDIS_URL"):
+        assert broker.info().startswith("Redis")
+        assert broker.ping()
+    else:
+        assert broker.info() == "ORM default"

@@ -197,6 +197,10 @@ def _database() -> dict:
         # Tests use a file (one per test process) so that a real qcluster started by a
         # test can share the database with it.
         config["TEST"] = {"NAME": str(BASE_DIR / f".test-db-{os.getpid()}.sqlite3")}
+    elif os.environ.get("TEST_DATABASE_NAME"):
+        # Tests on a shared server: a test database of this run's own (.ci/run names one per run),
+        # instead of Django's fixed test_<NAME>.
+        config["TEST"] = {"NAME": os.environ["TEST_DATABASE_NAME"]}
     return config
 
 
