@@ -11,9 +11,10 @@ from trackerui.accounts.selectors import organization_for_request
 
 
 def apps_for_organization(organization: Organization | None) -> QuerySet[App]:
+    """The organization's live apps: a deleted (archived) app is a 404 everywhere but the admin."""
     if organization is None:
         return App.objects.none()
-    return App.objects.filter(organization=organization)
+    return App.objects.filter(organization=organization, archived_at__isnull=True)
 
 
 def app_get_for_organization(organization: Organization | None, app_id: int | str) -> App:
