@@ -30,6 +30,11 @@ def app_get_for_request(request: HttpRequest, app_id: int | str) -> App:
     return app_get_for_organization(organization_for_request(request), app_id)
 
 
+def apps_sharing_chartboost_app_id(app: App) -> QuerySet[App]:
+    """The organization's other live apps with this app's Chartboost app ID (duplicates from before the rule)."""
+    return apps_for_organization(app.organization).filter(chartboost_app_id=app.chartboost_app_id).exclude(pk=app.pk)
+
+
 def mapping_get_for_app(app: App, mapping_id: int | str) -> Mapping:
     try:
         return app.mappings.get(pk=int(mapping_id))

@@ -13,6 +13,7 @@ from django.utils import timezone
 from django_q.models import Schedule
 from pytest_django import Settings
 
+from delivery import tasks
 from delivery.history.retention import PRUNE_TASK, SCHEDULE_NAME, deliveries_prune, retention_schedule_install
 from delivery.ingest.service import events_ingest
 from delivery.models import Attempt, Delivery, DeliveryRollup, DeviceLevel, TrackedEvent
@@ -209,3 +210,14 @@ def test_a_daily_schedule_is_installed_after_migrate_once(db: None) -> None:
 
     schedule = Schedule.objects.get(name=SCHEDULE_NAME)
     assert (schedule.func, schedule.schedule_type, schedule.repeats) == (PRUNE_TASK, Schedule.DAILY, -1)
+
+
+def test_the_scheduled_task_prunes_by_retention_days(app: App, settings: Settings) -> None:
+    settings.DELIVERY_RETENTION_DAYS = 30
+    old_delivery(app, Status.DELIVERED, days=31)
+    young = old_delivery(app, Status.DELIVERED, days=29)
+
+    result = tasks.deliveries_prune()
+
+    assert (result.deliveries, result.complete) == (1, True)
+    assert list(Delivery.objects.values_list("pk", flat=True)) == [young.pk]
