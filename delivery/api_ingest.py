@@ -102,7 +102,11 @@ _EVENT = schema_of(
         "name": serializers.CharField(
             max_length=MAX_NAME_LENGTH, help_text="The event's name, matched exactly by mappings."
         ),
-        "timestamp": serializers.IntegerField(min_value=1, help_text="Unix seconds; at most 1 hour in the future."),
+        "timestamp": serializers.IntegerField(
+            min_value=1,
+            help_text="Unix seconds; at most 1 hour in the future, and not older than `DELIVERY_RETENTION_DAYS` "
+            "(30 days by default).",
+        ),
         "platform": serializers.CharField(
             max_length=MAX_PLATFORM_LENGTH, help_text="The device OS, e.g. \"iOS 17.4\"."
         ),

@@ -61,7 +61,7 @@ def delivery_get_for_organization(organization: Organization | None, delivery_id
         return (
             Delivery.objects.select_related("event", "app")
             .prefetch_related("attempts")
-            .get(pk=int(delivery_id), app__organization=organization)
+            .get(pk=int(delivery_id), app__organization=organization, app__archived_at__isnull=True)
         )
     except (Delivery.DoesNotExist, ValueError, TypeError):
         raise Http404("No such delivery.") from None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from delivery.history import retention
 from delivery.outbox import dispatcher, sending
 
 
@@ -19,3 +20,7 @@ def dispatcher_run(handed_to: str | None = None) -> None:
 
 def dispatcher_ensure() -> bool:
     return dispatcher.dispatcher_ensure()
+
+
+def deliveries_prune() -> retention.PruneResult:
+    return retention.deliveries_prune_scheduled()

@@ -10,6 +10,7 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin
+from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from mappings.forms import AppForm
@@ -35,6 +36,21 @@ def _adopt(target: App | Mapping, saved: App | Mapping) -> None:
     target._state.db = saved._state.db
 
 
+class ArchivedFilter(admin.SimpleListFilter):
+    title = "state"
+    parameter_name = "state"
+
+    def lookups(self, request: HttpRequest, model_admin: admin.ModelAdmin) -> list[tuple[str, str]]:
+        return [("live", "Live"), ("archived", "Archived (deleted by the customer)")]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[App]) -> QuerySet[App]:
+        if self.value() == "live":
+            return queryset.filter(archived_at__isnull=True)
+        if self.value() == "archived":
+            return queryset.filter(archived_at__isnull=False)
+        return queryset
+
+
 class MappingInline(admin.TabularInline):
     model = Mapping
     extra = 0
@@ -51,19 +67,37 @@ class MappingInline(admin.TabularInline):
 @admin.register(App)
 class AppAdmin(admin.ModelAdmin):
     form = AppAdminForm
-    list_display = ["name", "organization", "platform", "chartboost_app_id", "chartboost_app_token_hint",
+    list_display = ["name", "state", "organization", "platform", "chartboost_app_id", "chartboost_app_token_hint",
                     "delivery_enabled", "s2s_confirmed"]
-    list_filter = ["platform", "delivery_enabled", "s2s_confirmed", "organization"]
+    list_filter = [ArchivedFilter, "platform", "delivery_enabled", "s2s_confirmed", "organization"]
     search_fields = ["name", "chartboost_app_id", "organization__name", "organization__slug"]
-    readonly_fields = ["chartboost_app_token_hint", "created_at", "updated_at"]
+    readonly_fields = ["chartboost_app_token_hint", "created_at", "updated_at", "archived_at"]
     fieldsets = [
         (None, {"fields": ["organization", "name", "platform"]}),
         ("Chartboost credentials", {"fields": ["chartboost_app_id", "chartboost_app_token_hint",
                                                "chartboost_app_token"]}),
         ("Sending", {"fields": ["delivery_enabled", "s2s_confirmed"]}),
-        ("History", {"fields": ["created_at", "updated_at"]}),
+        ("History", {"fields": ["created_at", "updated_at", "archived_at"]}),
     ]
     inlines = [MappingInline]
+
+    @admin.display(description="State", ordering="archived_at")
+    def state(self, app: App) -> str:
+        return "archived" if app.archived_at else "live"
+
+    def has_change_permission(self, request: HttpRequest, obj: App | None = None) -> bool:
+        # An archived app stays readable for support, but it has no token and sends nothing:
+        # saving it would only fail the token rule, so its page is read-only.
+        if obj is not None and obj.archived_at is not None:
+            return False
+        return super().has_change_permission(request, obj)
+
+    def get_form(self, request: HttpRequest, obj: App | None = None, change: bool = False,
+                 **kwargs: Any) -> type[forms.ModelForm]:
+        if obj is not None and obj.archived_at is not None:
+            # The read-only page has no inputs, and AppForm expects its own.
+            kwargs["form"] = forms.ModelForm
+        return super().get_form(request, obj, change, **kwargs)
 
     @admin.display(description="Token")
     def chartboost_app_token_hint(self, app: App) -> str:

@@ -21,7 +21,6 @@ from mappings.models import INT32_MAX, INT32_MIN, Mapping, Platform
 from mappings.selectors import app_get_for_request, apps_for_organization, mapping_get_for_app
 from mappings.services import (
     app_create,
-    app_delete,
     app_update,
     mapping_create,
     mapping_delete,
@@ -102,6 +101,9 @@ class AppListCreateApi(APIView):
 
 @extend_schema(tags=["apps"], parameters=[APP_ID_PARAMETER])
 class AppDetailApi(APIView):
+    """Read and change one app. Deleting it archives it, which reaches into delivery: see
+    `trackerui.api_apps`, which adds `delete` to this view and routes the URL."""
+
     @extend_schema(operation_id="apps_retrieve", responses=AppOutputSerializer)
     def get(self, request: Request, app_id: int) -> Response:
         return Response(AppOutputSerializer(app_get_for_request(request, app_id)).data)
@@ -118,11 +120,6 @@ class AppDetailApi(APIView):
         serializer.is_valid(raise_exception=True)
         app = app_update(app=app, **serializer.validated_data)
         return Response(AppOutputSerializer(app).data)
-
-    @extend_schema(operation_id="apps_destroy", responses={204: None})
-    def delete(self, request: Request, app_id: int) -> Response:
-        app_delete(app=app_get_for_request(request, app_id))
-        return Response(status=status.HTTP_204_NO_CONTENT)
 
 
 class MappingOutputSerializer(serializers.Serializer):

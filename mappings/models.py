@@ -98,6 +98,32 @@ class App(models.Model):
             self.chartboost_app_id = self.chartboost_app_id.lower()
         if self.chartboost_app_token:
             self.chartboost_app_token = self.chartboost_app_token.lower()
+        taken = self._live_app_with_same_chartboost_app_id()
+        if taken is not None:
+            raise ValidationError({"chartboost_app_id": (
+                f"Chartboost app ID {self.chartboost_app_id} is already used by app “{taken.name}” in this "
+                "organization. Each game on each platform has its own app ID in Chartboost: check that you "
+                "copied the right one."
+            )})
+
+    def _live_app_with_same_chartboost_app_id(self) -> App | None:
+        """Another live app of the organization with this app's Chartboost app ID, when it is new or changed.
+
+        Only a new or changed ID is checked: two apps that already share one are flagged
+        (`mappings.checks` and the app page) and may still be edited until someone fixes the ID.
+        No database constraint backs this, as it would refuse those existing duplicates.
+        """
+        if not (self.chartboost_app_id and self.organization_id) or self.archived_at is not None:
+            return None
+        if self.pk is not None:
+            saved = App.objects.filter(pk=self.pk).values_list("chartboost_app_id", flat=True).first()
+            if saved == self.chartboost_app_id:
+                return None
+        return (
+            App.objects.filter(organization_id=self.organization_id, chartboost_app_id=self.chartboost_app_id,
+                               archived_at__isnull=True)
+            .exclude(pk=self.pk).order_by("pk").first()
+        )
 
 
 class Mapping(models.Model):

@@ -11,9 +11,10 @@ from trackerui.accounts.selectors import organization_for_request
 
 
 def apps_for_organization(organization: Organization | None) -> QuerySet[App]:
+    """The organization's live apps: a deleted (archived) app is a 404 everywhere but the admin."""
     if organization is None:
         return App.objects.none()
-    return App.objects.filter(organization=organization)
+    return App.objects.filter(organization=organization, archived_at__isnull=True)
 
 
 def app_get_for_organization(organization: Organization | None, app_id: int | str) -> App:
@@ -27,6 +28,11 @@ def app_get_for_organization(organization: Organization | None, app_id: int | st
 def app_get_for_request(request: HttpRequest, app_id: int | str) -> App:
     """The app, or 404 when it is not the acting organization's (SPEC: another org's object is a 404)."""
     return app_get_for_organization(organization_for_request(request), app_id)
+
+
+def apps_sharing_chartboost_app_id(app: App) -> QuerySet[App]:
+    """The organization's other live apps with this app's Chartboost app ID (duplicates from before the rule)."""
+    return apps_for_organization(app.organization).filter(chartboost_app_id=app.chartboost_app_id).exclude(pk=app.pk)
 
 
 def mapping_get_for_app(app: App, mapping_id: int | str) -> Mapping:

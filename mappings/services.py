@@ -46,10 +46,6 @@ def app_update(*, app: App, **fields: Any) -> App:
     return app
 
 
-def app_delete(*, app: App) -> None:
-    app.delete()
-
-
 def _mapping_save(mapping: Mapping) -> Mapping:
     mapping.full_clean()
     try:

@@ -101,11 +101,13 @@ def test_a_patch_runs_the_same_validation_as_the_dashboard(api: APIClient, app: 
     assert "24 hexadecimal" in response.json()["chartboost_app_id"][0]
 
 
-def test_it_deletes_an_app(api: APIClient, app: App) -> None:
+def test_deleting_an_app_archives_it(api: APIClient, app: App) -> None:
     response = api.delete(f"/api/v1/apps/{app.id}/")
 
     assert response.status_code == 204
-    assert not App.objects.filter(pk=app.id).exists()
+    app.refresh_from_db()
+    assert app.archived_at is not None
+    assert api.get(f"/api/v1/apps/{app.id}/").status_code == 404
 
 
 @pytest.mark.parametrize("method", ["get", "patch", "delete"])

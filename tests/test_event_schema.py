@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from pytest_django import Settings
 
 from delivery.ingest.schema import CleanEvent, EventRejected, event_clean
 from tests.factories import EventPayloadFactory
@@ -58,6 +59,7 @@ BAD_VALUES = [
     ("timestamp a boolean", "timestamp", True, "timestamp"),
     ("timestamp over 1 h ahead", "timestamp", NOW + 3601, "timestamp"),
     ("timestamp in milliseconds", "timestamp", NOW * 1000, "timestamp"),
+    ("timestamp older than the retention period", "timestamp", NOW - 30 * 86400 - 1, "timestamp"),
     ("platform missing", "platform", DROP, "platform"),
     ("platform empty", "platform", "", "platform"),
     ("platform too long", "platform", "p" * 65, "platform"),
@@ -145,6 +147,17 @@ def test_a_good_ios_event_comes_out_clean() -> None:
 
 def test_the_timestamp_may_be_up_to_one_hour_ahead() -> None:
     assert clean(ios_event(timestamp=NOW + 3600)).timestamp == NOW + 3600
+
+
+def test_an_event_exactly_as_old_as_the_retention_period_is_accepted(settings: Settings) -> None:
+    settings.DELIVERY_RETENTION_DAYS = 7
+    assert clean(ios_event(timestamp=NOW - 7 * 86400)).timestamp == NOW - 7 * 86400
+
+
+def test_an_event_older_than_the_retention_period_is_refused_saying_why(settings: Settings) -> None:
+    settings.DELIVERY_RETENTION_DAYS = 7
+    message = " ".join(errors_of(ios_event(timestamp=NOW - 7 * 86400 - 1))["timestamp"])
+    assert "more than 7 days in the past" in message and "DELIVERY_RETENTION_DAYS" in message
 
 
 def test_an_ifa_without_dashes_in_lowercase_is_fine() -> None:

@@ -25,6 +25,7 @@ def start_up_with(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
         ("DEBUG", "maybe"),
         ("RETRY_MAX_AGE", "soon"),
         ("DELIVERY_LEASE_SECONDS", "0"),
+        ("DELIVERY_RETENTION_DAYS", "0"),
         ("API_THROTTLE_RATE", "lots"),
         ("INGEST_THROTTLE_RATE", "0/s"),
         ("LOG_LEVEL", "chatty"),

@@ -11,6 +11,8 @@ from pathlib import Path
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
+from trackerui.durations import duration_seconds
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 
@@ -64,19 +66,10 @@ def env_float(name: str, default: float, *, minimum: float) -> float:
 def env_duration(name: str, default: str) -> int:
     """A duration in seconds, written as 3600, 3600s, 90m, 72h or 3d."""
     raw = os.environ.get(name) or default
-    units = {"s": 1, "m": 60, "h": 3600, "d": 86400}
-    text = raw.strip().lower()
-    factor = units.get(text[-1:], None)
-    number = text[:-1] if factor else text
     try:
-        seconds = int(number) * (factor or 1)
-    except ValueError:
-        raise ImproperlyConfigured(
-            f"{name}={raw!r} is not a duration: use seconds or a number with s, m, h or d."
-        ) from None
-    if seconds <= 0:
-        raise ImproperlyConfigured(f"{name}={raw!r} must be longer than zero.")
-    return seconds
+        return duration_seconds(raw)
+    except ValueError as error:
+        raise ImproperlyConfigured(f"{name}={raw!r} {error}") from None
 
 
 def env_rate(name: str, default: str) -> str:
@@ -241,6 +234,10 @@ TRACKER_PARTY = env_str("TRACKER_PARTY", "CB Tracker").strip()
 if not TRACKER_PARTY:
     raise ImproperlyConfigured("TRACKER_PARTY must not be empty: Chartboost requires `party` on every request.")
 RETRY_MAX_AGE = env_duration("RETRY_MAX_AGE", "72h")
+# Finished deliveries, their attempts and tracked events are pruned once older than this
+# (delivery/history/retention.py), and ingestion refuses events older than this, so the
+# event_id keys that answer `duplicate` are kept exactly as long as a repeat could arrive.
+DELIVERY_RETENTION_DAYS = env_int("DELIVERY_RETENTION_DAYS", 30, minimum=1)
 # A worker's claim on a delivery, renewed while it sends; after it runs out, another worker
 # sends it (docs/design.md: at most 60 s). Short, so a crashed worker's deliveries go out within seconds.
 DELIVERY_LEASE_SECONDS = env_int("DELIVERY_LEASE_SECONDS", 10, minimum=1, maximum=60)

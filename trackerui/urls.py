@@ -8,12 +8,16 @@ from django.shortcuts import redirect
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from trackerui import api_apps
+
 
 def home(request: HttpRequest) -> HttpResponseRedirect:
     return redirect("app-list" if request.user.is_authenticated else "login")
 
 
 api_v1 = [
+    # Here, not in mappings.api_urls: deleting an app archives it, which fails its deliveries.
+    path("apps/<int:app_id>/", api_apps.AppDetailApi.as_view(), name="api-app-detail"),
     path("", include("mappings.api_urls")),
     path("", include("delivery.api_urls")),
 ]

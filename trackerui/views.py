@@ -9,7 +9,7 @@ from delivery.history.health import app_health
 from delivery.panels import app_delivery_panels
 from delivery.selectors import unmapped_event_names
 from mappings.event_fields import EVENT_FIELDS
-from mappings.selectors import app_get_for_request, apps_with_active_mapping_counts
+from mappings.selectors import app_get_for_request, apps_sharing_chartboost_app_id, apps_with_active_mapping_counts
 from trackerui.accounts.decorators import organization_required
 from trackerui.accounts.selectors import organization_for_request
 
@@ -32,6 +32,8 @@ def app_detail(request: HttpRequest, app_id: int) -> HttpResponse:
         "mapping_rows": [(mapping, EVENT_FIELDS[mapping.event_field]) for mapping in mappings],
         "free_event_fields": sorted(set(EVENT_FIELDS) - {mapping.event_field for mapping in mappings}),
         "unmapped_events": unmapped_event_names(app),
+        # Duplicates saved before the rule that refuses them (App.clean) are only flagged.
+        "apps_sharing_app_id": list(apps_sharing_chartboost_app_id(app)),
         **app_delivery_panels(request, app),
     }
     return render(request, "apps/detail.html", context)

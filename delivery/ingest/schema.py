@@ -23,6 +23,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from delivery.history.retention import retention_seconds
 from mappings.models import Platform
 
 MAX_EVENT_ID_LENGTH = 128
@@ -71,11 +72,14 @@ class CleanEvent:
     limit_ad_tracking: bool
 
 
-def event_clean(raw: Any, *, app_platform: str, now: int) -> CleanEvent:
+def event_clean(raw: Any, *, app_platform: str, now: int, max_age_seconds: int | None = None) -> CleanEvent:
     """Check one event for an app on `app_platform`, at Unix time `now`.
 
+    An event older than `max_age_seconds` (by default DELIVERY_RETENTION_DAYS) is refused.
     Raises EventRejected with every field error found.
     """
+    if max_age_seconds is None:
+        max_age_seconds = retention_seconds()
     if not isinstance(raw, dict):
         raise EventRejected({"non_field_errors": ["An event must be a JSON object."]})
     errors: dict[str, list[str]] = {}
@@ -85,7 +89,7 @@ def event_clean(raw: Any, *, app_platform: str, now: int) -> CleanEvent:
 
     event_id = _required_string(raw, "event_id", MAX_EVENT_ID_LENGTH, errors)
     name = _required_string(raw, "name", MAX_NAME_LENGTH, errors)
-    timestamp = _timestamp(raw.get("timestamp", None), "timestamp" in raw, now, errors)
+    timestamp = _timestamp(raw.get("timestamp", None), "timestamp" in raw, now, max_age_seconds, errors)
     platform = _required_string(raw, "platform", MAX_PLATFORM_LENGTH, errors)
     limit_ad_tracking = _optional_bool(raw, "limit_ad_tracking", errors)
     sdk_version = _optional_string(raw, "sdk_version", MAX_SDK_VERSION_LENGTH, errors)
@@ -155,7 +159,7 @@ def _optional_bool(raw: dict, key: str, errors: dict[str, list[str]]) -> bool:
     return value
 
 
-def _timestamp(value: Any, present: bool, now: int, errors: dict[str, list[str]]) -> int:
+def _timestamp(value: Any, present: bool, now: int, max_age_seconds: int, errors: dict[str, list[str]]) -> int:
     if not present:
         _add(errors, "timestamp", REQUIRED)
     elif value is None:
@@ -167,9 +171,19 @@ def _timestamp(value: Any, present: bool, now: int, errors: dict[str, list[str]]
         _add(errors, "timestamp", "Must be a Unix time in seconds, greater than 0.")
     elif value > now + FUTURE_TOLERANCE_SECONDS:
         _add(errors, "timestamp", "Is more than 1 hour in the future: send Unix seconds, not milliseconds.")
+    # Pruning forgets an event_id once its timestamp is this old; refusing older events is
+    # what keeps a repeat from being accepted a second time after that.
+    elif value < now - max_age_seconds:
+        _add(errors, "timestamp", f"Is more than {_days(max_age_seconds)} in the past: events older than "
+                                  "the retention period (DELIVERY_RETENTION_DAYS) are not accepted.")
     else:
         return value
     return 0
+
+
+def _days(seconds: int) -> str:
+    days = seconds / 86400
+    return f"{days:g} day" if days == 1 else f"{days:g} days"
 
 
 def _properties(value: Any, errors: dict[str, list[str]]) -> dict[str, Any]:
