@@ -66,8 +66,14 @@ def _queue_drain(broker: Broker) -> list[tuple[Any, Any]]:
     """Take every waiting message off the queue, oldest first, as (broker id, signed payload)."""
     messages: list[tuple[Any, Any]] = []
     # Ask for the size first: an empty Redis dequeue blocks for a second, an ORM one sleeps `poll`.
+    empty_reads = 0
     while broker.queue_size():
-        for message_id, payload in broker.dequeue() or []:
+        taken = broker.dequeue() or []
+        empty_reads = 0 if taken else empty_reads + 1
+        if empty_reads > 3:
+            # The ORM broker hands out a message only once its lock time has passed.
+            raise AssertionError("Queued messages cannot be taken: is the clock frozen at the moment they were queued?")
+        for message_id, payload in taken:
             broker.acknowledge(message_id)
             messages.append((message_id, payload))
     # Redis hands messages out in order; the ORM broker in no set order, but its ids are in order.
