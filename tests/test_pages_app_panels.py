@@ -15,6 +15,7 @@ from pytest_django import DjangoAssertNumQueries
 
 from delivery.history.health import app_health
 from delivery.models import Delivery
+from delivery.outbox.recovery import delivery_retry
 from mappings.models import App
 from tests.factories import AppFactory, DeliveryFactory, MappingFactory
 from tests.page_helpers import page_text
@@ -231,3 +232,67 @@ def test_the_apps_list_shows_each_apps_health_badge(signed_in_client: Client, or
     assert "no deliveries yet" in new
     assert "No active mappings: nothing is sent to Chartboost" in new
     assert "S2S not confirmed" in new
+
+
+@time_machine.travel(NOW + timedelta(minutes=30), tick=False)
+def test_the_health_window_starts_at_the_top_of_the_hour_24_hours_ago(app: App) -> None:
+    make(app, Status.DELIVERED, NOW - timedelta(hours=24) + timedelta(minutes=10), 2)  # 15:10 yesterday: counted.
+    make(app, Status.FAILED, NOW - timedelta(hours=24) - timedelta(minutes=1), 1)  # 14:59 yesterday: not.
+
+    health = app_health([app])[app.pk]
+
+    assert (health.delivered_24h, health.failed_24h) == (2, 0)
+
+
+def test_waiting_counts_a_weeks_old_failed_delivery_sent_again(app: App) -> None:
+    old = DeliveryFactory(event__app=app, status=Status.FAILED, created_at=datetime.now(tz=UTC) - timedelta(days=21))
+    make(app, Status.DELIVERED, datetime.now(tz=UTC) - timedelta(days=21), 3)
+    assert app_health([app])[app.pk].waiting == 0
+
+    delivery_retry(delivery=old)
+
+    health = app_health([app])[app.pk]
+    assert health.waiting == 1
+    assert "1 waiting to be sent" in health.problems
+
+
+def test_the_health_read_never_touches_the_deliveries_table(organization: Organization) -> None:
+    apps = [AppFactory(organization=organization) for _ in range(3)]
+    for app in apps:
+        make(app, Status.DELIVERED, datetime.now(tz=UTC), 2)
+
+    with CaptureQueriesContext(connection) as captured:
+        app_health(apps)
+
+    assert not any(f'"{Delivery._meta.db_table}"' in query["sql"] for query in captured.captured_queries)
+
+
+def _queries_for(client: Client, path: str) -> int:
+    with CaptureQueriesContext(connection) as captured:
+        page_text(client, path)
+    return len(captured)
+
+
+def test_the_apps_list_costs_the_same_queries_for_3_deliveries_or_30(signed_in_client: Client, app: App) -> None:
+    MappingFactory(app=app)
+    now = datetime.now(tz=UTC)
+    for days_ago in range(3):
+        make(app, Status.DELIVERED, now - timedelta(days=days_ago, minutes=1))
+    with_3 = _queries_for(signed_in_client, "/apps/")
+    for days_ago in range(27):
+        make(app, (Status.FAILED, Status.PENDING, Status.RETRYING)[days_ago % 3], now - timedelta(days=days_ago))
+
+    assert _queries_for(signed_in_client, "/apps/") == with_3
+
+
+def test_the_app_page_costs_the_same_queries_for_3_deliveries_or_30(signed_in_client: Client, app: App) -> None:
+    MappingFactory(app=app)
+    now = datetime.now(tz=UTC)
+    for days_ago in range(3):
+        make(app, Status.DELIVERED, now - timedelta(days=days_ago, minutes=1))
+    with_3 = _queries_for(signed_in_client, f"/apps/{app.pk}/")
+    for days_ago in range(27):
+        make(app, (Status.FAILED, Status.SUPPRESSED, Status.RETRYING)[days_ago % 3],
+             now - timedelta(days=days_ago % 14, hours=days_ago))
+
+    assert _queries_for(signed_in_client, f"/apps/{app.pk}/") == with_3
