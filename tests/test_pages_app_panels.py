@@ -18,18 +18,11 @@ from delivery.models import Delivery
 from delivery.outbox.recovery import delivery_retry
 from mappings.models import App
 from tests.factories import AppFactory, DeliveryFactory, MappingFactory
-from tests.page_helpers import page_text
+from tests.page_helpers import history_row, page_text
 from trackerui.accounts.models import Organization
 
 Status = Delivery.Status
 NOW = datetime(2025, 3, 10, 15, tzinfo=UTC)
-
-
-def history_row(html: str, day: str) -> list[str]:
-    """The cells of the history table's row for one day (or "total"), as text."""
-    start = html.index(f'data-day="{day}"')
-    row = html[start:html.index("</tr>", start)]
-    return [re.sub(r"<[^>]+>", "", cell).strip() for cell in re.findall(r"<t[dh][^>]*>(.*?)</t[dh]>", row, re.S)]
 
 
 def make(app: App, status: str, when: datetime, count: int = 1) -> None:
@@ -55,9 +48,9 @@ def test_the_history_table_counts_each_days_deliveries_by_what_became_of_them(si
     html = page_text(signed_in_client, f"/apps/{app.pk}/")
 
     # Day, received, delivered, failed, suppressed, blocked, pending, success rate.
-    assert history_row(html, "2025-03-10") == ["Mon 10 Mar", "8", "3", "1", "2", "0", "2", "75 %"]
-    assert history_row(html, "2025-03-09") == ["Sun 9 Mar", "2", "1", "0", "0", "1", "0", "100 %"]
-    assert history_row(html, "2025-03-08") == ["Sat 8 Mar", "0", "0", "0", "0", "0", "0", "–"]
+    assert history_row(html, "2025-03-10") == ["Mon 10 Mar 2025", "8", "3", "1", "2", "0", "2", "75 %"]
+    assert history_row(html, "2025-03-09") == ["Sun 9 Mar 2025", "2", "1", "0", "0", "1", "0", "100 %"]
+    assert history_row(html, "2025-03-08") == ["Sat 8 Mar 2025", "0", "0", "0", "0", "0", "0", "–"]
     assert history_row(html, "total") == ["Total", "10", "4", "1", "2", "1", "2", "80 %"]
     # Fourteen days, today included: 25 February to 10 March.
     assert 'data-day="2025-02-25"' in html and 'data-day="2025-02-24"' not in html
