@@ -8,8 +8,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime, timedelta
 
-from django.db.models import Sum
-from django.db.models.functions import TruncDate
+from django.db.models import CharField, Sum
+from django.db.models.functions import Cast, Substr
 from django.utils import timezone
 
 from delivery.models import Delivery, DeliveryRollup
@@ -87,17 +87,23 @@ def daily_counts(app: App, first_day: date, last_day: date, *, event_field: int 
     rollups = DeliveryRollup.objects.filter(app=app, hour__gte=start, hour__lt=end)
     if event_field is not None:
         rollups = rollups.filter(event_field=event_field)
-    rows = (
-        rollups.annotate(day=TruncDate("hour", tzinfo=UTC))
-        .values("day", "status")
-        .annotate(count=Sum("count"))
-        .order_by()
-    )
+    rows = rollups.annotate(day=utc_day("hour")).values("day", "status").annotate(count=Sum("count")).order_by()
     by_day: dict[date, DayCounts] = {}
     for row in rows:
         if row["count"]:
-            by_day.setdefault(row["day"], DayCounts()).add(row["status"], row["count"])
+            by_day.setdefault(date.fromisoformat(row["day"]), DayCounts()).add(row["status"], row["count"])
     return by_day
+
+
+def utc_day(column: str) -> Substr:
+    """The UTC day of a datetime column, as `YYYY-MM-DD` text the database computes itself.
+
+    Both backends write a datetime as text starting with its date in the connection's time
+    zone, which Django keeps at UTC. `TruncDate` would do on PostgreSQL, but on SQLite it is
+    a Python function called for every row, which made a month of a busy app's rollups
+    (some 20,000 rows) cost 80 ms instead of a few.
+    """
+    return Substr(Cast(column, CharField()), 1, 10)
 
 
 def app_stats(app: App, days: int = STATS_DEFAULT_DAYS, event_field: int | None = None) -> AppStats:
