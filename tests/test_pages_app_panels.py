@@ -14,10 +14,11 @@ from django.test.utils import CaptureQueriesContext
 from pytest_django import DjangoAssertNumQueries
 
 from delivery.history.health import app_health
+from delivery.ingest.service import events_ingest
 from delivery.models import Delivery
 from delivery.outbox.recovery import delivery_retry
 from mappings.models import App
-from tests.factories import AppFactory, DeliveryFactory, MappingFactory
+from tests.factories import AppFactory, DeliveryFactory, EventPayloadFactory, MappingFactory
 from tests.page_helpers import history_row, page_text
 from trackerui.accounts.models import Organization
 
@@ -289,3 +290,26 @@ def test_the_app_page_costs_the_same_queries_for_3_deliveries_or_30(signed_in_cl
              now - timedelta(days=days_ago % 14, hours=days_ago))
 
     assert _queries_for(signed_in_client, f"/apps/{app.pk}/") == with_3
+
+
+@time_machine.travel(NOW, tick=False)
+def test_the_app_page_lists_rejected_events_per_reason_with_a_masked_example(signed_in_client: Client,
+                                                                             app: App) -> None:
+    ifa = "B1C99C76-F014-4285-90CF-3A5C99D9DFC6"
+    with time_machine.travel(NOW - timedelta(days=2), tick=False):
+        events_ingest(app=app, events=[EventPayloadFactory(timestamp=None)])
+    events_ingest(app=app, events=[EventPayloadFactory(timestamp=None, event_id="late", identifiers={"ifa": ifa})])
+
+    html = page_text(signed_in_client, f"/apps/{app.pk}/")
+
+    panel = html[html.index('id="rejections"'):]
+    panel = panel[:panel.index("</section>")]
+    row = panel[panel.index('data-reason="timestamp"'):]
+    # Last 24 h, then last 7 days.
+    assert re.findall(r'<td class="num">(\d+)</td>', row[:row.index("</tr>")]) == ["1", "2"]
+    assert "…DFC6" in panel and ifa not in panel
+    assert "late" in panel
+
+
+def test_the_app_page_shows_no_rejections_panel_when_nothing_was_rejected(signed_in_client: Client, app: App) -> None:
+    assert 'id="rejections"' not in page_text(signed_in_client, f"/apps/{app.pk}/")

@@ -162,6 +162,11 @@ class RejectionsSummary:
     last_24h: list[RejectionReason]
     last_7d: list[RejectionReason]
 
+    def rows(self) -> list[tuple[RejectionReason, int]]:
+        """Each reason of the 7 days (with its latest example) beside its count in the last 24 h."""
+        recent = {reason.reason: reason.count for reason in self.last_24h}
+        return [(reason, recent.get(reason.reason, 0)) for reason in self.last_7d]
+
 
 def rejections_summary(app: App) -> RejectionsSummary:
     """The app's rejections per reason over the last 24 hours and the last 7 days, most frequent first.
