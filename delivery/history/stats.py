@@ -84,24 +84,26 @@ def daily_counts(app: App, first_day: date, last_day: date, *, event_field: int 
     """
     start = datetime.combine(first_day, datetime.min.time(), tzinfo=UTC)
     end = datetime.combine(last_day + timedelta(days=1), datetime.min.time(), tzinfo=UTC)
-    rollups = DeliveryRollup.objects.filter(app=app, hour__gte=start, hour__lt=end)
+    # Every delivered delivery passed through pending, so most hours hold a pending row at 0:
+    # left out before grouping, which is where the time goes.
+    rollups = DeliveryRollup.objects.filter(app=app, hour__gte=start, hour__lt=end).exclude(count=0)
     if event_field is not None:
         rollups = rollups.filter(event_field=event_field)
     rows = rollups.annotate(day=utc_day("hour")).values("day", "status").annotate(count=Sum("count")).order_by()
     by_day: dict[date, DayCounts] = {}
     for row in rows:
-        if row["count"]:
-            by_day.setdefault(date.fromisoformat(row["day"]), DayCounts()).add(row["status"], row["count"])
+        by_day.setdefault(date.fromisoformat(row["day"]), DayCounts()).add(row["status"], row["count"])
     return by_day
 
 
 def utc_day(column: str) -> Substr:
     """The UTC day of a datetime column, as `YYYY-MM-DD` text the database computes itself.
 
-    Both backends write a datetime as text starting with its date in the connection's time
-    zone, which Django keeps at UTC. `TruncDate` would do on PostgreSQL, but on SQLite it is
-    a Python function called for every row, which made a month of a busy app's rollups
-    (some 20,000 rows) cost 80 ms instead of a few.
+    Cast to text, a datetime starts with its date in the connection's time zone on both
+    backends (SQLite stores that text; Django keeps PostgreSQL's session at UTC).
+    `TruncDate` would do on PostgreSQL, but on SQLite it is a Python function called for
+    every row, which made a month of a busy app's rollups (some 15,000 rows) cost 80 ms
+    instead of about ten.
     """
     return Substr(Cast(column, CharField()), 1, 10)
 
