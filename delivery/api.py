@@ -85,9 +85,14 @@ class DeliveryDetailOutputSerializer(DeliveryOutputSerializer):
     attempts = AttemptOutputSerializer(many=True, help_text="Every attempt, oldest first.")
 
 
+def event_field_filter(help_text: str) -> serializers.IntegerField:
+    """The optional `event_field` query parameter, validated the same way wherever it filters."""
+    return serializers.IntegerField(required=False, min_value=1, max_value=5, help_text=help_text)
+
+
 class DeliveryFilterSerializer(serializers.Serializer):
     status = serializers.ChoiceField(choices=Delivery.Status.choices, required=False)
-    event_field = serializers.IntegerField(required=False, min_value=1, max_value=5)
+    event_field = event_field_filter("Only deliveries to this Chartboost Event ID (1-5).")
     device = serializers.CharField(
         required=False, help_text="A device's ifa, gaid or uuid (dashes and case do not matter)."
     )
@@ -185,6 +190,7 @@ class StatsQuerySerializer(serializers.Serializer):
         required=False, default=STATS_DEFAULT_DAYS, min_value=1, max_value=STATS_MAX_DAYS,
         help_text=f"How many UTC days, ending today (default {STATS_DEFAULT_DAYS}, at most {STATS_MAX_DAYS}).",
     )
+    event_field = event_field_filter("Count only the deliveries to this Chartboost Event ID (1-5).")
 
 
 class StatsCountsSerializer(serializers.Serializer):
@@ -220,13 +226,14 @@ class AppStatsApi(APIView):
         operation_id="apps_stats",
         parameters=[StatsQuerySerializer],
         responses=StatsOutputSerializer,
-        description="What became of the deliveries created on each of the last `days` UTC days.",
+        description="What became of the deliveries created on each of the last `days` UTC days, "
+        "for every Event ID or only `event_field`.",
     )
     def get(self, request: Request, app_id: int) -> Response:
         app = app_get_for_request(request, app_id)
         query = StatsQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
-        stats = app_stats(app, query.validated_data["days"])
+        stats = app_stats(app, query.validated_data["days"], event_field=query.validated_data.get("event_field"))
         body = {
             "app_id": app.pk,
             "days": [{"date": day, **counts.as_dict()} for day, counts in stats.days],

@@ -1,4 +1,4 @@
-"""What the app page's delivery panels need: history, recent deliveries, recovery, the test event.
+"""What the app page's delivery panels need: history, rejections, recent deliveries, recovery, the test event.
 
 The app page belongs to the dashboard shell (`trackerui.views.app_detail`); it asks this
 module for the delivery part of its context, so the shell stays a few lines and the
@@ -13,6 +13,7 @@ from django.http import HttpRequest
 
 from delivery.forms import RecoverForm
 from delivery.history.chart import history_chart
+from delivery.history.rejections import rejections_summary
 from delivery.history.stats import STATS_DEFAULT_DAYS, app_stats
 from delivery.outbox.probe import TestEventResult
 from delivery.selectors import recent_deliveries
@@ -41,6 +42,7 @@ def app_delivery_panels(request: HttpRequest, app: App) -> dict[str, Any]:
         "history": stats,
         "history_days": list(reversed(stats.days)),
         "history_chart": history_chart(stats),
+        "rejections": rejections_summary(app),
         "recent_deliveries": recent_deliveries(app),
         "recover_form": RecoverForm.with_default(),
         "test_event_result": test_event_result_take(request, app),

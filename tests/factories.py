@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import time
 from collections import Counter
+from datetime import datetime
 from typing import Any
 
 import factory
 from django.contrib.auth import get_user_model
+from django.db.models import Q
 
 from delivery.history.rollups import rollup_key, rollups_adjust
-from delivery.models import Attempt, Delivery, EventName, TrackedEvent
+from delivery.models import AppQueue, Attempt, Delivery, EventName, TrackedEvent
 from delivery.outbox.state import _due_hint_lower
 from mappings.models import App, Mapping, Platform
 from trackerui.accounts.models import Membership, Organization
@@ -110,13 +112,23 @@ class DeliveryFactory(factory.django.DjangoModelFactory):
     @classmethod
     def _create(cls, model_class: type[Delivery], *args: Any, **kwargs: Any) -> Delivery:
         """Written directly, as tests may, but counted and hinted as `delivery.outbox.state` would,
-        so history and the dispatcher see factory rows like any other."""
+        so history and the dispatcher see factory rows like any other. A delivered one with a
+        `last_attempt_at` also moves its app's last delivery on, as a recorded answer does."""
         delivery = super()._create(model_class, *args, **kwargs)
         rollups_adjust(Counter({rollup_key(delivery.app_id, delivery.created_at, delivery.event_field,
                                            delivery.status): 1}))
         if delivery.next_attempt_at is not None:
             _due_hint_lower({delivery.app_id: delivery.next_attempt_at})
+        if delivery.status == Delivery.Status.DELIVERED and delivery.last_attempt_at is not None:
+            _last_delivered_note(delivery.app_id, delivery.last_attempt_at)
         return delivery
+
+
+def _last_delivered_note(app_id: int, when: datetime) -> None:
+    AppQueue.objects.bulk_create([AppQueue(app_id=app_id)], ignore_conflicts=True)
+    AppQueue.objects.filter(app_id=app_id).filter(
+        Q(last_delivered_at__isnull=True) | Q(last_delivered_at__lt=when)
+    ).update(last_delivered_at=when)
 
 
 class AttemptFactory(factory.django.DjangoModelFactory):

@@ -26,6 +26,13 @@ def field_errors(html: str, name: str) -> str:
     return re.sub(r"<[^>]+>", " ", match.group(1)) if match else ""
 
 
+def history_row(html: str, day: str) -> list[str]:
+    """The cells of the per-day history table's row for one day (or "total"), as text."""
+    start = html.index(f'data-day="{day}"')
+    row = html[start:html.index("</tr>", start)]
+    return [re.sub(r"<[^>]+>", "", cell).strip() for cell in re.findall(r"<t[dh][^>]*>(.*?)</t[dh]>", row, re.S)]
+
+
 def unescape(text: str) -> str:
     """Undo Django's HTML escaping of quotes, so messages compare as written."""
     return text.replace("&#x27;", "'").replace("&quot;", '"').replace("&amp;", "&")

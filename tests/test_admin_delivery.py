@@ -19,6 +19,7 @@ from tests.factories import (
     MembershipFactory,
     UserFactory,
 )
+from tests.page_helpers import history_row
 
 Status = Delivery.Status
 NOW = datetime(2025, 3, 10, 15, tzinfo=UTC)
@@ -129,11 +130,8 @@ def test_the_history_page_shows_an_apps_chart_and_per_day_table(staff_client: Cl
 
     assert "Success history: Puzzle Quest" in html
     assert html.count('<g class="bar">') == 7
-    row = html[html.index('data-day="2025-03-10"'):]
-    cells = re.findall(r"<td>(.*?)</td>", row[:row.index("</tr>")])
-    assert cells == ["Mon 10 Mar 2025", "5", "3", "1", "1", "0", "0", "75 %"]
-    total = html[html.index('data-day="total"'):]
-    assert re.findall(r"<td>(.*?)</td>", total[:total.index("</tr>")])[1:4] == ["6", "4", "1"]
+    assert history_row(html, "2025-03-10") == ["Mon 10 Mar 2025", "5", "3", "1", "1", "0", "0", "75 %"]
+    assert history_row(html, "total")[:4] == ["Total", "6", "4", "1"]
     assert f'href="/admin/delivery/delivery/?app__id__exact={app.pk}"' in html
 
 

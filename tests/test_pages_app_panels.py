@@ -14,21 +14,16 @@ from django.test.utils import CaptureQueriesContext
 from pytest_django import DjangoAssertNumQueries
 
 from delivery.history.health import app_health
+from delivery.ingest.service import events_ingest
 from delivery.models import Delivery
+from delivery.outbox.recovery import delivery_retry
 from mappings.models import App
-from tests.factories import AppFactory, DeliveryFactory, MappingFactory
-from tests.page_helpers import page_text
+from tests.factories import AppFactory, DeliveryFactory, EventPayloadFactory, MappingFactory
+from tests.page_helpers import history_row, page_text
 from trackerui.accounts.models import Organization
 
 Status = Delivery.Status
 NOW = datetime(2025, 3, 10, 15, tzinfo=UTC)
-
-
-def history_row(html: str, day: str) -> list[str]:
-    """The cells of the history table's row for one day (or "total"), as text."""
-    start = html.index(f'data-day="{day}"')
-    row = html[start:html.index("</tr>", start)]
-    return [re.sub(r"<[^>]+>", "", cell).strip() for cell in re.findall(r"<t[dh][^>]*>(.*?)</t[dh]>", row, re.S)]
 
 
 def make(app: App, status: str, when: datetime, count: int = 1) -> None:
@@ -54,9 +49,9 @@ def test_the_history_table_counts_each_days_deliveries_by_what_became_of_them(si
     html = page_text(signed_in_client, f"/apps/{app.pk}/")
 
     # Day, received, delivered, failed, suppressed, blocked, pending, success rate.
-    assert history_row(html, "2025-03-10") == ["Mon 10 Mar", "8", "3", "1", "2", "0", "2", "75 %"]
-    assert history_row(html, "2025-03-09") == ["Sun 9 Mar", "2", "1", "0", "0", "1", "0", "100 %"]
-    assert history_row(html, "2025-03-08") == ["Sat 8 Mar", "0", "0", "0", "0", "0", "0", "–"]
+    assert history_row(html, "2025-03-10") == ["Mon 10 Mar 2025", "8", "3", "1", "2", "0", "2", "75 %"]
+    assert history_row(html, "2025-03-09") == ["Sun 9 Mar 2025", "2", "1", "0", "0", "1", "0", "100 %"]
+    assert history_row(html, "2025-03-08") == ["Sat 8 Mar 2025", "0", "0", "0", "0", "0", "0", "–"]
     assert history_row(html, "total") == ["Total", "10", "4", "1", "2", "1", "2", "80 %"]
     # Fourteen days, today included: 25 February to 10 March.
     assert 'data-day="2025-02-25"' in html and 'data-day="2025-02-24"' not in html
@@ -231,3 +226,90 @@ def test_the_apps_list_shows_each_apps_health_badge(signed_in_client: Client, or
     assert "no deliveries yet" in new
     assert "No active mappings: nothing is sent to Chartboost" in new
     assert "S2S not confirmed" in new
+
+
+@time_machine.travel(NOW + timedelta(minutes=30), tick=False)
+def test_the_health_window_starts_at_the_top_of_the_hour_24_hours_ago(app: App) -> None:
+    make(app, Status.DELIVERED, NOW - timedelta(hours=24) + timedelta(minutes=10), 2)  # 15:10 yesterday: counted.
+    make(app, Status.FAILED, NOW - timedelta(hours=24) - timedelta(minutes=1), 1)  # 14:59 yesterday: not.
+
+    health = app_health([app])[app.pk]
+
+    assert (health.delivered_24h, health.failed_24h) == (2, 0)
+
+
+def test_waiting_counts_a_weeks_old_failed_delivery_sent_again(app: App) -> None:
+    old = DeliveryFactory(event__app=app, status=Status.FAILED, created_at=datetime.now(tz=UTC) - timedelta(days=21))
+    make(app, Status.DELIVERED, datetime.now(tz=UTC) - timedelta(days=21), 3)
+    assert app_health([app])[app.pk].waiting == 0
+
+    delivery_retry(delivery=old)
+
+    health = app_health([app])[app.pk]
+    assert health.waiting == 1
+    assert "1 waiting to be sent" in health.problems
+
+
+def test_the_health_read_never_touches_the_deliveries_table(organization: Organization) -> None:
+    apps = [AppFactory(organization=organization) for _ in range(3)]
+    for app in apps:
+        make(app, Status.DELIVERED, datetime.now(tz=UTC), 2)
+
+    with CaptureQueriesContext(connection) as captured:
+        app_health(apps)
+
+    assert not any(f'"{Delivery._meta.db_table}"' in query["sql"] for query in captured.captured_queries)
+
+
+def _queries_for(client: Client, path: str) -> int:
+    with CaptureQueriesContext(connection) as captured:
+        page_text(client, path)
+    return len(captured)
+
+
+def test_the_apps_list_costs_the_same_queries_for_3_deliveries_or_30(signed_in_client: Client, app: App) -> None:
+    MappingFactory(app=app)
+    now = datetime.now(tz=UTC)
+    for days_ago in range(3):
+        make(app, Status.DELIVERED, now - timedelta(days=days_ago, minutes=1))
+    with_3 = _queries_for(signed_in_client, "/apps/")
+    for days_ago in range(27):
+        make(app, (Status.FAILED, Status.PENDING, Status.RETRYING)[days_ago % 3], now - timedelta(days=days_ago))
+
+    assert _queries_for(signed_in_client, "/apps/") == with_3
+
+
+def test_the_app_page_costs_the_same_queries_for_3_deliveries_or_30(signed_in_client: Client, app: App) -> None:
+    MappingFactory(app=app)
+    now = datetime.now(tz=UTC)
+    for days_ago in range(3):
+        make(app, Status.DELIVERED, now - timedelta(days=days_ago, minutes=1))
+    with_3 = _queries_for(signed_in_client, f"/apps/{app.pk}/")
+    for days_ago in range(27):
+        make(app, (Status.FAILED, Status.SUPPRESSED, Status.RETRYING)[days_ago % 3],
+             now - timedelta(days=days_ago % 14, hours=days_ago))
+
+    assert _queries_for(signed_in_client, f"/apps/{app.pk}/") == with_3
+
+
+@time_machine.travel(NOW, tick=False)
+def test_the_app_page_lists_rejected_events_per_reason_with_a_masked_example(signed_in_client: Client,
+                                                                             app: App) -> None:
+    ifa = "B1C99C76-F014-4285-90CF-3A5C99D9DFC6"
+    with time_machine.travel(NOW - timedelta(days=2), tick=False):
+        events_ingest(app=app, events=[EventPayloadFactory(timestamp=None)])
+    events_ingest(app=app, events=[EventPayloadFactory(timestamp=None, event_id="late", identifiers={"ifa": ifa})])
+
+    html = page_text(signed_in_client, f"/apps/{app.pk}/")
+
+    panel = html[html.index('id="rejections"'):]
+    panel = panel[:panel.index("</section>")]
+    row = panel[panel.index('data-reason="timestamp"'):]
+    # Last 24 h, then last 7 days.
+    assert re.findall(r'<td class="num">(\d+)</td>', row[:row.index("</tr>")]) == ["1", "2"]
+    assert "…DFC6" in panel and ifa not in panel
+    assert "late" in panel
+
+
+def test_the_app_page_shows_no_rejections_panel_when_nothing_was_rejected(signed_in_client: Client, app: App) -> None:
+    assert 'id="rejections"' not in page_text(signed_in_client, f"/apps/{app.pk}/")

@@ -2,14 +2,15 @@
 
 A batch is checked first without the database, then written in one short transaction:
 duplicates found, levels read and decided, events and deliveries bulk-inserted, event
-names remembered. Sending starts only after commit, so once the answer says
-`accepted`, the deliveries are durably stored.
+names remembered, rejections counted per reason (`delivery.history.rejections`).
+Sending starts only after commit, so once the answer says `accepted`, the deliveries
+are durably stored.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from functools import partial
 from typing import Any
@@ -18,6 +19,7 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from delivery.bulk_insert import max_query_params, rows_insert
+from delivery.history.rejections import RejectionTally, rejections_count
 from delivery.ingest.levels import LevelClaim, device_levels_claim, event_items
 from delivery.ingest.schema import CleanEvent, EventRejected, event_clean
 from delivery.models import Delivery, EventName, TrackedEvent
@@ -67,22 +69,35 @@ def events_ingest(*, app: App, events: list[Any]) -> dict[str, Any]:
     unix_now = int(now.timestamp())
     results: list[dict[str, Any] | None] = [None] * len(events)
     clean: list[tuple[int, CleanEvent]] = []
+    rejections = RejectionTally()
     for index, raw in enumerate(events):
         try:
             clean.append((index, event_clean(raw, app_platform=app.platform, now=unix_now)))
         except EventRejected as rejected:
             results[index] = _result(_echo_event_id(raw), REJECTED, errors=rejected.errors)
+            rejections.add(rejected.errors, raw)
     if clean:
         with transaction.atomic():
-            _store(app, clean, results, now)
+            _store(app, clean, results, now, rejections)
+            rejections_count(app=app, tally=rejections, now=now)
+    elif rejections:
+        # Nothing to store: the rejections alone, in a short transaction of their own.
+        with transaction.atomic():
+            rejections_count(app=app, tally=rejections, now=now)
     return _answer([result for result in results if result is not None])
 
 
-def _store(app: App, clean: list[tuple[int, CleanEvent]], results: list[dict[str, Any] | None], now: datetime) -> None:
+def _store(
+    app: App,
+    clean: list[tuple[int, CleanEvent]],
+    results: list[dict[str, Any] | None],
+    now: datetime,
+    rejections: RejectionTally,
+) -> None:
     # Read inside the transaction: on SQLite it holds the write lock from BEGIN
     # (IMMEDIATE), so no mapping can be deleted between this read and our inserts.
     mappings = active_mappings_by_event_name(app)
-    fresh = _fresh_events(app, clean, mappings, results)
+    fresh = _fresh_events(app, clean, mappings, results, rejections)
     fresh = _tracked_events_create(app, fresh, results, now)
     _deliveries_create(app, fresh, now)
     event_names_remember(app=app, events=[item.event for item in fresh], now=now)
@@ -101,8 +116,12 @@ def _fresh_events(
     clean: list[tuple[int, CleanEvent]],
     mappings: dict[str, list[Mapping]],
     results: list[dict[str, Any] | None],
+    rejections: RejectionTally,
 ) -> list[_Fresh]:
-    """Events not seen before (stored, or earlier in this batch) whose mappings can read their levels."""
+    """Events not seen before (stored, or earlier in this batch) whose mappings can read their levels.
+
+    Those whose mappings cannot are rejected, and noted in `rejections`.
+    """
     seen = _stored_event_ids(app, [event.event_id for _, event in clean])
     fresh: list[_Fresh] = []
     for index, event in clean:
@@ -114,6 +133,8 @@ def _fresh_events(
         except EventRejected as rejected:
             # Not stored, so not seen: the same event_id sent again, corrected, is new.
             results[index] = _result(event.event_id, REJECTED, errors=rejected.errors)
+            # The example copies only an event's own fields, never the normalised device.
+            rejections.add(rejected.errors, asdict(event))
             continue
         seen.add(event.event_id)
         fresh.append(_Fresh(index=index, event=event, items=items))
