@@ -27,6 +27,7 @@ from django.db import connection
 from django.utils import timezone
 from django_q.brokers import Broker, get_broker
 from django_q.conf import Conf
+from django_q.models import OrmQ
 from django_q.signing import SignedPackage
 
 from delivery import tasks
@@ -64,21 +65,19 @@ Task = dict[str, Any]
 
 def _queue_drain(broker: Broker) -> list[tuple[Any, Any]]:
     """Take every waiting message off the queue, oldest first, as (broker id, signed payload)."""
+    if Conf.ORM:
+        # The ORM broker's queue is a table: read it as it is. Its dequeue hands out a message
+        # only once the message's lock time has passed, which never comes under a frozen clock.
+        rows = list(OrmQ.objects.using(Conf.ORM).order_by("id").values_list("id", "payload"))
+        OrmQ.objects.using(Conf.ORM).filter(id__in=[message_id for message_id, _ in rows]).delete()
+        return rows
     messages: list[tuple[Any, Any]] = []
-    # Ask for the size first: an empty Redis dequeue blocks for a second, an ORM one sleeps `poll`.
-    empty_reads = 0
+    # Ask for the size first: an empty Redis dequeue blocks for a second.
     while broker.queue_size():
-        taken = broker.dequeue() or []
-        empty_reads = 0 if taken else empty_reads + 1
-        if empty_reads > 3:
-            # The ORM broker hands out a message only once its lock time has passed.
-            raise AssertionError("Queued messages cannot be taken: is the clock frozen at the moment they were queued?")
-        for message_id, payload in taken:
+        for message_id, payload in broker.dequeue() or []:
             broker.acknowledge(message_id)
             messages.append((message_id, payload))
-    # Redis hands messages out in order; the ORM broker in no set order, but its ids are in order.
-    if all(isinstance(message_id, int) for message_id, _ in messages):
-        messages.sort(key=lambda message: message[0])
+    # Redis hands messages out in the order they were queued.
     return messages
 
 
