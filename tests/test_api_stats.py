@@ -10,7 +10,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from rest_framework.test import APIClient
 
-from delivery.models import Delivery, DeliveryRollup
+from delivery.models import Delivery, DeliveryDayRollup, DeliveryRollup
 from delivery.outbox.recovery import delivery_retry
 from mappings.models import App
 from tests.factories import AppFactory, DeliveryFactory, OrganizationFactory
@@ -166,5 +166,5 @@ def test_stats_read_the_rollups_and_not_the_deliveries(api: APIClient, app: App)
         api.get(f"/api/v1/apps/{app.id}/stats/?days=30")
 
     tables = " ".join(query["sql"] for query in captured.captured_queries)
-    assert DeliveryRollup._meta.db_table in tables
+    assert DeliveryDayRollup._meta.db_table in tables
     assert f'"{Delivery._meta.db_table}"' not in tables

@@ -17,7 +17,7 @@ from django.utils import timezone
 
 from delivery.history.rollups import hour_of
 from delivery.history.stats import success_rate
-from delivery.models import AppQueue, Delivery, DeliveryRollup
+from delivery.models import AppQueue, Delivery, DeliveryDayRollup, DeliveryRollup
 from mappings.models import App, Mapping
 
 HEALTH_WINDOW = timedelta(hours=24)
@@ -97,17 +97,15 @@ def _last_day_finished(app_ids: list[int], now: datetime) -> Iterable[tuple[int,
 
 
 def _waiting(app_ids: list[int]) -> Iterable[tuple[int, int]]:
-    """(app id, pending + retrying) over all of the app's hours, not only the last day.
+    """(app id, pending + retrying) over all of the app's days, not only the last one.
 
     Waiting deliveries can be weeks old (a manual retry makes an old failed delivery
-    pending again in its own, old hour), so no time window would be exact. Every hour's
-    rows pass through pending, so most pending rows hold 0: only the rows with something
-    waiting are summed. The rows read are the app's rollup rows (found through the
-    (app, hour, ...) unique index), a number that grows with the hours of history,
-    never with the number of deliveries.
+    pending again in its own, old day), so no time window would be exact. Read from the
+    day rollups: at most 5 Event IDs x 2 statuses rows per day of history, never a number
+    that grows with deliveries.
     """
     return (
-        DeliveryRollup.objects.filter(app_id__in=app_ids, status__in=Delivery.SENDABLE, count__gt=0)
+        DeliveryDayRollup.objects.filter(app_id__in=app_ids, status__in=Delivery.SENDABLE, count__gt=0)
         .values("app_id")
         .annotate(total=Sum("count"))
         .order_by()

@@ -1,7 +1,9 @@
 """Hourly counts that keep history exact and cheap to read (docs/design.md, "History").
 
 `DeliveryRollup` counts, per (app, UTC hour of creation, Event ID, status), how many
-deliveries are in that status now. Only `delivery.outbox.state` calls `rollups_adjust`,
+deliveries are in that status now; `DeliveryDayRollup` the same per UTC day, so that
+long ranges (a month of stats) are read from days and short ones (the last 24 hours)
+from hours. Only `delivery.outbox.state` calls `rollups_adjust`,
 inside the transaction of the transition it counts, so the counts never drift from the
 rows, even when a delivery changes status weeks after it was created.
 """
@@ -9,13 +11,13 @@ rows, even when a delivery changes status weeks after it was created.
 from __future__ import annotations
 
 from collections import Counter
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import NamedTuple
 
 from django.db import connection
 
 from delivery.bulk_insert import max_query_params
-from delivery.models import DeliveryRollup
+from delivery.models import DeliveryDayRollup, DeliveryRollup
 
 
 class RollupKey(NamedTuple):
@@ -35,29 +37,39 @@ def rollup_key(app_id: int, created_at: datetime, event_field: int, status: str)
 
 
 def rollups_adjust(deltas: Counter[RollupKey]) -> None:
-    """Add each delta to its row, creating rows as needed. Must run inside the transition's transaction.
+    """Add each delta to its hour's row and its day's row, creating rows as needed.
 
-    One `INSERT ... ON CONFLICT DO UPDATE` adds to the count (the ORM's upsert can only
-    overwrite it). Rows are written in key order, so two transactions that touch the
-    same rows lock them in the same order and never deadlock on PostgreSQL.
+    Must run inside the transition's transaction. One `INSERT ... ON CONFLICT DO UPDATE`
+    per table adds to the counts (the ORM's upsert can only overwrite them). Rows are
+    written in key order, so two transactions that touch the same rows lock them in the
+    same order and never deadlock on PostgreSQL.
     """
-    changes = sorted((key, delta) for key, delta in deltas.items() if delta)
-    if not changes:
+    hours = sorted((key, delta) for key, delta in deltas.items() if delta)
+    if not hours:
         return
-    meta = DeliveryRollup._meta
+    days: Counter[tuple[int, date, int, str]] = Counter()
+    for key, delta in hours:
+        days[(key.app_id, key.hour.date(), key.event_field, key.status)] += delta
+    _counts_add(DeliveryRollup, "hour", [((key.app_id, key.hour, key.event_field, key.status), delta)
+                                         for key, delta in hours])
+    _counts_add(DeliveryDayRollup, "day", sorted((key, delta) for key, delta in days.items() if delta))
+
+
+def _counts_add(model: type[DeliveryRollup | DeliveryDayRollup], period: str,
+                changes: list[tuple[tuple[int, datetime | date, int, str], int]]) -> None:
+    meta = model._meta
     quote = connection.ops.quote_name
     table = quote(meta.db_table)
-    hour_field = meta.get_field("hour")
-    columns = [quote(meta.get_field(name).column) for name in ("app", "hour", "event_field", "status", "count")]
+    period_field = meta.get_field(period)
+    columns = [quote(meta.get_field(name).column) for name in ("app", period, "event_field", "status", "count")]
     count = columns[-1]
     per_statement = max(1, max_query_params() // len(columns))
     with connection.cursor() as cursor:
         for start in range(0, len(changes), per_statement):
             chunk = changes[start:start + per_statement]
             params: list[object] = []
-            for key, delta in chunk:
-                hour = hour_field.get_db_prep_value(key.hour, connection)
-                params += [key.app_id, hour, key.event_field, key.status, delta]
+            for (app_id, when, event_field, status), delta in chunk:
+                params += [app_id, period_field.get_db_prep_value(when, connection), event_field, status, delta]
             values = ", ".join(["(%s, %s, %s, %s, %s)"] * len(chunk))
             cursor.execute(
                 f"INSERT INTO {table} ({', '.join(columns)}) VALUES {values} "
