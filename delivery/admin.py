@@ -24,7 +24,7 @@ from django.utils.html import format_html
 from delivery.history.chart import history_chart
 from delivery.history.health import app_health
 from delivery.history.stats import STATS_MAX_DAYS, app_stats
-from delivery.models import Attempt, Delivery, EventName, TrackedEvent
+from delivery.models import AppQueue, Attempt, Delivery, EventName, TrackedEvent
 from delivery.outbox.recovery import deliveries_retry
 from delivery.selectors import device_identity
 from delivery.templatetags.delivery_tags import pretty_json
@@ -86,7 +86,8 @@ class DeliveryAdmin(ReadOnly, admin.ModelAdmin):
     search_help_text = "An event id exactly as the studio sent it, or a device's ifa, gaid or uuid."
     date_hierarchy = "created_at"
     fields = ["app", "event", "mapping", "event_field", "device", "status", "reason", "item_sent", "attempt_count",
-              "first_attempt_at", "last_attempt_at", "next_attempt_at", "created_at", "updated_at"]
+              "first_attempt_at", "retry_window_started_at", "last_attempt_at", "next_attempt_at", "created_at",
+              "updated_at"]
     readonly_fields = fields
     inlines = [AttemptInline]
     actions = ["retry_failed"]
@@ -221,3 +222,16 @@ class EventNameAdmin(ReadOnly, admin.ModelAdmin):
     fields = ["app", "name", "count", "first_seen_at", "last_seen_at", "example"]
     readonly_fields = fields
     example = _json_display("example_properties", "Example properties")
+
+
+@admin.register(AppQueue)
+class AppQueueAdmin(ReadOnly, admin.ModelAdmin):
+    """Each app's sending state: its circuit, a 429 pause, when something is next due."""
+
+    list_display = ["app", "circuit", "circuit_since", "next_probe_at", "failures", "paused_until", "due_at",
+                    "last_delivered_at"]
+    list_filter = ["circuit"]
+    list_select_related = ["app"]
+    search_fields = ["app__name", "app__chartboost_app_id"]
+    fields = list_display + ["probe_interval", "probe_until"]
+    readonly_fields = fields

@@ -215,6 +215,7 @@ class AppQueue(models.Model):
     last_delivered_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
+        verbose_name = "app sending state"
         indexes = [models.Index(fields=["due_at"], name="appqueue_due")]
 
     def __str__(self) -> str:

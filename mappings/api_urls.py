@@ -5,8 +5,8 @@ from django.urls import path
 from mappings import api
 
 urlpatterns = [
-    path("apps/", api.AppListCreateApi.as_view(), name="api-app-list"),
-    # apps/<int:app_id>/ is routed by trackerui.urls: deleting an app needs delivery (trackerui.api_apps).
+    # apps/ and apps/<int:app_id>/ are routed by trackerui.urls: their answers carry the
+    # delivery circuit, and deleting an app needs delivery (trackerui/api_apps.py).
     path("apps/<int:app_id>/mappings/", api.MappingListCreateApi.as_view(), name="api-mapping-list"),
     path("apps/<int:app_id>/mappings/<int:id>/", api.MappingDetailApi.as_view(), name="api-mapping-detail"),
 ]

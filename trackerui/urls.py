@@ -16,7 +16,9 @@ def home(request: HttpRequest) -> HttpResponseRedirect:
 
 
 api_v1 = [
-    # Here, not in mappings.api_urls: deleting an app archives it, which fails its deliveries.
+    # Here, not in mappings.api_urls: an app's answer carries its delivery circuit, and
+    # deleting an app archives it, which fails its deliveries (trackerui/api_apps.py).
+    path("apps/", api_apps.AppListCreateApi.as_view(), name="api-app-list"),
     path("apps/<int:app_id>/", api_apps.AppDetailApi.as_view(), name="api-app-detail"),
     path("", include("mappings.api_urls")),
     path("", include("delivery.api_urls")),

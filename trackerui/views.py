@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.utils import timezone
 
 from delivery.history.health import app_health
+from delivery.outbox.circuit import circuits_view
 from delivery.panels import app_delivery_panels
 from delivery.selectors import unmapped_event_names
 from mappings.event_fields import EVENT_FIELDS
@@ -32,6 +34,7 @@ def app_detail(request: HttpRequest, app_id: int) -> HttpResponse:
         "mapping_rows": [(mapping, EVENT_FIELDS[mapping.event_field]) for mapping in mappings],
         "free_event_fields": sorted(set(EVENT_FIELDS) - {mapping.event_field for mapping in mappings}),
         "unmapped_events": unmapped_event_names(app),
+        "circuit": circuits_view([app.pk], timezone.now())[app.pk],
         # Duplicates saved before the rule that refuses them (App.clean) are only flagged.
         "apps_sharing_app_id": list(apps_sharing_chartboost_app_id(app)),
         **app_delivery_panels(request, app),

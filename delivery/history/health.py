@@ -18,6 +18,7 @@ from django.utils import timezone
 from delivery.history.rollups import hour_of
 from delivery.history.stats import success_rate
 from delivery.models import AppQueue, Delivery, DeliveryDayRollup, DeliveryRollup
+from delivery.outbox.circuit import OPEN, CircuitView, circuit_view
 from mappings.models import App, Mapping
 
 HEALTH_WINDOW = timedelta(hours=24)
@@ -33,6 +34,7 @@ class Health:
     failed_24h: int = 0
     waiting: int = 0
     last_delivered_at: datetime | None = None
+    circuit: CircuitView = field(default_factory=lambda: circuit_view(None, timezone.now()))
     problems: list[str] = field(default_factory=list)
 
     @property
@@ -42,9 +44,10 @@ class Health:
 
     @property
     def level(self) -> str:
-        """The badge's colour: danger below 90 % success, warn for any other problem, ok, or muted when idle."""
+        """The badge's colour: danger below 90 % success or with the circuit open, warn for any
+        other problem, ok, or muted when idle."""
         rate = self.success_rate
-        if rate is not None and rate < DANGER_BELOW:
+        if (rate is not None and rate < DANGER_BELOW) or self.circuit.state == OPEN:
             return "danger"
         if self.problems:
             return "warn"
@@ -68,9 +71,12 @@ def app_health(apps: Iterable[App]) -> dict[int, Health]:
             health[app_id].failed_24h = count
     for app_id, count in _waiting(app_ids):
         health[app_id].waiting = count
-    queues = AppQueue.objects.filter(app_id__in=app_ids, last_delivered_at__isnull=False)
-    for app_id, last_delivered_at in queues.values_list("app_id", "last_delivered_at"):
-        health[app_id].last_delivered_at = last_delivered_at
+    now = timezone.now()
+    queues = AppQueue.objects.in_bulk(app_ids)
+    for app_id in app_ids:
+        queue = queues.get(app_id)
+        health[app_id].last_delivered_at = queue.last_delivered_at if queue else None
+        health[app_id].circuit = circuit_view(queue, now)
     mapped = _apps_with_active_mappings(apps)
     for app in apps:
         health[app.pk].problems = _problems(app, health[app.pk], has_active_mapping=app.pk in mapped)
@@ -137,6 +143,10 @@ def _problems(app: App, health: Health, *, has_active_mapping: bool) -> list[str
         problems.append(f"{health.failed_24h} failed in the last 24 h")
     if health.waiting:
         problems.append(f"{health.waiting} waiting to be sent")
+    if health.circuit.state == OPEN:
+        problems.append("Chartboost keeps failing for this app: sending is held back, one probe at a time")
+    if health.circuit.paused_until:
+        problems.append("Chartboost asked us to slow down: sending is paused for a moment")
     return problems
 
 

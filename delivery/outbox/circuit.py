@@ -154,13 +154,25 @@ class CircuitView:
         return {"state": self.state, "since": self.since, "next_probe_at": self.next_probe_at}
 
 
+def circuit_view(queue: AppQueue | None, now: datetime) -> CircuitView:
+    """One app's circuit from its queue row; closed for an app that has never sent anything."""
+    if queue is None:
+        return CircuitView(CLOSED, None, None)
+    paused = queue.paused_until if queue.paused_until and queue.paused_until > now else None
+    return CircuitView(queue.circuit, queue.circuit_since, queue.next_probe_at if queue.circuit == OPEN else None,
+                       paused)
+
+
 def circuits_view(app_ids: list[int], now: datetime) -> dict[int, CircuitView]:
-    """Each app's circuit, closed for an app that has never sent anything."""
-    views = {app_id: CircuitView(CLOSED, None, None) for app_id in app_ids}
-    rows = AppQueue.objects.filter(app_id__in=app_ids).values_list(
-        "app_id", "circuit", "circuit_since", "next_probe_at", "paused_until"
-    )
-    for app_id, state, since, next_probe_at, paused_until in rows:
-        paused = paused_until if paused_until and paused_until > now else None
-        views[app_id] = CircuitView(state, since, next_probe_at if state == OPEN else None, paused)
-    return views
+    """Each app's circuit, in one query."""
+    queues = AppQueue.objects.in_bulk(app_ids)
+    return {app_id: circuit_view(queues.get(app_id), now) for app_id in app_ids}
+
+
+def circuit_of(app: object, now: datetime) -> CircuitView:
+    """The circuit of an app read with `select_related("queue")` (the reverse one-to-one)."""
+    try:
+        queue = app.queue  # type: ignore[attr-defined]
+    except AppQueue.DoesNotExist:
+        queue = None
+    return circuit_view(queue, now)
