@@ -1,4 +1,4 @@
-"""Benchmarks: speed targets from SPEC §6, measured, never in `make test`.
+"""Benchmarks: speed targets from docs/design.md, measured, never in `make test`.
 
 Run with `make bench`. Each prints what it measured and fails if the target is missed.
 """

@@ -1,4 +1,4 @@
-"""Deliveries drained at ≥ 20x the reference sender against a receiver with 50 ms latency (SPEC §6).
+"""Deliveries drained at ≥ 20x the reference sender against a receiver with 50 ms latency.
 
 The reference sends one `requests.post` per event, in sequence: at 50 ms each, 20 events/s.
 Here a real `qcluster` drains deliveries ingested through the service.

@@ -1,4 +1,4 @@
-"""Ingest ≥ 3,000 events/s in batches of 500 (SPEC §6), on SQLite, through the HTTP endpoint."""
+"""Ingest ≥ 3,000 events/s in batches of 500, on SQLite, through the HTTP endpoint."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""REST API for deliveries: list with filters, one with its attempts, retry, recover, stats (SPEC §3).
+"""REST API for deliveries: list with filters, one with its attempts, retry, recover, stats.
 
 Views check access (another organization's app or delivery is a 404), read their input
 with a small serializer, and call one selector or service.

@@ -1,4 +1,4 @@
-"""`POST /api/v1/apps/{app_id}/events/`: tracked events in (SPEC §3 "Ingestion").
+"""`POST /api/v1/apps/{app_id}/events/`: tracked events in.
 
 The view reads the body itself: its size is checked before anything parses it, and
 every kind of bad body answers 400 or 413, never 500. The events are then checked
@@ -174,7 +174,7 @@ class EventIngestView(APIView):
     parser_classes = [JSONParser]
 
     def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
-        # Size is checked first (SPEC §3), before authentication can touch the body.
+        # Size is checked first, before authentication can touch the body.
         content_length_check(request._request)
         super().initial(request, *args, **kwargs)
 

@@ -1,6 +1,6 @@
 """Chartboost's level-tracking wire format: the request body, its signature, and what an answer means.
 
-Read this next to `reference/chartboost-level-tracking.md` and SPEC §2. It has no Django in it
+Read this next to Chartboost's level-tracking partner document and docs/design.md. It has no Django in it
 on purpose, so it can be read and tested alone; `delivery.outbox.sending` does the bookkeeping.
 """
 
@@ -34,7 +34,7 @@ TOKEN_HINT_LENGTH = 9
 RESPONSE_BODY_LIMIT = 2000
 
 # The retry schedule: 2, 4, 8 and 16 s after the 1st to 4th failed attempt (from the
-# reference), then doubling from 32 s, never waiting longer than 15 minutes (SPEC §2).
+# reference), then doubling from 32 s, never waiting longer than 15 minutes.
 RETRY_DELAY_CAP_SECONDS = 15 * 60
 
 
@@ -102,7 +102,7 @@ def redact_token(token: str) -> str:
 
 
 def redact_body(body: Mapping[str, Any]) -> dict[str, Any]:
-    """The body as we store and show it: the token masked (SPEC §1: never in delivery logs)."""
+    """The body as we store and show it: the token masked, as a delivery log must never hold it."""
     redacted = dict(body)
     if "token" in redacted:
         redacted["token"] = redact_token(str(redacted["token"]))

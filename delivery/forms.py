@@ -30,7 +30,7 @@ def _time_field(label: str, placeholder: str) -> forms.DateTimeField:
 
 
 class DeliveryFilterForm(forms.Form):
-    """The API's list filters (SPEC §3), under the same names, as a GET form."""
+    """The API's list filters, under the same names, as a GET form."""
 
     status = forms.ChoiceField(
         required=False,

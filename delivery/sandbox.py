@@ -7,7 +7,7 @@ Failures can be injected at random rates (`manage.py chartboost_sandbox`) or scr
 answer at a time (tests), and every request is recorded with its arrival time.
 
 It speaks HTTP/1.1 keep-alive with Nagle's algorithm off: without that, a stdlib handler
-adds ~40 ms to every request (NOTES.md).
+adds ~40 ms to every request.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Dashboard pages for deliveries (SPEC §4), included at the site root by trackerui.urls."""
+"""Dashboard pages for deliveries, included at the site root by trackerui.urls."""
 
 from django.urls import path
 

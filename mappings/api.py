@@ -1,4 +1,4 @@
-"""REST API for apps and their mappings (SPEC §3).
+"""REST API for apps and their mappings.
 
 Each view checks access (another organization's object is a 404), reads its input
 with a small serializer that only checks types, and calls one service in

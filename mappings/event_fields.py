@@ -1,6 +1,6 @@
 """Chartboost's five Event IDs, from the reference's table, and how each segments.
 
-Operators per field are from Chartboost's customer docs (NOTES.md).
+Operators per field are from Chartboost's customer docs.
 """
 
 from __future__ import annotations

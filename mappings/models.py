@@ -1,6 +1,6 @@
 """Apps (one game on one platform) and their mappings to Chartboost Event IDs.
 
-Every rule of SPEC §1 for these objects lives here, as field validators, `clean()`
+Every rule of docs/design.md, "Domain rules" for these objects lives here, as field validators, `clean()`
 and database constraints, so the dashboard, the API and the admin enforce the same
 rules by calling `full_clean()` (see `mappings.services`).
 """
@@ -58,7 +58,7 @@ class App(models.Model):
     chartboost_app_id = models.CharField(
         "Chartboost app ID", max_length=24, validators=[validate_chartboost_app_id]
     )
-    # Encrypted at rest; never shown in full after it is saved (SPEC §1).
+    # Encrypted at rest; never shown in full after it is saved.
     chartboost_app_token = EncryptedTextField(
         "Chartboost app token", validators=[validate_chartboost_app_token]
     )

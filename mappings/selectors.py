@@ -26,7 +26,7 @@ def app_get_for_organization(organization: Organization | None, app_id: int | st
 
 
 def app_get_for_request(request: HttpRequest, app_id: int | str) -> App:
-    """The app, or 404 when it is not the acting organization's (SPEC: another org's object is a 404)."""
+    """The app, or 404 when it is not the acting organization's."""
     return app_get_for_organization(organization_for_request(request), app_id)
 
 

@@ -1,4 +1,4 @@
-"""Dashboard pages for apps and mappings (SPEC §4).
+"""Dashboard pages for apps and mappings.
 
 The apps list and the app page are the shell's (trackerui.dashboard_urls): they show delivery panels.
 """

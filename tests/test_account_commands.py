@@ -1,4 +1,4 @@
-"""`manage.py create_org` and `manage.py create_api_key` (SPEC §5)."""
+"""`manage.py create_org` and `manage.py create_api_key`."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The delivery admin for support staff: search, read-only attempts, bulk retry, per-app history (SPEC §4)."""
+"""The delivery admin for support staff: search, read-only attempts, bulk retry, per-app history."""
 
 from __future__ import annotations
 

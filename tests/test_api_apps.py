@@ -1,4 +1,4 @@
-"""/api/v1/apps/ and /api/v1/apps/{app_id}/: list, create, read, update, delete (SPEC §3)."""
+"""/api/v1/apps/ and /api/v1/apps/{app_id}/: list, create, read, update, delete."""
 
 from __future__ import annotations
 

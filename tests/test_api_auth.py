@@ -1,4 +1,4 @@
-"""Who may call the API, how often, and what errors look like (SPEC §3)."""
+"""Who may call the API, how often, and what errors look like."""
 
 from __future__ import annotations
 

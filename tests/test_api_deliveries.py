@@ -1,4 +1,4 @@
-"""Deliveries in the API: the filtered list, one delivery with its attempts, retry and recover (SPEC §3)."""
+"""Deliveries in the API: the filtered list, one delivery with its attempts, retry and recover."""
 
 from __future__ import annotations
 

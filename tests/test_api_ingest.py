@@ -1,4 +1,4 @@
-"""`POST /api/v1/apps/{app_id}/events/` (SPEC §3 "Ingestion")."""
+"""`POST /api/v1/apps/{app_id}/events/`."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""/api/v1/apps/{app_id}/mappings/ and /api/v1/apps/{app_id}/mappings/{id}/ (SPEC §3)."""
+"""/api/v1/apps/{app_id}/mappings/ and /api/v1/apps/{app_id}/mappings/{id}/."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The OpenAPI schema at /api/schema/ and the docs at /api/docs/ (SPEC §3)."""
+"""The OpenAPI schema at /api/schema/ and the docs at /api/docs/."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from pytest_django import DjangoDbBlocker
 
 JSON_SCHEMA = "application/vnd.oai.openapi+json"
 
-# Every path and method of SPEC §3.
+# Every path and method of the API reference.
 SPEC_OPERATIONS = {
     "/api/v1/apps/": {"get", "post"},
     "/api/v1/apps/{app_id}/": {"get", "patch", "delete"},

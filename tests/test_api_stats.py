@@ -1,4 +1,4 @@
-"""GET /api/v1/apps/{app_id}/stats/?days=N: what became of each UTC day's deliveries (SPEC §3)."""
+"""GET /api/v1/apps/{app_id}/stats/?days=N: what became of each UTC day's deliveries."""
 
 from __future__ import annotations
 

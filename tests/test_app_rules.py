@@ -1,4 +1,4 @@
-"""SPEC §1 rules for apps: each bad value is refused with a message that says what is wrong,
+"""The rules for apps: each bad value is refused with a message that says what is wrong,
 through the service (what the API and admin use) and through the dashboard's app form."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""One event as a customer sends it: the rules of SPEC §3's event table."""
+"""One event as a customer sends it: the rules of the event table of the API reference."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""What each mapping sends for an event, and the sequential rule (SPEC §1)."""
+"""What each mapping sends for an event, and the sequential rule."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""`events_ingest`: a batch of events in, tracked events and deliveries out (SPEC §3)."""
+"""`events_ingest`: a batch of events in, tracked events and deliveries out."""
 
 from __future__ import annotations
 

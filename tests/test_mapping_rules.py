@@ -1,4 +1,4 @@
-"""SPEC §1 rules for mappings: each bad value is refused with a message that says what is
+"""The rules for mappings: each bad value is refused with a message that says what is
 wrong, through the service (what the API and admin use) and next to the field on the page."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The Django admin for support staff: same rules as the dashboard, token write-only (SPEC §4)."""
+"""The Django admin for support staff: same rules as the dashboard, token write-only."""
 
 from __future__ import annotations
 

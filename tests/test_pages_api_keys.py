@@ -1,4 +1,4 @@
-"""The API keys page: list by prefix, create (raw key shown once), revoke (SPEC §3, §4)."""
+"""The API keys page: list by prefix, create (raw key shown once), revoke."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 """The app page's delivery panels (history chart and table, recent deliveries, recovery) and the apps
-list's health badges, SPEC §4."""
+list's health badges."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The apps list, the app form and the app page (SPEC §4)."""
+"""The apps list, the app form and the app page."""
 
 from __future__ import annotations
 

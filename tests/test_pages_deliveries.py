@@ -1,4 +1,4 @@
-"""The deliveries list (/apps/{id}/deliveries/) and one delivery (/deliveries/{id}/), SPEC §4."""
+"""The deliveries list (/apps/{id}/deliveries/) and one delivery (/deliveries/{id}/)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Another organization's app or mapping is a 404 on every page, read or write (SPEC §1, §4)."""
+"""Another organization's app or mapping is a 404 on every page, read or write."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The mapping form (Event ID picker, label default, level inputs) and mapping actions (SPEC §4)."""
+"""The mapping form (Event ID picker, label default, level inputs) and mapping actions."""
 
 from __future__ import annotations
 

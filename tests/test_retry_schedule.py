@@ -1,4 +1,4 @@
-"""The retry schedule (SPEC §2): 2, 4, 8, 16 s, then doubling from 32 s up to 15 minutes, until RETRY_MAX_AGE."""
+"""The retry schedule: 2, 4, 8, 16 s, then doubling from 32 s up to 15 minutes, until RETRY_MAX_AGE."""
 
 from __future__ import annotations
 

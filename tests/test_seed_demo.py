@@ -1,4 +1,4 @@
-"""`manage.py seed_demo`: the demo data `make run` loads (SPEC §5)."""
+"""`manage.py seed_demo`: the demo data `make run` loads."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The Chartboost app token is never shown or logged after it is saved (SPEC §1).
+"""The Chartboost app token is never shown or logged after it is saved.
 
 Only its hint (… and the last 9 characters) may appear. Every page is rendered,
 customer and admin alike, while every log record is captured at DEBUG.

@@ -1,4 +1,4 @@
-"""A worker killed mid-batch loses nothing: what it held goes out after its lease runs out (SPEC §2)."""
+"""A worker killed mid-batch loses nothing: what it held goes out after its lease runs out."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Retries on time with a real qcluster: 2, 4, 8 and 16 s apart, each within a second (SPEC §2)."""
+"""Retries on time with a real qcluster: 2, 4, 8 and 16 s apart, each within a second."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """What every API view shares: error format, throttling, pagination and the schema's auth scheme.
 
-Errors are JSON (SPEC §3): field errors as `{"field": ["..."]}`, anything else as
+Errors are JSON: field errors as `{"field": ["..."]}`, anything else as
 `{"detail": ...}`. Services validate with Django's `full_clean()`, so a Django
 `ValidationError` is turned into the same 400 a serializer error gives.
 """
@@ -125,14 +125,14 @@ class ApiKeyAuthenticationScheme(OpenApiAuthenticationExtension):
 def paginated_response(
     *, request: Request, view: Any, queryset: Any, serializer_class: type[serializers.Serializer]
 ) -> Response:
-    """One page of `queryset` as `{"count", "next", "previous", "results"}` (SPEC §3)."""
+    """One page of `queryset` as `{"count", "next", "previous", "results"}`."""
     paginator = view.pagination_class()
     page = paginator.paginate_queryset(queryset, request, view=view)
     return paginator.get_paginated_response(serializer_class(page, many=True).data)
 
 
 def not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
-    """The project's 404: JSON under /api/ (SPEC §3: errors are JSON), the dashboard's page elsewhere.
+    """The project's 404: JSON under /api/ (docs/design.md: errors are JSON), the dashboard's page elsewhere.
 
     Views answer their own 404s; this is for URLs no route matches, such as an id that is
     not a number.

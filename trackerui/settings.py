@@ -1,4 +1,4 @@
-"""Settings, read from the environment (SPEC §5).
+"""Settings, read from the environment.
 
 A bad value stops start-up with a message that names the variable.
 """
@@ -180,7 +180,7 @@ def _database() -> dict:
     except Exception as exc:  # dj-database-url raises several types for bad URLs.
         raise ImproperlyConfigured(f"DATABASE_URL={url!r} is not a database URL: {exc}") from None
     if config["ENGINE"] == "django.db.backends.sqlite3":
-        # WAL and IMMEDIATE transactions: measured 3-4x more queue throughput (NOTES.md),
+        # WAL and IMMEDIATE transactions: measured 3-4x more queue throughput,
         # and writers wait for the lock instead of failing with "database is locked".
         config["OPTIONS"] = {
             "transaction_mode": "IMMEDIATE",
@@ -228,7 +228,7 @@ if not DEBUG:
     SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", True)
     CSRF_COOKIE_SECURE = env_bool("CSRF_COOKIE_SECURE", True)
 
-# Chartboost delivery (SPEC §2).
+# Chartboost delivery.
 CHARTBOOST_ENDPOINT = env_str("CHARTBOOST_ENDPOINT", "https://live.chartboost.com/event_service/v2/level")
 TRACKER_PARTY = env_str("TRACKER_PARTY", "CB Tracker").strip()
 if not TRACKER_PARTY:
@@ -253,7 +253,7 @@ CHARTBOOST_READ_TIMEOUT = 10
 REDIS_URL = os.environ.get("REDIS_URL", "")
 
 # django-q2: our tables are the truth; the queue only says "look at this now".
-# `timeout` stays shorter than `retry` (NOTES.md), and failed tasks are not redelivered:
+# `timeout` stays shorter than `retry`, and failed tasks are not redelivered:
 # the sweeper finds anything a failed or lost task held once its lease runs out.
 Q_CLUSTER = {
     "name": "tracker",
@@ -280,7 +280,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["trackerui.accounts.authentication.IsOrganizationMember"],
     "DEFAULT_PAGINATION_CLASS": "trackerui.api.Pagination",
     "DEFAULT_SCHEMA_CLASS": "trackerui.api_schema.ApiAutoSchema",
-    # The API speaks JSON only (SPEC §3); /api/docs/ is the interactive view of it.
+    # The API speaks JSON only; /api/docs/ is the interactive view of it.
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "EXCEPTION_HANDLER": "trackerui.api.exception_handler",

@@ -7,7 +7,7 @@ back for the last 24 hours and the last 7 days.
 
 Examples are kept small and identify nobody: identifiers keep only their last four
 characters, properties keep at most a few short top-level values, and only the fields
-of an event (SPEC §3) are copied.
+of an event are copied.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""What each mapping sends for one event, and the sequential rule (SPEC §1).
+"""What each mapping sends for one event, and the sequential rule.
 
 `event_items` reads main_level, sub_level and description from an event's properties
 as its mappings say. `device_levels_claim` keeps, per (app, device, sequential Event
@@ -86,7 +86,7 @@ def _main_level(mapping: Mapping, properties: dict[str, Any]) -> int:
 
 def _sub_level(mapping: Mapping, properties: dict[str, Any]) -> int:
     name = mapping.sub_level_property
-    # SPEC §1: when the named property is missing (or null, which is the same), the
+    # When the named property is missing (or null, which is the same), the
     # fixed sub_level_value is sent.
     if not name or properties.get(name) is None:
         return mapping.sub_level_value

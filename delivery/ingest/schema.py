@@ -1,9 +1,9 @@
 """One tracked event as a customer sends it: checked, and turned into a clean value.
 
-This is the ingestion hot path (SPEC §6: thousands of events a second), so it is
+This is the ingestion hot path (docs/design.md: thousands of events a second), so it is
 plain Python: no serializers, one pass over each event's strings.
 
-Decisions beyond SPEC §3, all made to be forgiving where nothing is lost:
+Decisions beyond the API reference, all made to be forgiving where nothing is lost:
 
 - Unknown top-level keys are ignored (a newer SDK may send more than we read), but
   they are still checked for control characters, since the rule covers the whole event.
@@ -37,7 +37,7 @@ MAX_PROPERTIES_BYTES = 16 * 1024
 MAX_PROPERTIES_DEPTH = 32
 FUTURE_TOLERANCE_SECONDS = 3600
 
-# U+0000-U+001F and U+007F (SPEC §3). Lone surrogates (only possible through a JSON
+# U+0000-U+001F and U+007F. Lone surrogates (only possible through a JSON
 # "\ud800" escape) are refused with them: no database or JSON encoder can store them.
 _FORBIDDEN = re.compile("[\x00-\x1f\x7f\ud800-\udfff]")
 _HEX_OR_DASH = re.compile(r"[0-9a-fA-F-]+")

@@ -1,4 +1,4 @@
-"""Taking tracked events in (SPEC §3 "Ingestion").
+"""Taking tracked events in.
 
 A batch is checked first without the database, then written in one short transaction:
 duplicates found, levels read and decided, events and deliveries bulk-inserted, event
@@ -64,7 +64,7 @@ class _Fresh:
 
 
 def events_ingest(*, app: App, events: list[Any]) -> dict[str, Any]:
-    """Ingest a batch for `app`; return the 202 answer body of SPEC §3."""
+    """Ingest a batch for `app`; return the 202 answer body of the API reference."""
     now = timezone.now()
     unix_now = int(now.timestamp())
     results: list[dict[str, Any] | None] = [None] * len(events)

@@ -1,7 +1,7 @@
 """The dispatcher: the one loop that sends retries on time and sweeps up whatever was dropped.
 
 Why a loop: django-q2 has no backoff and its scheduler ticks only about every 30 s
-(NOTES.md), so nothing scheduled through it can keep a 2-second retry. Instead one
+, so nothing scheduled through it can keep a 2-second retry. Instead one
 long-running task, `dispatcher_run`, ticks every `TICK_SECONDS` for `RUN_SECONDS` and on
 each tick calls `deliveries_dispatch_due()`, which claims whatever is due (retries whose
 time has come, first sends whose queue message was lost, deliveries whose worker died and

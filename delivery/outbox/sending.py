@@ -117,7 +117,7 @@ def _outgoing_requests(own: str, *, probe: bool) -> list[Outgoing]:
 def signed_request(event: TrackedEvent, app: App, deliveries: list[Delivery]) -> chartboost.SignedRequest:
     """The request for one tracked event. The token is decrypted here, at send time, and only kept in memory.
 
-    SPEC §2: a retry sends the same body as the first attempt. The items are fixed at
+    A retry sends the same body as the first attempt (docs/design.md, "Guarantees"). The items are fixed at
     ingest and the timestamp is the event's own, so a retry's body and signature are the
     same, except when the customer replaced the app's token (or TRACKER_PARTY changed) in
     between: then the current one goes, which is what a token fix is for.

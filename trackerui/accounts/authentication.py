@@ -1,4 +1,4 @@
-"""DRF authentication by `Authorization: Bearer <api key>` (SPEC §3)."""
+"""DRF authentication by `Authorization: Bearer <api key>`."""
 
 from __future__ import annotations
 
