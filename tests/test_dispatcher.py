@@ -1,6 +1,6 @@
 """The dispatcher (delivery/outbox/dispatcher.py): one loop, started on demand, that sweeps up what is due.
 
-These run the real loop in-process for a fraction of a second (RUN_SECONDS shortened) and
+These run the real loop in-process for a fraction of a second (a short `LoopTiming`) and
 then drain the real queue messages it wrote, as a worker would.
 """
 
@@ -13,23 +13,23 @@ from datetime import timedelta
 import pytest
 import time_machine
 from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from django_q.models import Schedule
 from pytest_django import Settings
 
-from delivery.models import Delivery, WorkerLease
+from delivery.models import AppQueue, Delivery, WorkerLease
 from delivery.outbox import dispatcher
-from delivery.outbox.claims import SEND_TASK, deliveries_kick
+from delivery.outbox.claims import SEND_TASK, deliveries_dispatch_due, deliveries_kick
 from delivery.sandbox import ChartboostSandbox
 from mappings.models import App
 from mappings.services import app_update
 from tests.factories import AppFactory, DeliveryFactory, TrackedEventFactory
 from tests.live_receiver import queued, queued_take, run_queued_sends
 
-
-@pytest.fixture
-def short_loop(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(dispatcher, "RUN_SECONDS", 0.3)
+# A loop of a fraction of a second, so the tests see a whole run and its hand-over.
+SHORT = dispatcher.LoopTiming(run_seconds=0.3)
+SHORT_LEASE = dispatcher.LoopTiming(run_seconds=0.3, lease_seconds=1.0)
 
 
 @pytest.fixture
@@ -44,7 +44,7 @@ def due_delivery(app: App) -> Delivery:
 def run_queued_dispatcher() -> None:
     """Run the successor the last loop queued, as a worker would."""
     (task,) = queued_take(dispatcher.RUN_TASK)
-    dispatcher.dispatcher_run(*task["args"])
+    dispatcher.dispatcher_run(*task["args"], timing=SHORT)
 
 
 def hold_lease(holder: str, seconds: float) -> None:
@@ -54,7 +54,6 @@ def hold_lease(holder: str, seconds: float) -> None:
     )
 
 
-@pytest.mark.usefixtures("short_loop")
 def test_a_delivery_whose_queue_message_was_lost_is_sent_once_its_lease_runs_out(
     chartboost_sandbox: ChartboostSandbox, app: App, settings: Settings
 ) -> None:
@@ -75,14 +74,13 @@ def test_a_delivery_whose_queue_message_was_lost_is_sent_once_its_lease_runs_out
     assert len(chartboost_sandbox.received) == 1
 
 
-@pytest.mark.usefixtures("short_loop")
 def test_deliveries_of_a_switched_off_app_wait_and_go_out_at_the_next_tick_once_it_is_on(
     chartboost_sandbox: ChartboostSandbox, app: App
 ) -> None:
     app_update(app=app, delivery_enabled=False)
     delivery = due_delivery(app)
 
-    dispatcher.dispatcher_run()
+    dispatcher.dispatcher_run(timing=SHORT)
     assert run_queued_sends() == 0
     delivery.refresh_from_db()
     assert delivery.status == "pending"
@@ -94,9 +92,8 @@ def test_deliveries_of_a_switched_off_app_wait_and_go_out_at_the_next_tick_once_
     assert delivery.status == "delivered"
 
 
-@pytest.mark.usefixtures("short_loop")
 def test_the_loop_hands_its_lease_to_a_successor_it_queues_itself(app: App) -> None:
-    dispatcher.dispatcher_run()
+    dispatcher.dispatcher_run(timing=SHORT)
 
     (task,) = queued(dispatcher.RUN_TASK)
     (successor,) = task["args"]
@@ -109,15 +106,13 @@ def test_the_loop_hands_its_lease_to_a_successor_it_queues_itself(app: App) -> N
     assert next_task["args"] != (successor,)
 
 
-@pytest.mark.usefixtures("short_loop")
 def test_a_dispatcher_that_died_is_replaced_as_soon_as_its_lease_lapses(
-    app: App, monkeypatch: pytest.MonkeyPatch
+    app: App
 ) -> None:
-    monkeypatch.setattr(dispatcher, "LEASE_SECONDS", 1.0)
     hold_lease("died-mid-loop", seconds=1.0)
 
     started = time.monotonic()
-    dispatcher.dispatcher_run()
+    dispatcher.dispatcher_run(timing=SHORT_LEASE)
     elapsed = time.monotonic() - started
 
     # About 1 s watching the dead lease, then the 0.3 s loop.
@@ -127,8 +122,7 @@ def test_a_dispatcher_that_died_is_replaced_as_soon_as_its_lease_lapses(
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_dispatcher_that_keeps_renewing_its_lease_is_left_alone(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(dispatcher, "LEASE_SECONDS", 1.0)
+def test_a_dispatcher_that_keeps_renewing_its_lease_is_left_alone() -> None:
     hold_lease("alive", seconds=1.0)
     stop = threading.Event()
 
@@ -141,7 +135,7 @@ def test_a_dispatcher_that_keeps_renewing_its_lease_is_left_alone(monkeypatch: p
     renewer.start()
     try:
         started = time.monotonic()
-        dispatcher.dispatcher_run()
+        dispatcher.dispatcher_run(timing=SHORT_LEASE)
         elapsed = time.monotonic() - started
     finally:
         stop.set()
@@ -256,25 +250,24 @@ def test_a_kick_queues_one_message_per_batch_of_at_most_200_deliveries(app: App)
     assert [Delivery.objects.filter(lease_token=token).count() for token in tokens] == [198, 12]
 
 
-@pytest.mark.skipif(connection.vendor != "sqlite", reason="SQLite's planner, which keeps no statistics")
-def test_a_kick_looks_its_deliveries_up_by_id_and_event_not_by_reading_every_due_one(app: App) -> None:
-    """Without statistics SQLite would pick the `delivery_due` index, and read every due
-    delivery (leased ones included) to find the few it was given."""
-    from django.test.utils import CaptureQueriesContext
+def test_a_tick_costs_the_same_however_large_a_paused_or_tripped_apps_backlog(app: App) -> None:
+    paused, tripped = AppFactory(delivery_enabled=False), AppFactory()
 
-    for _ in range(3):
+    def backlog(size: int) -> None:
+        for owner in (paused, tripped):
+            for _ in range(size):
+                due_delivery(owner)
+        AppQueue.objects.filter(app=tripped).update(circuit="open", next_probe_at=timezone.now() + timedelta(hours=1))
+
+    def tick_queries() -> int:
         due_delivery(app)
-    ids = [due_delivery(app).pk for _ in range(3)]
-    with CaptureQueriesContext(connection) as queries:
-        assert deliveries_kick(ids) == 1
-    statements = [q["sql"] for q in queries.captured_queries
-                  if q["sql"].startswith(("SELECT", "UPDATE")) and '"delivery_delivery"' in q["sql"]]
-    assert len(statements) == 2
-    with connection.cursor() as cursor:
-        plans = []
-        for sql in statements:
-            cursor.execute(f"EXPLAIN QUERY PLAN {sql}")
-            plans += [row[3] for row in cursor.fetchall()]
-    reads_of_deliveries = [plan for plan in plans if "delivery_delivery" in plan]
-    assert reads_of_deliveries and all("delivery_due" not in plan and "app_id" not in plan
-                                       and not plan.startswith("SCAN") for plan in reads_of_deliveries)
+        with CaptureQueriesContext(connection) as queries:
+            deliveries_dispatch_due()
+        return len(queries.captured_queries)
+
+    backlog(3)
+    small = tick_queries()
+    backlog(300)
+    assert tick_queries() == small
+    assert not Delivery.objects.filter(app__in=[paused, tripped]).exclude(lease_token="").exists()
+

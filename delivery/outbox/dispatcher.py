@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import logging
 import time
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -95,20 +96,28 @@ def dispatcher_ensure(*, after_restart: bool = False) -> bool:
     return bool(won)
 
 
-def dispatcher_run(handed_to: str | None = None) -> None:
-    """Run the loop for about RUN_SECONDS if we get the lease, then hand over to a successor."""
+@dataclass(frozen=True)
+class LoopTiming:
+    """How long one loop runs before handing over, and how long its lease lasts (renewed every RENEW_SECONDS)."""
+
+    run_seconds: float = RUN_SECONDS
+    lease_seconds: float = LEASE_SECONDS
+
+
+def dispatcher_run(handed_to: str | None = None, *, timing: LoopTiming = LoopTiming()) -> None:
+    """Run the loop for about `timing.run_seconds` if we get the lease, then hand over to a successor."""
     holder = handed_to or new_lease_token()
-    if not (_lease_take(holder, handed_to=handed_to) or _lease_take_when_lapsed(holder)):
+    if not (_lease_take(holder, timing, handed_to=handed_to) or _lease_take_when_lapsed(holder, timing)):
         _start_row_release()
         return
     _start_row_release()
     try:
-        _loop(holder)
+        _loop(holder, timing)
     finally:
         _hand_over(holder)
 
 
-def _lease_take(holder: str, *, handed_to: str | None = None) -> bool:
+def _lease_take(holder: str, timing: LoopTiming, *, handed_to: str | None = None) -> bool:
     now = timezone.now()
     condition = _lapsed(now)
     if handed_to:
@@ -117,28 +126,28 @@ def _lease_take(holder: str, *, handed_to: str | None = None) -> bool:
     return bool(
         WorkerLease.objects.filter(name=LEASE_NAME)
         .filter(condition)
-        .update(holder=holder, held_until=now + timedelta(seconds=LEASE_SECONDS))
+        .update(holder=holder, held_until=now + timedelta(seconds=timing.lease_seconds))
     )
 
 
-def _lease_take_when_lapsed(holder: str) -> bool:
+def _lease_take_when_lapsed(holder: str, timing: LoopTiming) -> bool:
     """Watch a held lease: give way if its holder renews it, take it over if it lapses."""
     seen = _held_until()
-    deadline = time.monotonic() + LEASE_SECONDS + RENEW_SECONDS
+    deadline = time.monotonic() + timing.lease_seconds + RENEW_SECONDS
     while time.monotonic() < deadline:
         time.sleep(TICK_SECONDS)
-        if _lease_take(holder):
+        if _lease_take(holder, timing):
             return True
         if _held_until() != seen:
             return False
     return False
 
 
-def _lease_renew(holder: str) -> bool:
+def _lease_renew(holder: str, timing: LoopTiming) -> bool:
     now = timezone.now()
     return bool(
         WorkerLease.objects.filter(name=LEASE_NAME, holder=holder).update(
-            held_until=now + timedelta(seconds=LEASE_SECONDS)
+            held_until=now + timedelta(seconds=timing.lease_seconds)
         )
     )
 
@@ -147,13 +156,13 @@ def _start_row_release() -> None:
     WorkerLease.objects.filter(name=START_NAME).update(holder="", held_until=None)
 
 
-def _loop(holder: str) -> None:
-    ends = time.monotonic() + RUN_SECONDS
+def _loop(holder: str, timing: LoopTiming) -> None:
+    ends = time.monotonic() + timing.run_seconds
     renewed = time.monotonic()
     while (tick := time.monotonic()) < ends:
         try:
             if tick - renewed >= RENEW_SECONDS:
-                if not _lease_renew(holder):
+                if not _lease_renew(holder, timing):
                     logger.warning("Dispatcher %s lost its lease to another; stopping.", holder)
                     return
                 renewed = tick
