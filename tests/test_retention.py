@@ -14,7 +14,9 @@ from django_q.models import Schedule
 from pytest_django import Settings
 
 from delivery import tasks
+from delivery.history.chart import history_chart
 from delivery.history.retention import PRUNE_TASK, SCHEDULE_NAME, deliveries_prune, retention_schedule_install
+from delivery.history.stats import app_stats
 from delivery.ingest.service import events_ingest
 from delivery.models import Attempt, Delivery, DeliveryRollup, DeviceLevel, TrackedEvent
 from delivery.outbox.sending import deliveries_send
@@ -162,6 +164,8 @@ def test_after_pruning_everything_history_the_level_rule_and_duplicates_hold(
     assert token is not None and deliveries_send(token) == 1
     assert Delivery.objects.get().status == Status.DELIVERED
     rollups_before = rollup_total(app)
+    stats_before = app_stats(app, days=30)
+    chart_before = history_chart(stats_before)
 
     out = StringIO()
     call_command("prune_deliveries", "--older-than", "0s", stdout=out)
@@ -169,6 +173,10 @@ def test_after_pruning_everything_history_the_level_rule_and_duplicates_hold(
     assert "Pruned 1 deliveries, 1 attempts and 0 tracked events" in out.getvalue()
     assert not Delivery.objects.exists() and not Attempt.objects.exists()
     assert rollup_total(app) == rollups_before == {Status.DELIVERED: 1}
+    # The stats API's days and the app page's chart read the rollups: nothing shown changes.
+    assert app_stats(app, days=30) == stats_before
+    assert stats_before.totals.delivered == 1
+    assert history_chart(app_stats(app, days=30)) == chart_before
     lower = ingest_one(app, "evt-lower", 3)
     assert lower["status"] == "accepted"
     assert [d["status"] for d in lower["deliveries"]] == [Status.SUPPRESSED]

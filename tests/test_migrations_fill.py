@@ -1,0 +1,60 @@
+"""Upgrading fills the rebuilt core's tables from existing rows, so nothing shown changes (migrations 0004, 0005)."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+
+import pytest
+from django.db import connection
+from django.db.migrations.executor import MigrationExecutor
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+BEFORE = [("delivery", "0002_retry_window"), ("mappings", "0001_initial")]
+
+
+def migrate(targets: list[tuple[str, str]]) -> MigrationExecutor:
+    executor = MigrationExecutor(connection)
+    executor.loader.build_graph()
+    executor.migrate(targets)
+    return MigrationExecutor(connection)
+
+
+def test_rollups_first_attempts_retry_windows_and_queues_are_filled_from_existing_rows() -> None:
+    old = migrate(BEFORE).loader.project_state(BEFORE).apps
+    organization = old.get_model("accounts", "Organization").objects.create(name="Old", slug="old")
+    app = old.get_model("mappings", "App").objects.create(
+        organization=organization, name="Old game", platform="ios", chartboost_app_id="a" * 24,
+        chartboost_app_token="",
+    )
+    event = old.get_model("delivery", "TrackedEvent").objects.create(
+        app=app, event_id="e1", name="level_up", timestamp=1, platform="iOS 17", identifiers={}, device="d",
+    )
+    created = datetime(2026, 11, 20, 9, 30, tzinfo=UTC)
+    Delivery = old.get_model("delivery", "Delivery")
+    first = datetime(2026, 11, 20, 9, 31, tzinfo=UTC)
+    retried_window = datetime(2026, 11, 25, 8, 0, tzinfo=UTC)
+    # Retried by hand once: the old code had reset first_attempt_at to the new window's start.
+    retried = Delivery.objects.create(event=event, app=app, event_field=1, item={}, status="pending",
+                                      created_at=created, attempt_count=2, first_attempt_at=retried_window,
+                                      next_attempt_at=retried_window)
+    Delivery.objects.create(event=event, app=app, event_field=2, item={}, status="delivered", created_at=created,
+                            attempt_count=1, first_attempt_at=first)
+    Attempt = old.get_model("delivery", "Attempt")
+    Attempt.objects.create(delivery=retried, number=1, started_at=first, endpoint="x", outcome="failed")
+    Attempt.objects.create(delivery=retried, number=2, started_at=retried_window, endpoint="x", outcome="retry")
+
+    executor = MigrationExecutor(connection)
+    latest = executor.loader.graph.leaf_nodes()
+    new = migrate(latest).loader.project_state(latest).apps
+
+    NewDelivery = new.get_model("delivery", "Delivery")
+    filled = NewDelivery.objects.get(pk=retried.pk)
+    assert (filled.first_attempt_at, filled.retry_window_started_at) == (first, retried_window)
+    hours = new.get_model("delivery", "DeliveryRollup").objects.values_list("hour", "event_field", "status", "count")
+    assert sorted(hours) == [(datetime(2026, 11, 20, 9, tzinfo=UTC), 1, "pending", 1),
+                             (datetime(2026, 11, 20, 9, tzinfo=UTC), 2, "delivered", 1)]
+    days = new.get_model("delivery", "DeliveryDayRollup").objects.values_list("day", "status", "count")
+    assert sorted(days) == [(date(2026, 11, 20), "delivered", 1), (date(2026, 11, 20), "pending", 1)]
+    queue = new.get_model("delivery", "AppQueue").objects.get(app_id=app.pk)
+    assert queue.due_at is not None, "an app with something waiting is looked at on the first tick"
