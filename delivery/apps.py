@@ -9,11 +9,10 @@ class DeliveryConfig(AppConfig):
     def ready(self) -> None:
         from django_q.signals import post_spawn
 
-        from delivery.history import retention
+        from delivery import schedules
         from delivery.outbox import dispatcher
 
-        # The dispatcher keeps retries on time; see delivery/outbox/dispatcher.py for what starts it.
-        post_migrate.connect(dispatcher.dispatcher_schedule_install, sender=self)
-        # The daily prune of old deliveries (delivery/history/retention.py).
-        post_migrate.connect(retention.retention_schedule_install, sender=self)
+        # The dispatcher keeps retries on time (delivery/outbox/dispatcher.py says what starts it);
+        # its every-minute backstop and the daily prune are schedules (delivery/schedules.py).
+        post_migrate.connect(schedules.schedules_install, sender=self)
         post_spawn.connect(dispatcher.dispatcher_ensure_at_worker_start, dispatch_uid="delivery-dispatcher")

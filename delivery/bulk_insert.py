@@ -10,7 +10,7 @@ need it. The SQL reads the same on SQLite (>= 3.35) and PostgreSQL.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from functools import cache, partial
 from typing import Any
 
@@ -58,10 +58,7 @@ def rows_insert(
     with connection.cursor() as cursor:
         for start in range(0, len(rows), per_statement):
             chunk = rows[start:start + per_statement]
-            params: list[Any] = []
-            for row in chunk:
-                params += [value if p is None else p(value) for value, p in zip(row, prepare, strict=True)]
-                params += constant_values
+            params = _params(chunk, prepare, constant_values)
             cursor.execute(head + ", ".join([row_sql] * len(chunk)) + tail, params)
             ids += [pk for (pk,) in cursor.fetchall()]
     return ids
@@ -95,9 +92,7 @@ def rows_update(model: type[Model], rows: list[tuple[Any, ...]], *, fields: tupl
     with connection.cursor() as cursor:
         for start in range(0, len(rows), per_statement):
             chunk = rows[start:start + per_statement]
-            params: list[Any] = []
-            for row in chunk:
-                params += [value if p is None else p(value) for value, p in zip(row, prepare, strict=True)]
+            params = _params(chunk, prepare)
             cursor.execute(
                 f"WITH v({', '.join(names)}) AS (VALUES {', '.join([row_sql] * len(chunk))}) "
                 f"UPDATE {table} SET {assignments} FROM v WHERE {table}.{names[0]} = v.{names[0]}",
@@ -105,6 +100,17 @@ def rows_update(model: type[Model], rows: list[tuple[Any, ...]], *, fields: tupl
             )
             changed += cursor.rowcount
     return changed
+
+
+def _params(
+    rows: list[tuple[Any, ...]], prepare: list[Callable[[Any], Any] | None], constant: Sequence[Any] = ()
+) -> list[Any]:
+    """The statement's parameters: each row's values as the driver takes them, then the constant ones."""
+    params: list[Any] = []
+    for row in rows:
+        params += [value if p is None else p(value) for value, p in zip(row, prepare, strict=True)]
+        params += constant
+    return params
 
 
 def _preparer(f: Field) -> Callable[[Any], Any] | None:

@@ -222,18 +222,27 @@ class AppQueue(models.Model):
         return f"Queue of app {self.app_id} (circuit {self.circuit})"
 
 
-class DeliveryRollup(models.Model):
-    """How many of an app's deliveries created in one UTC hour, for one Event ID, are now in one status.
+class StatusCount(models.Model):
+    """How many of an app's deliveries created in one period, for one Event ID, are now in one status.
 
-    Kept exact by every status transition (`delivery.outbox.state`), in the same
-    transaction, so history is a sum of a bounded number of rows and outlives pruning.
+    Kept exact by every status transition (`delivery.outbox.state` through
+    `delivery.history.rollups`), in the same transaction, so history is a sum of a bounded
+    number of rows and outlives pruning.
     """
 
     app = models.ForeignKey(App, on_delete=models.CASCADE, related_name="+")
-    hour = models.DateTimeField()
     event_field = models.PositiveSmallIntegerField()
     status = models.CharField(max_length=10, choices=Delivery.Status.choices)
     count = models.BigIntegerField(default=0)
+
+    class Meta:
+        abstract = True
+
+
+class DeliveryRollup(StatusCount):
+    """Per UTC hour of creation: the last 24 hours read these."""
+
+    hour = models.DateTimeField()
 
     class Meta:
         constraints = [
@@ -244,15 +253,10 @@ class DeliveryRollup(models.Model):
         return f"App {self.app_id} {self.hour:%Y-%m-%d %H}h field {self.event_field} {self.status}: {self.count}"
 
 
-class DeliveryDayRollup(models.Model):
-    """The same counts per UTC day, written beside the hourly ones by the same statement's
-    transaction, so a month of history is at most 30 x 5 x 6 rows however busy the app is."""
+class DeliveryDayRollup(StatusCount):
+    """Per UTC day of creation, so a month of stats is at most 30 x 5 x 6 rows however busy the app is."""
 
-    app = models.ForeignKey(App, on_delete=models.CASCADE, related_name="+")
     day = models.DateField()
-    event_field = models.PositiveSmallIntegerField()
-    status = models.CharField(max_length=10, choices=Delivery.Status.choices)
-    count = models.BigIntegerField(default=0)
 
     class Meta:
         constraints = [

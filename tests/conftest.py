@@ -11,7 +11,7 @@ from playwright.sync_api import Browser, Page, sync_playwright
 from pytest_django import Settings
 
 from mappings.models import App
-from tests.factories import PASSWORD, AppFactory, MembershipFactory
+from tests.factories import PASSWORD, AppFactory, MembershipFactory, UserFactory
 from trackerui.accounts.models import Organization
 
 # Fixtures shared by a few test files live next to the helpers they use.
@@ -33,6 +33,14 @@ def organization(member: User) -> Organization:
 def signed_in_client(member: User) -> Client:
     client = Client()
     assert client.login(username=member.username, password=PASSWORD)
+    return client
+
+
+@pytest.fixture
+def staff_client(db: None) -> Client:
+    """Support staff signed in to the admin."""
+    client = Client()
+    client.force_login(UserFactory(is_staff=True, is_superuser=True))
     return client
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime, timedelta
 
-import pytest
 import time_machine
 from django.contrib.auth.models import Permission
 from django.test import Client
@@ -25,12 +24,6 @@ Status = Delivery.Status
 NOW = datetime(2025, 3, 10, 15, tzinfo=UTC)
 CHANGELIST = "/admin/delivery/delivery/"
 
-
-@pytest.fixture
-def staff_client(db: None) -> Client:
-    client = Client()
-    client.force_login(UserFactory(is_staff=True, is_superuser=True))
-    return client
 
 
 def listed(html: str) -> set[int]:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import pytest
 from django.contrib.auth.models import User
 from django.test import Client
 from django.utils import timezone
@@ -11,18 +10,12 @@ from rest_framework.test import APIClient
 from delivery.models import Delivery, DeliveryRollup
 from delivery.outbox.state import ARCHIVED_REASON
 from mappings.models import App
-from tests.factories import AttemptFactory, DeliveryFactory, EventPayloadFactory, MappingFactory, UserFactory
+from tests.factories import AttemptFactory, DeliveryFactory, EventPayloadFactory, MappingFactory
 from trackerui.accounts.models import Organization
 
 Status = Delivery.Status
 TOKEN = "cb8b8abc2860ab0ffdfab6bce72270b1bf9c213c83190815f61c0ac5d03794ac"
 
-
-@pytest.fixture
-def staff_client(db: None) -> Client:
-    client = Client()
-    client.force_login(UserFactory(is_staff=True, is_superuser=True))
-    return client
 
 
 def archive(api: APIClient, app: App) -> App:

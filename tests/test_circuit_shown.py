@@ -4,14 +4,13 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-import pytest
 from django.test import Client
 from django.utils import timezone
 from rest_framework.test import APIClient
 
 from delivery.models import AppQueue, Delivery
 from mappings.models import App
-from tests.factories import AppFactory, DeliveryFactory, UserFactory
+from tests.factories import AppFactory, DeliveryFactory
 
 
 def circuit_open(app: App) -> AppQueue:
@@ -66,12 +65,6 @@ def test_the_apps_list_badge_turns_red_while_open(signed_in_client: Client, app:
     assert "Chartboost keeps failing for this app" in page
     assert 'class="badge danger' in page or "health danger" in page
 
-
-@pytest.fixture
-def staff_client(db: None) -> Client:
-    client = Client()
-    client.force_login(UserFactory(is_staff=True, is_superuser=True))
-    return client
 
 
 def test_staff_see_each_apps_circuit_in_the_admin(staff_client: Client, app: App) -> None:

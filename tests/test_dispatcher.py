@@ -22,6 +22,7 @@ from delivery.models import AppQueue, Delivery, WorkerLease
 from delivery.outbox import dispatcher
 from delivery.outbox.claims import SEND_TASK, deliveries_dispatch_due, deliveries_kick
 from delivery.sandbox import ChartboostSandbox
+from delivery.schedules import schedules_install
 from mappings.models import App
 from mappings.services import app_update
 from tests.factories import AppFactory, DeliveryFactory, TrackedEventFactory
@@ -173,7 +174,7 @@ def test_kicking_deliveries_makes_sure_a_dispatcher_runs(app: App) -> None:
 def test_migrate_installs_a_schedule_that_checks_on_the_dispatcher_every_minute(db: None) -> None:
     assert Schedule.objects.filter(name=dispatcher.SCHEDULE_NAME).exists()
     # Migrating again keeps the one schedule.
-    dispatcher.dispatcher_schedule_install(using="default")
+    schedules_install(using="default")
     (schedule,) = Schedule.objects.filter(name=dispatcher.SCHEDULE_NAME)
     assert (schedule.func, schedule.schedule_type, schedule.minutes, schedule.repeats) == (
         "delivery.tasks.dispatcher_ensure", Schedule.MINUTES, 1, -1

@@ -8,8 +8,6 @@ import pytest
 from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
 
-pytestmark = pytest.mark.django_db(transaction=True)
-
 BEFORE = [("delivery", "0002_retry_window"), ("mappings", "0001_initial")]
 
 
@@ -20,6 +18,7 @@ def migrate(targets: list[tuple[str, str]]) -> MigrationExecutor:
     return MigrationExecutor(connection)
 
 
+@pytest.mark.django_db(transaction=True)
 def test_rollups_first_attempts_retry_windows_and_queues_are_filled_from_existing_rows() -> None:
     old = migrate(BEFORE).loader.project_state(BEFORE).apps
     organization = old.get_model("accounts", "Organization").objects.create(name="Old", slug="old")
@@ -58,3 +57,13 @@ def test_rollups_first_attempts_retry_windows_and_queues_are_filled_from_existin
     assert sorted(days) == [(date(2026, 11, 20), "delivered", 1), (date(2026, 11, 20), "pending", 1)]
     queue = new.get_model("delivery", "AppQueue").objects.get(app_id=app.pk)
     assert queue.due_at is not None, "an app with something waiting is looked at on the first tick"
+
+
+def test_the_models_and_the_migrations_agree(db: None) -> None:
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    out = StringIO()
+    # Exits non-zero (SystemExit) when a model change has no migration.
+    call_command("makemigrations", "--check", "--dry-run", stdout=out)

@@ -2,22 +2,14 @@
 
 from __future__ import annotations
 
-import pytest
 from django.contrib.auth.models import User
 from django.test import Client
 
 from mappings.models import App, Mapping
-from tests.factories import AppFactory, MappingFactory, OrganizationFactory, UserFactory
+from tests.factories import AppFactory, MappingFactory, OrganizationFactory
 from tests.page_helpers import unescape
 from trackerui.accounts.models import Organization
 from trackerui.accounts.services import api_key_create
-
-
-@pytest.fixture
-def staff_client(db: None) -> Client:
-    client = Client()
-    client.force_login(UserFactory(is_staff=True, is_superuser=True))
-    return client
 
 
 def admin_app_form(organization_id: int, **values: object) -> dict:

@@ -15,12 +15,13 @@ from pytest_django import Settings
 
 from delivery import tasks
 from delivery.history.chart import history_chart
-from delivery.history.retention import PRUNE_TASK, SCHEDULE_NAME, deliveries_prune, retention_schedule_install
+from delivery.history.retention import PRUNE_TASK, SCHEDULE_NAME, deliveries_prune
 from delivery.history.stats import app_stats
 from delivery.ingest.service import events_ingest
 from delivery.models import Attempt, Delivery, DeliveryRollup, DeviceLevel, TrackedEvent
 from delivery.outbox.sending import deliveries_send
 from delivery.sandbox import ChartboostSandbox
+from delivery.schedules import schedules_install
 from mappings.models import App
 from tests.factories import (
     AppFactory,
@@ -213,8 +214,8 @@ def test_the_command_refuses_a_bad_duration_naming_the_option(db: None, duration
 
 
 def test_a_daily_schedule_is_installed_after_migrate_once(db: None) -> None:
-    retention_schedule_install()
-    retention_schedule_install()
+    schedules_install()
+    schedules_install()
 
     schedule = Schedule.objects.get(name=SCHEDULE_NAME)
     assert (schedule.func, schedule.schedule_type, schedule.repeats) == (PRUNE_TASK, Schedule.DAILY, -1)

@@ -25,10 +25,9 @@ import logging
 import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 
 from django.conf import settings
-from django.db import connections, transaction
+from django.db import transaction
 from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
@@ -149,17 +148,3 @@ def deliveries_prune_scheduled() -> PruneResult:
     if not result.complete:
         async_task(PRUNE_TASK, task_name="prune-deliveries-continued", group="retention")
     return result
-
-
-def retention_schedule_install(**kwargs: Any) -> None:
-    """post_migrate: make sure the daily prune Schedule exists (idempotent)."""
-    from django_q.models import Schedule
-
-    using = kwargs.get("using", "default")
-    # `migrate delivery` alone may run before django_q's tables exist; the full migrate comes back here.
-    if Schedule._meta.db_table not in connections[using].introspection.table_names():
-        return
-    Schedule.objects.using(using).update_or_create(
-        name=SCHEDULE_NAME,
-        defaults={"func": PRUNE_TASK, "schedule_type": Schedule.DAILY, "repeats": -1},
-    )

@@ -38,7 +38,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.db import DatabaseError, connections, transaction
+from django.db import DatabaseError, transaction
 from django.db.models import Q
 from django.utils import timezone
 from django_q.conf import Conf
@@ -187,20 +187,6 @@ def _hand_over(holder: str) -> None:
     except DatabaseError:
         # The lease lapses within seconds and the next kick, worker start or schedule starts a loop.
         logger.exception("Dispatcher could not hand over; a new one starts once its lease lapses.")
-
-
-def dispatcher_schedule_install(**kwargs: Any) -> None:
-    """post_migrate: make sure the every-minute Schedule exists (idempotent)."""
-    from django_q.models import Schedule
-
-    using = kwargs.get("using", "default")
-    # `migrate delivery` alone may run before django_q's tables exist; the full migrate comes back here.
-    if Schedule._meta.db_table not in connections[using].introspection.table_names():
-        return
-    Schedule.objects.using(using).update_or_create(
-        name=SCHEDULE_NAME,
-        defaults={"func": ENSURE_TASK, "schedule_type": Schedule.MINUTES, "minutes": 1, "repeats": -1},
-    )
 
 
 def dispatcher_ensure_at_worker_start(**kwargs: Any) -> None:
