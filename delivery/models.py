@@ -180,6 +180,8 @@ class WorkerLease(models.Model):
     name = models.CharField(max_length=50, primary_key=True)
     holder = models.CharField(max_length=64, blank=True)
     held_until = models.DateTimeField(null=True, blank=True)
+    # When the holder last took or renewed it: the workers' heartbeat, seen from any host.
+    renewed_at = models.DateTimeField(null=True, blank=True)
 
     def __str__(self) -> str:
         return f"{self.name} held by {self.holder or 'nobody'}"
@@ -286,3 +288,22 @@ class RejectionRollup(models.Model):
 
     def __str__(self) -> str:
         return f"App {self.app_id} {self.hour:%Y-%m-%d %H}h {self.reason}: {self.count}"
+
+
+class MetricCounter(models.Model):
+    """One Prometheus counter series, e.g. `cbtracker_attempts_total{outcome="delivered"}`.
+
+    Added to in the same transaction as what it counts (`delivery.metrics.counters_add`), so
+    /metrics is exact across any number of web and worker processes on any number of hosts.
+    """
+
+    name = models.CharField(max_length=100)
+    # The series' labels as Prometheus writes them, e.g. `outcome="delivered"`, or "".
+    labels = models.CharField(max_length=200, blank=True)
+    value = models.BigIntegerField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["name", "labels"], name="one_counter_per_series")]
+
+    def __str__(self) -> str:
+        return f"{self.name}{{{self.labels}}} {self.value}"

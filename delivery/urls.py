@@ -1,8 +1,8 @@
-"""Dashboard pages for deliveries, included at the site root by trackerui.urls."""
+"""Dashboard pages for deliveries, and /healthz and /metrics, included at the site root by trackerui.urls."""
 
 from django.urls import path
 
-from delivery import views
+from delivery import ops_views, views
 
 urlpatterns = [
     path("apps/<int:app_id>/deliveries/", views.app_deliveries, name="app-deliveries"),
@@ -10,4 +10,6 @@ urlpatterns = [
     path("apps/<int:app_id>/test-event/", views.app_test_event, name="app-test-event"),
     path("deliveries/<int:delivery_id>/", views.delivery_detail, name="delivery-detail"),
     path("deliveries/<int:delivery_id>/retry/", views.delivery_retry_view, name="delivery-retry"),
+    path("healthz", ops_views.healthz, name="healthz"),
+    path("metrics", ops_views.metrics, name="metrics"),
 ]

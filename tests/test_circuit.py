@@ -187,3 +187,25 @@ def test_time_behind_an_open_circuit_counts_toward_retry_max_age(
     given_up = Delivery.objects.filter(status=Status.FAILED)
     assert given_up.count() == 3
     assert all(reason.startswith("gave up after 1 attempts") for reason in given_up.values_list("reason", flat=True))
+
+
+def test_a_straggler_answer_while_a_probe_is_out_neither_backs_off_nor_frees_the_probe(
+    chartboost_sandbox: ChartboostSandbox, app: App
+) -> None:
+    from delivery import chartboost
+    from delivery.outbox import circuit
+
+    chartboost_sandbox.outage(app.chartboost_app_id, 600)
+    due_deliveries(app, 4)
+    with time_machine.travel(timezone.now(), tick=False) as clock:
+        send_one_by_one()
+        clock.move_to(queue_of(app).next_probe_at)
+        assert circuit.probe_take(app_id=app.pk, now=timezone.now())
+        before = queue_of(app)
+
+        late = chartboost.Verdict(chartboost.RETRY, http_status=500, error="HTTP 500")
+        circuit.requests_note(app_id=app.pk, verdicts=[late], now=timezone.now(), source=circuit.BATCH)
+
+        after = queue_of(app)
+        assert (after.probe_interval, after.next_probe_at, after.probe_until) == (
+            before.probe_interval, before.next_probe_at, before.probe_until)

@@ -23,7 +23,7 @@ def circuit_open(app: App) -> AppQueue:
 
 def test_an_apps_answer_carries_its_circuit_closed_or_open(api: APIClient, app: App) -> None:
     assert api.get(f"/api/v1/apps/{app.id}/").json()["circuit"] == {
-        "state": "closed", "since": None, "next_probe_at": None,
+        "state": "closed", "since": None, "next_probe_at": None, "paused_until": None,
     }
 
     queue = circuit_open(app)

@@ -272,3 +272,17 @@ def test_a_tick_costs_the_same_however_large_a_paused_or_tripped_apps_backlog(ap
     assert tick_queries() == small
     assert not Delivery.objects.filter(app__in=[paused, tripped]).exclude(lease_token="").exists()
 
+
+
+def test_what_an_archived_app_still_has_waiting_ends_failed_at_the_next_tick(app: App) -> None:
+    from trackerui.services import app_archive
+
+    app_archive(app=app)
+    # As an ingest that raced the archiving would have left it.
+    stray = due_delivery(app)
+
+    deliveries_dispatch_due()
+
+    stray.refresh_from_db()
+    assert (stray.status, stray.reason, stray.next_attempt_at) == ("failed", "app deleted", None)
+    assert queued(SEND_TASK) == []

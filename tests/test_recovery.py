@@ -155,3 +155,13 @@ def test_recover_with_nothing_failed_queues_nothing(
         assert deliveries_recover(app=app, since=datetime(2000, 1, 1, tzinfo=UTC)) == 0
 
     assert callbacks == []
+
+
+def test_an_archived_apps_failed_deliveries_are_not_sent_again(app: App) -> None:
+    from trackerui.services import app_archive
+
+    failed = DeliveryFactory(event__app=app, status=Status.FAILED, next_attempt_at=None)
+    app_archive(app=app)
+
+    assert deliveries_retry(deliveries=Delivery.objects.filter(pk=failed.pk)) == 0
+    assert Delivery.objects.get(pk=failed.pk).status == Status.FAILED

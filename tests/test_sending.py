@@ -336,3 +336,54 @@ def test_two_concurrent_ingests_of_the_same_level_send_it_once(chartboost_sandbo
     assert len(chartboost_sandbox.received) == 1
     assert chartboost_sandbox.received[0].body["track_info"][0]["main_level"] == 7
     assert sorted(Delivery.objects.values_list("status", flat=True)) == ["delivered", "suppressed"]
+
+
+def test_a_batch_whose_answers_cannot_be_written_stops_sending_and_gives_its_leases_back(
+    settings: Settings, app: App, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from delivery.outbox import state
+
+    for _ in range(40):
+        due_delivery(event=TrackedEventFactory(app=app))
+
+    def database_gone(**kwargs: Any) -> set[int]:
+        raise RuntimeError("the database went away")
+
+    # Fault injection at the one place answers are written.
+    monkeypatch.setattr(state, "answers_record", database_gone)
+    with sandbox_as_chartboost(settings, latency_ms=100) as sandbox:
+        token = deliveries_claim()
+        assert token is not None
+        started = time.monotonic()
+        with pytest.raises(RuntimeError):
+            deliveries_send(token, concurrency=4)
+        elapsed = time.monotonic() - started
+
+    assert elapsed < 5, "the batch ended instead of waiting on sending slots"
+    assert len(sandbox.received) <= 8, "no request starts once answers cannot be written"
+    assert not Delivery.objects.exclude(lease_token="").exists()
+
+
+def test_a_delivery_given_up_meanwhile_is_not_overwritten_by_a_late_answer(
+    chartboost_sandbox: ChartboostSandbox, app: App, settings: Settings
+) -> None:
+    from delivery.models import DeliveryRollup
+    from delivery.outbox import state
+
+    settings.RETRY_MAX_AGE = 60
+    delivery = due_delivery(event=TrackedEventFactory(app=app), status="retrying",
+                            retry_window_started_at=timezone.now() - timedelta(seconds=120))
+    token = deliveries_claim()
+    own = state.deliveries_reclaim(token)
+    held = list(Delivery.objects.filter(lease_token=own))
+    with time_machine.travel(timezone.now() + timedelta(seconds=settings.DELIVERY_LEASE_SECONDS + 1)):
+        assert state.deliveries_give_up_expired(app_id=app.pk, now=timezone.now()) == 1
+        now = timezone.now()
+        verdict = chartboost.Verdict(chartboost.DELIVERED, http_status=200, response_status=200)
+        request = chartboost.SignedRequest("http://x", {}, {})
+        state.answers_record(own=own, answers=[state.Answer(held, verdict, request, now, now, 5)])
+
+    delivery.refresh_from_db()
+    assert delivery.status == "failed"
+    counts = dict(DeliveryRollup.objects.filter(app=app).values_list("status", "count"))
+    assert (counts.get("failed"), counts.get("retrying"), counts.get("delivered", 0)) == (1, 0, 0)

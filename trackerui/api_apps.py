@@ -32,6 +32,9 @@ class CircuitSerializer(serializers.Serializer):
                                     "time is sent until it answers.")
     since = serializers.DateTimeField(allow_null=True, help_text="When the circuit last opened or closed.")
     next_probe_at = serializers.DateTimeField(allow_null=True, help_text="While open: when the next probe goes.")
+    paused_until = serializers.DateTimeField(
+        allow_null=True, help_text="Chartboost asked us to slow down (status 429): nothing is sent until then."
+    )
 
 
 class AppOutputSerializer(mappings_api.AppOutputSerializer):

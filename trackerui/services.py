@@ -17,6 +17,9 @@ def app_archive(*, app: App) -> int:
     end failed, "app deleted"), and its Chartboost app ID is free for another app. The token
     is erased: nothing will be signed with it again.
     """
+    if app.archived_at is not None:
+        # Archived already: deleting it again changes nothing, not even when it was deleted.
+        return 0
     with transaction.atomic():
         app.archived_at = timezone.now()
         app.chartboost_app_token = ""

@@ -241,6 +241,10 @@ DELIVERY_RETENTION_DAYS = env_int("DELIVERY_RETENTION_DAYS", 30, minimum=1)
 # A worker's claim on a delivery, renewed while it sends; after it runs out, another worker
 # sends it (docs/design.md: at most 60 s). Short, so a crashed worker's deliveries go out within seconds.
 DELIVERY_LEASE_SECONDS = env_int("DELIVERY_LEASE_SECONDS", 10, minimum=1, maximum=60)
+# /healthz says "down" once no qcluster has reported for this long (its dispatcher loop reports every second).
+WORKER_STALE_SECONDS = env_float("WORKER_STALE_SECONDS", 60.0, minimum=1.0)
+# When set, /metrics wants `Authorization: Bearer <METRICS_TOKEN>`.
+METRICS_TOKEN = env_str("METRICS_TOKEN", "").strip()
 # The per-app circuit (docs/design.md, "The circuit").
 CIRCUIT_OPEN_AFTER = env_int("CIRCUIT_OPEN_AFTER", 5, minimum=1)
 CIRCUIT_FIRST_PROBE_SECONDS = env_float("CIRCUIT_FIRST_PROBE_SECONDS", 2.0, minimum=0.05)
@@ -249,6 +253,12 @@ if CIRCUIT_MAX_PROBE_SECONDS < CIRCUIT_FIRST_PROBE_SECONDS:
     raise ImproperlyConfigured("CIRCUIT_MAX_PROBE_SECONDS must be at least CIRCUIT_FIRST_PROBE_SECONDS.")
 CHARTBOOST_CONNECT_TIMEOUT = 5
 CHARTBOOST_READ_TIMEOUT = 10
+CHARTBOOST_LONGEST_REQUEST_SECONDS = CHARTBOOST_CONNECT_TIMEOUT + CHARTBOOST_READ_TIMEOUT
+# django-q's task timeout outlasts a whole send batch, whatever the lease: at least 30 s of
+# starting requests, then one request's longest time and two leases of margin
+# (delivery/outbox/sending.py::send_deadline_seconds). `retry` stays above `timeout`, or
+# a long task would run twice at once.
+Q_TASK_TIMEOUT = max(90, 30 + CHARTBOOST_LONGEST_REQUEST_SECONDS + 2 * DELIVERY_LEASE_SECONDS)
 
 REDIS_URL = os.environ.get("REDIS_URL", "")
 
@@ -258,8 +268,8 @@ REDIS_URL = os.environ.get("REDIS_URL", "")
 Q_CLUSTER = {
     "name": "tracker",
     "workers": env_int("Q_WORKERS", 4, minimum=1),
-    "timeout": 90,
-    "retry": 120,
+    "timeout": Q_TASK_TIMEOUT,
+    "retry": Q_TASK_TIMEOUT + 30,
     "ack_failures": True,
     "max_attempts": 1,
     "poll": 0.05,

@@ -1,7 +1,7 @@
 """Health per app, for the badges on the apps list and in the admin.
 
 `app_health` answers for every app of the list with a fixed number of grouped queries,
-however many apps there are, from the hourly rollups (`delivery.history.rollups`) and
+however many apps there are, from the hour and day rollups (`delivery.history.rollups`) and
 `AppQueue.last_delivered_at` (kept by `delivery.outbox.state.answers_record`): never a
 scan of the raw deliveries, so its cost does not grow with them.
 """
@@ -57,7 +57,8 @@ class Health:
 def app_health(apps: Iterable[App]) -> dict[int, Health]:
     """Health of each app, keyed by app id, in at most four grouped queries for the whole list.
 
-    Read from the hourly rollups and each app's queue row, never from raw deliveries.
+    Read from the rollups (the last 24 hours from hour rows, what waits from day rows) and each app's
+    queue row, never from raw deliveries.
     """
     apps = list(apps)
     app_ids = [app.pk for app in apps]

@@ -1,6 +1,6 @@
 """Per-day delivery history of an app: what became of the deliveries created each UTC day.
 
-Read from the hourly rollups, never from raw deliveries, so its cost does not grow with them.
+Read from the day rollups, never from raw deliveries, so its cost does not grow with them.
 """
 
 from __future__ import annotations

@@ -10,6 +10,7 @@ are durably stored.
 from __future__ import annotations
 
 import math
+from collections import Counter
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from functools import partial
@@ -22,6 +23,7 @@ from delivery.bulk_insert import max_query_params, rows_insert
 from delivery.history.rejections import RejectionTally, rejections_count
 from delivery.ingest.levels import LevelClaim, device_levels_claim, event_items
 from delivery.ingest.schema import CleanEvent, EventRejected, event_clean
+from delivery.metrics import INGESTED, counters_add, series
 from delivery.models import Delivery, EventName, TrackedEvent
 from delivery.outbox.claims import deliveries_kick
 from delivery.outbox.state import NewDelivery, deliveries_create
@@ -76,15 +78,14 @@ def events_ingest(*, app: App, events: list[Any]) -> dict[str, Any]:
         except EventRejected as rejected:
             results[index] = _result(_echo_event_id(raw), REJECTED, errors=rejected.errors)
             rejections.add(rejected.errors, raw)
-    if clean:
-        with transaction.atomic():
+    # One transaction stores the batch and counts it (the rejections, and every outcome for /metrics).
+    with transaction.atomic():
+        if clean:
             _store(app, clean, results, now, rejections)
-            rejections_count(app=app, tally=rejections, now=now)
-    elif rejections:
-        # Nothing to store: the rejections alone, in a short transaction of their own.
-        with transaction.atomic():
-            rejections_count(app=app, tally=rejections, now=now)
-    return _answer([result for result in results if result is not None])
+        rejections_count(app=app, tally=rejections, now=now)
+        answer = _answer([result for result in results if result is not None])
+        counters_add(Counter({series(INGESTED, result=outcome): answer[outcome] for outcome in OUTCOMES}))
+    return answer
 
 
 def _store(

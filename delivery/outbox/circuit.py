@@ -23,9 +23,13 @@ from django.db.models import Q
 
 from delivery import chartboost
 from delivery.models import AppQueue
+from mappings.models import App
 
 OPEN = AppQueue.Circuit.OPEN
 CLOSED = AppQueue.Circuit.CLOSED
+# Where answers come from: a batch sent one by one, an open circuit's probe, a test event
+# (which is always sent and counts as a probe's answer, but never held the probe slot).
+BATCH, PROBE, TEST_EVENT = "batch", "probe", "test event"
 
 
 @dataclass(frozen=True)
@@ -57,7 +61,7 @@ class CircuitChange:
 
 def _probe_lease_seconds() -> float:
     """A probe is in flight for at most one request's time plus a lease; then another may go."""
-    return settings.CHARTBOOST_CONNECT_TIMEOUT + settings.CHARTBOOST_READ_TIMEOUT + settings.DELIVERY_LEASE_SECONDS
+    return settings.CHARTBOOST_LONGEST_REQUEST_SECONDS + settings.DELIVERY_LEASE_SECONDS
 
 
 def _queue_locked(app_id: int) -> AppQueue:
@@ -76,8 +80,12 @@ def _nothing_to_note(app_id: int, verdicts: list[chartboost.Verdict]) -> bool:
     return AppQueue.objects.filter(app_id=app_id, circuit=CLOSED, failures=0).exists()
 
 
-def requests_note(*, app_id: int, verdicts: list[chartboost.Verdict], now: datetime) -> CircuitChange:
-    """Move the app's circuit on by what its latest requests came to, in the order they were answered."""
+def requests_note(*, app_id: int, verdicts: list[chartboost.Verdict], now: datetime, source: str) -> CircuitChange:
+    """Move the app's circuit on by what its latest requests came to, in the order they were answered.
+
+    While it is open, answers to requests sent before it opened do not back off the
+    probes: only a probe's failure (or a test event's) does.
+    """
     if _nothing_to_note(app_id, verdicts):
         return CircuitChange()
     policy = CircuitPolicy.from_settings()
@@ -92,10 +100,10 @@ def requests_note(*, app_id: int, verdicts: list[chartboost.Verdict], now: datet
             elif verdict.outcome == chartboost.RETRY:
                 queue.failures += 1
                 if queue.circuit == OPEN:
-                    # A probe failed (answers of requests sent before the circuit opened do not count twice).
-                    if queue.probe_until is not None:
+                    if source != BATCH:
                         queue.probe_interval = policy.interval_after(queue.probe_interval)
                         queue.next_probe_at = now + timedelta(seconds=queue.probe_interval)
+                    if source == PROBE:
                         queue.probe_until = None
                 elif queue.failures >= policy.open_after:
                     queue.circuit, queue.circuit_since = OPEN, now
@@ -151,7 +159,8 @@ class CircuitView:
     paused_until: datetime | None = None
 
     def as_dict(self) -> dict[str, object]:
-        return {"state": self.state, "since": self.since, "next_probe_at": self.next_probe_at}
+        return {"state": self.state, "since": self.since, "next_probe_at": self.next_probe_at,
+                "paused_until": self.paused_until}
 
 
 def circuit_view(queue: AppQueue | None, now: datetime) -> CircuitView:
@@ -169,10 +178,10 @@ def circuits_view(app_ids: list[int], now: datetime) -> dict[int, CircuitView]:
     return {app_id: circuit_view(queues.get(app_id), now) for app_id in app_ids}
 
 
-def circuit_of(app: object, now: datetime) -> CircuitView:
+def circuit_of(app: App, now: datetime) -> CircuitView:
     """The circuit of an app read with `select_related("queue")` (the reverse one-to-one)."""
     try:
-        queue = app.queue  # type: ignore[attr-defined]
+        queue = app.queue
     except AppQueue.DoesNotExist:
         queue = None
     return circuit_view(queue, now)

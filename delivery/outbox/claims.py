@@ -33,8 +33,10 @@ SEND_TASK = "delivery.tasks.deliveries_send"
 # Deliveries per queue message: one worker sends them, many requests at once.
 CLAIM_BATCH = 200
 # At most this many messages queued per tick, so a slow Chartboost cannot pile up
-# messages that outlive their leases.
+# messages that outlive their leases, and at most this many for one app, so an app with a
+# huge backlog leaves room for the others in every tick.
 MAX_BATCHES_PER_TICK = 50
+MAX_BATCHES_PER_APP_PER_TICK = 10
 
 
 def enqueue_send(token: str, *, probe: bool = False, broker: Broker | None = None) -> None:
@@ -134,6 +136,7 @@ def deliveries_dispatch_due(*, max_batches: int = MAX_BATCHES_PER_TICK) -> int:
     """Claim everything due (first sends whose message was lost, retries that are due, leases
     that ran out, apps switched back on, probes of open circuits) and queue it. Returns batches queued."""
     now = timezone.now()
+    _archived_apps_settle(now)
     tokens: list[str] = []
     probes: list[str] = []
     for app_id, state_of_circuit in _apps_due(now):
@@ -144,7 +147,7 @@ def deliveries_dispatch_due(*, max_batches: int = MAX_BATCHES_PER_TICK) -> int:
             if token:
                 probes.append(token)
             continue
-        while len(tokens) < max_batches:
+        for _ in range(min(MAX_BATCHES_PER_APP_PER_TICK, max_batches - len(tokens))):
             token, seen = state.deliveries_claim_due(app_id=app_id, now=now, limit=CLAIM_BATCH)
             if token:
                 tokens.append(token)
@@ -154,6 +157,14 @@ def deliveries_dispatch_due(*, max_batches: int = MAX_BATCHES_PER_TICK) -> int:
     enqueue_sends(tokens)
     enqueue_sends(probes, probe=True)
     return len(tokens) + len(probes)
+
+
+def _archived_apps_settle(now: datetime) -> None:
+    """Fail what an archived app still has waiting: an ingest that raced its archiving may have
+    stored deliveries after it. Their creation lowered the app's due hint, so they show here."""
+    archived = AppQueue.objects.filter(due_at__lte=now, app__archived_at__isnull=False).values_list("app_id", flat=True)
+    for app_id in list(archived):
+        state.deliveries_archive(app_id=app_id)
 
 
 def _probe_claim(app_id: int, now: datetime) -> str | None:

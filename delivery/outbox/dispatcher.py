@@ -126,7 +126,7 @@ def _lease_take(holder: str, timing: LoopTiming, *, handed_to: str | None = None
     return bool(
         WorkerLease.objects.filter(name=LEASE_NAME)
         .filter(condition)
-        .update(holder=holder, held_until=now + timedelta(seconds=timing.lease_seconds))
+        .update(holder=holder, held_until=now + timedelta(seconds=timing.lease_seconds), renewed_at=now)
     )
 
 
@@ -147,7 +147,7 @@ def _lease_renew(holder: str, timing: LoopTiming) -> bool:
     now = timezone.now()
     return bool(
         WorkerLease.objects.filter(name=LEASE_NAME, holder=holder).update(
-            held_until=now + timedelta(seconds=timing.lease_seconds)
+            held_until=now + timedelta(seconds=timing.lease_seconds), renewed_at=now
         )
     )
 
@@ -180,7 +180,7 @@ def _hand_over(holder: str) -> None:
     try:
         with transaction.atomic():
             kept = WorkerLease.objects.filter(name=LEASE_NAME, holder=holder).update(
-                holder=successor, held_until=now + timedelta(seconds=START_WINDOW_SECONDS)
+                holder=successor, held_until=now + timedelta(seconds=START_WINDOW_SECONDS), renewed_at=now
             )
             if kept:
                 async_task(RUN_TASK, successor, task_name=f"dispatcher-{successor[:12]}", group="dispatcher")

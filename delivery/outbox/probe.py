@@ -16,6 +16,7 @@ from delivery import chartboost
 from delivery.ingest.levels import track_item
 from delivery.models import Delivery, TrackedEvent
 from delivery.outbox import sending
+from delivery.outbox.circuit import TEST_EVENT
 from delivery.outbox.state import app_verdicts_note
 from mappings.models import App, Mapping, Platform
 
@@ -75,7 +76,7 @@ def test_event_send(*, app: App) -> TestEventResult:
     request = sending.signed_request(event, app, [delivery])
     verdict, latency_ms = chartboost.post(sending.SESSION, request, timeout=sending.request_timeout())
     # A test event is always sent, and its answer counts as a probe's: an answer closes an open circuit.
-    app_verdicts_note(app.pk, [verdict])
+    app_verdicts_note(app.pk, [verdict], source=TEST_EVENT)
     return TestEventResult(
         url=request.url,
         headers=dict(request.headers),

@@ -29,6 +29,7 @@ from itertools import groupby
 
 import requests
 from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
 from django.utils import timezone
 from django.views.decorators.debug import sensitive_variables
 from requests.adapters import HTTPAdapter
@@ -46,8 +47,11 @@ IDLE_WAKE_SECONDS = 0.5
 def send_deadline_seconds() -> float:
     """No request starts later than this into a batch: with one request's longest time after it,
     and a lease's worth of margin, the batch ends inside Q_CLUSTER["timeout"]."""
-    longest_request = settings.CHARTBOOST_CONNECT_TIMEOUT + settings.CHARTBOOST_READ_TIMEOUT
-    return settings.Q_CLUSTER["timeout"] - longest_request - 2 * settings.DELIVERY_LEASE_SECONDS
+    deadline = (settings.Q_CLUSTER["timeout"] - settings.CHARTBOOST_LONGEST_REQUEST_SECONDS
+                - 2 * settings.DELIVERY_LEASE_SECONDS)
+    if deadline <= 0:
+        raise ImproperlyConfigured("Q_CLUSTER['timeout'] leaves no time to send: see Q_TASK_TIMEOUT in settings.")
+    return deadline
 
 
 def _pooled_session() -> requests.Session:
@@ -86,7 +90,7 @@ def deliveries_send(
         return 0
     try:
         outgoing = _outgoing_requests(own, probe=probe)
-        return _send_all(outgoing, own, concurrency=concurrency,
+        return _send_all(outgoing, own, concurrency=concurrency, probe=probe,
                          deadline=send_deadline_seconds() if deadline is None else deadline)
     finally:
         state.deliveries_release(own)
@@ -142,7 +146,7 @@ def request_timeout() -> tuple[float, float]:
     return (settings.CHARTBOOST_CONNECT_TIMEOUT, settings.CHARTBOOST_READ_TIMEOUT)
 
 
-def _send_all(outgoing: list[Outgoing], own: str, *, concurrency: int, deadline: float) -> int:
+def _send_all(outgoing: list[Outgoing], own: str, *, concurrency: int, deadline: float, probe: bool) -> int:
     if not outgoing:
         return 0
     renew_every = max(settings.DELIVERY_LEASE_SECONDS / 3, 0.5)
@@ -157,39 +161,52 @@ def _send_all(outgoing: list[Outgoing], own: str, *, concurrency: int, deadline:
             pool.submit(_attempt, item, start_by, hold, slots): item for item in outgoing
         }
         pending = set(futures)
-        while pending:
-            done, pending = wait(pending, timeout=IDLE_WAKE_SECONDS, return_when=FIRST_COMPLETED)
-            answers = [answer for answer in (future.result() for future in done) if answer is not None]
-            try:
-                hold.stop(state.answers_record(own=own, answers=answers))
-            finally:
-                for _ in answers:
-                    slots.release()
-            sent += len(answers)
-            if pending and time.monotonic() - renewed >= renew_every:
-                state.leases_renew(own)
-                renewed = time.monotonic()
+        try:
+            while pending:
+                done, pending = wait(pending, timeout=IDLE_WAKE_SECONDS, return_when=FIRST_COMPLETED)
+                answers = [answer for answer in (future.result() for future in done) if answer is not None]
+                try:
+                    hold.stop(state.answers_record(own=own, answers=answers, probe=probe))
+                finally:
+                    for _ in answers:
+                        slots.release()
+                sent += len(answers)
+                if pending and time.monotonic() - renewed >= renew_every:
+                    state.leases_renew(own)
+                    renewed = time.monotonic()
+        except BaseException:
+            # Answers can no longer be written (the database is gone, say): start nothing more,
+            # so the batch ends with what is in flight and its leases are released or run out.
+            hold.abort()
+            pool.shutdown(wait=False, cancel_futures=True)
+            raise
     return sent
 
 
 class _HoldBack:
     """Which apps of a batch must send nothing more, shared by its sending threads.
 
-    The circuit itself moves when answers are written (every FLUSH_SECONDS). Between two
-    writes, the batch applies the circuit's own rule to what it has just seen, so an app
+    The circuit itself moves when answers are written. Between two writes, the batch
+    applies the circuit's own rule to what it has just seen, so an app
     whose requests fail `open_after` times in a row (or that is told to slow down) stops
     at once instead of at the next write.
     """
 
     def __init__(self, open_after: int) -> None:
         self.open_after = open_after
+        self.aborted = False
         self.stopped: set[int] = set()
         self.failures: dict[int, int] = {}
         self.lock = threading.Lock()
 
     def allows(self, app_id: int) -> bool:
         with self.lock:
-            return app_id not in self.stopped
+            return not self.aborted and app_id not in self.stopped
+
+    def abort(self) -> None:
+        """The batch failed: no app sends anything more."""
+        with self.lock:
+            self.aborted = True
 
     def note(self, app_id: int, verdict: chartboost.Verdict) -> None:
         with self.lock:
@@ -215,7 +232,9 @@ def _attempt(
 
     The slot taken here is given back by the batch once the answer is written.
     """
-    slots.acquire()
+    while not slots.acquire(timeout=IDLE_WAKE_SECONDS):
+        if hold.aborted:
+            return None
     app_id = item.deliveries[0].app_id
     if not hold.allows(app_id) or time.monotonic() > start_by:
         slots.release()

@@ -39,8 +39,10 @@ from django.utils import timezone
 from delivery import chartboost
 from delivery.bulk_insert import rows_insert, rows_update
 from delivery.history.rollups import RollupKey, rollup_key, rollups_adjust
+from delivery.metrics import ATTEMPTS, REQUESTS, Series, counters_add, duration_series, series
 from delivery.models import AppQueue, Attempt, Delivery
 from delivery.outbox import circuit
+from mappings.models import App
 
 Status = Delivery.Status
 SENDABLE = Delivery.SENDABLE
@@ -83,6 +85,13 @@ def _locked(deliveries: QuerySet[Delivery]) -> QuerySet[Delivery]:
 
 
 # ---- the due hint -------------------------------------------------------------------
+
+
+def _queues_lock(app_ids: set[int]) -> None:
+    """Lock these apps' queue rows at once, in app order, before a transaction writes several of them."""
+    if len(app_ids) > 1:
+        list(AppQueue.objects.select_for_update().filter(app_id__in=app_ids).order_by("app_id")
+             .values_list("app_id", flat=True))
 
 
 def _due_hint_lower(due: dict[int, datetime]) -> None:
@@ -201,7 +210,7 @@ def deliveries_reclaim(token: str) -> str | None:
 
 
 def leases_renew(own: str) -> int:
-    return Delivery.objects.filter(lease_token=own).update(lease_until=lease_expiry())
+    return Delivery.objects.filter(lease_token=own, status__in=SENDABLE).update(lease_until=lease_expiry())
 
 
 def deliveries_release(own: str, *, delivery_ids: list[int] | None = None) -> int:
@@ -240,33 +249,41 @@ _ATTEMPT_FIELDS = ("delivery", "number", "started_at", "endpoint", "request_head
                    "response_status", "response_message", "response_body", "latency_ms", "error", "outcome")
 
 
-def answers_record(*, own: str, answers: list[Answer]) -> set[int]:
+def answers_record(*, own: str, answers: list[Answer], probe: bool = False) -> set[int]:
     """Write answers in one transaction: each delivery's new state and its Attempt, if `own` still holds it.
 
-    Also tells each app's circuit what its requests came to. Returns the ids of the apps
-    whose sending must stop now (circuit open, or paused by a 429), so the caller holds
-    back what it has not sent yet.
+    Then, once that has committed, tells each app's circuit what its requests came to
+    (`probe`: these answer an open circuit's probe). Returns the ids of the apps whose
+    sending must stop now (circuit open, or paused by a 429), so the caller holds back what
+    it has not sent yet.
+
+    Locks are taken in one order in every transition: deliveries, then rollups and
+    counters, then the apps' queue rows (each set in key order), so concurrent writers
+    never deadlock on PostgreSQL.
     """
     if not answers:
         return set()
     max_age = settings.RETRY_MAX_AGE
     with transaction.atomic():
         ids = [delivery.pk for answer in answers for delivery in answer.deliveries]
-        held: set[int] = set()
+        # The status as it is now, from the locked row: the rollups move from there.
+        held: dict[int, str] = {}
         for chunk in _chunks(ids):
-            held.update(_locked(Delivery.objects.filter(pk__in=chunk, lease_token=own)).values_list("pk", flat=True))
+            held.update(_locked(Delivery.objects.filter(pk__in=chunk, lease_token=own, status__in=SENDABLE))
+                        .values_list("pk", "status"))
         changed: list[Delivery] = []
         attempts: list[tuple[Any, ...]] = []
         deltas: Counter[RollupKey] = Counter()
         due: dict[int, datetime] = {}
         delivered_at: dict[int, datetime] = {}
         verdicts: dict[int, list[chartboost.Verdict]] = {}
+        counted: Counter[Series] = Counter()
         for answer in answers:
             app_ids = set()
             for delivery in answer.deliveries:
                 if delivery.pk not in held:
                     continue
-                old = rollup_key(delivery.app_id, delivery.created_at, delivery.event_field, delivery.status)
+                old = rollup_key(delivery.app_id, delivery.created_at, delivery.event_field, held[delivery.pk])
                 _answer_apply(delivery, answer, max_age)
                 deltas[old] -= 1
                 deltas[old._replace(status=delivery.status)] += 1
@@ -281,10 +298,18 @@ def answers_record(*, own: str, answers: list[Answer]) -> set[int]:
                                                         answer.finished_at)
             for app_id in app_ids:
                 verdicts.setdefault(app_id, []).append(answer.verdict)
+            if app_ids:
+                # One request; each delivery it carried is one attempt (docs/design.md, "Metrics").
+                counted[series(REQUESTS, outcome=answer.verdict.outcome)] += 1
+                counted[series(ATTEMPTS, outcome=answer.verdict.outcome)] += sum(
+                    1 for delivery in answer.deliveries if delivery.pk in held)
+                counted.update(dict(duration_series(answer.latency_ms / 1000)))
         rows_update(Delivery, [(d.pk, *(getattr(d, name) for name in _RECORD_FIELDS)) for d in changed],
                     fields=_RECORD_FIELDS)
         rows_insert(Attempt, attempts, fields=_ATTEMPT_FIELDS, same={})
         rollups_adjust(deltas)
+        counters_add(counted)
+        _queues_lock(set(due) | set(delivered_at))
         _due_hint_lower(due)
         for app_id, when in sorted(delivered_at.items()):
             # To the second: the row is then written at most once a second per app, not by
@@ -292,20 +317,22 @@ def answers_record(*, own: str, answers: list[Answer]) -> set[int]:
             AppQueue.objects.filter(app_id=app_id).filter(
                 Q(last_delivered_at__isnull=True) | Q(last_delivered_at__lt=when - LAST_DELIVERED_PRECISION)
             ).update(last_delivered_at=when)
-        return {app_id for app_id, app_verdicts in sorted(verdicts.items()) if app_verdicts_note(app_id, app_verdicts)}
+    source = circuit.PROBE if probe else circuit.BATCH
+    return {app_id for app_id, app_verdicts in sorted(verdicts.items())
+            if app_verdicts_note(app_id, app_verdicts, source=source)}
 
 
-def app_verdicts_note(app_id: int, verdicts: list[chartboost.Verdict]) -> bool:
-    """Tell the app's circuit what its latest requests came to (a test event's too).
+def app_verdicts_note(app_id: int, verdicts: list[chartboost.Verdict], *, source: str) -> bool:
+    """Tell the app's circuit what its latest requests came to (`circuit.BATCH`, `PROBE` or `TEST_EVENT`).
 
-    When that closes the circuit, the app's retrying deliveries become due at once. Returns
-    whether the app's sending must stop now.
+    When that closes the circuit, the app's retrying deliveries become due at once (in a
+    transaction of their own, after the circuit's: deliveries are never locked after an
+    app's queue row). Returns whether the app's sending must stop now.
     """
     now = timezone.now()
-    with transaction.atomic():
-        change = circuit.requests_note(app_id=app_id, verdicts=verdicts, now=now)
-        if change.closed:
-            deliveries_make_due(app_id=app_id, now=now)
+    change = circuit.requests_note(app_id=app_id, verdicts=verdicts, now=now, source=source)
+    if change.closed:
+        deliveries_make_due(app_id=app_id, now=now)
     return change.stopped
 
 
@@ -370,8 +397,12 @@ def deliveries_give_up_expired(*, app_id: int, now: datetime) -> int:
             deltas[key] -= 1
             deltas[key._replace(status=Status.FAILED)] += 1
             delivery.status, delivery.next_attempt_at, delivery.updated_at = Status.FAILED, None, now
+            # A lapsed lease goes too: a worker that still holds the old token writes nothing.
+            delivery.lease_token, delivery.lease_until = "", None
             delivery.reason = _gave_up(delivery.attempt_count - delivery.attempts_before_window, delivery.reason)
-        Delivery.objects.bulk_update(expired, ["status", "next_attempt_at", "reason", "updated_at"])
+        rows_update(Delivery, [(d.pk, d.status, d.next_attempt_at, d.updated_at, d.lease_token, d.lease_until,
+                                d.reason) for d in expired],
+                    fields=("status", "next_attempt_at", "updated_at", "lease_token", "lease_until", "reason"))
         rollups_adjust(deltas)
     return len(expired)
 
@@ -384,8 +415,9 @@ def deliveries_restart_failed(deliveries: QuerySet[Delivery]) -> list[int]:
     """
     now = timezone.now()
     with transaction.atomic():
-        rows = list(_locked(deliveries.filter(status=Status.FAILED)).values_list("pk", "app_id", "created_at",
-                                                                                 "event_field"))
+        live = deliveries.filter(status=Status.FAILED).exclude(
+            app_id__in=App.objects.filter(archived_at__isnull=False).values("pk"))
+        rows = list(_locked(live).values_list("pk", "app_id", "created_at", "event_field"))
         ids = [pk for pk, _, _, _ in rows]
         for chunk in _chunks(ids):
             Delivery.objects.filter(pk__in=chunk, status=Status.FAILED).update(

@@ -1,0 +1,165 @@
+"""Counters that are exact across processes and hosts, and the /metrics and /healthz figures.
+
+Counters are rows (`MetricCounter`), added to by `counters_add` inside the transaction of
+what they count: ingestion's batch (`delivery/ingest/service.py`), and each write of
+answers (`delivery/outbox/state.py::answers_record`). Nothing is kept in a process's
+memory, so two web processes and two workers on two hosts read the same figures.
+Gauges (the backlog, the oldest due delivery, open circuits) are read when asked, from
+the rollups and each app's queue row, never from a scan of all deliveries.
+"""
+
+from __future__ import annotations
+
+import bisect
+from collections import Counter
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.conf import settings
+from django.db import connection
+from django.db.models import Q, Sum
+from django.utils import timezone
+
+from delivery.bulk_insert import max_query_params
+from delivery.models import AppQueue, Delivery, DeliveryDayRollup, MetricCounter, WorkerLease
+
+INGESTED = "cbtracker_ingested_events_total"
+ATTEMPTS = "cbtracker_attempts_total"
+REQUESTS = "cbtracker_requests_total"
+DURATION = "cbtracker_attempt_duration_seconds"
+# Request durations, in seconds: the histogram's upper bounds (+Inf is implied).
+DURATION_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 15)
+
+Series = tuple[str, str]
+
+
+def series(name: str, **labels: str) -> Series:
+    return name, ",".join(f'{key}="{value}"' for key, value in sorted(labels.items()))
+
+
+def duration_series(seconds: float) -> list[tuple[Series, int]]:
+    """What one request of `seconds` adds to the histogram: its bucket, the count and the sum (in ms)."""
+    index = bisect.bisect_left(DURATION_BUCKETS, seconds)
+    bucket = str(DURATION_BUCKETS[index]) if index < len(DURATION_BUCKETS) else "+Inf"
+    return [(series(f"{DURATION}_bucket", le=bucket), 1), (series(f"{DURATION}_count"), 1),
+            (series(f"{DURATION}_sum_ms"), round(seconds * 1000))]
+
+
+def counters_add(deltas: Counter[Series]) -> None:
+    """Add to each counter series, creating it as needed. Must run inside the counted write's transaction.
+
+    In key order, so concurrent writers lock the same rows in the same order.
+    """
+    changes = sorted((key, delta) for key, delta in deltas.items() if delta)
+    if not changes:
+        return
+    quote = connection.ops.quote_name
+    meta = MetricCounter._meta
+    table = quote(meta.db_table)
+    name, labels, value = (quote(meta.get_field(field).column) for field in ("name", "labels", "value"))
+    per_statement = max(1, max_query_params() // 3)
+    with connection.cursor() as cursor:
+        for start in range(0, len(changes), per_statement):
+            chunk = changes[start:start + per_statement]
+            cursor.execute(
+                f"INSERT INTO {table} ({name}, {labels}, {value}) VALUES {', '.join(['(%s, %s, %s)'] * len(chunk))} "
+                f"ON CONFLICT ({name}, {labels}) DO UPDATE SET {value} = {table}.{value} + EXCLUDED.{value}",
+                [param for (key, key_labels), delta in chunk for param in (key, key_labels, delta)],
+            )
+
+
+@dataclass(frozen=True)
+class Backlog:
+    """Deliveries waiting to be sent, and the age of the oldest one that is due and may go now."""
+
+    waiting: int
+    oldest_due_seconds: float
+    paused_apps: int
+    paused_waiting: int
+    open_circuits: int
+    open_circuit_waiting: int
+
+
+def backlog_read(now: datetime) -> Backlog:
+    waiting_by_app = dict(
+        DeliveryDayRollup.objects.filter(status__in=Delivery.SENDABLE, count__gt=0)
+        .values("app_id").annotate(total=Sum("count")).order_by().values_list("app_id", "total")
+    )
+    paused = set(
+        AppQueue.objects.filter(app_id__in=waiting_by_app)
+        .filter(Q(app__delivery_enabled=False) | Q(app__archived_at__isnull=False) | Q(paused_until__gt=now))
+        .values_list("app_id", flat=True)
+    )
+    tripped = set(AppQueue.objects.filter(circuit=AppQueue.Circuit.OPEN).values_list("app_id", flat=True)) - paused
+    return Backlog(
+        waiting=sum(waiting_by_app.values()),
+        oldest_due_seconds=_oldest_due_seconds(now, held=paused | tripped),
+        paused_apps=len(paused),
+        paused_waiting=sum(waiting_by_app.get(app_id, 0) for app_id in paused),
+        open_circuits=len(tripped),
+        open_circuit_waiting=sum(waiting_by_app.get(app_id, 0) for app_id in tripped),
+    )
+
+
+def _oldest_due_seconds(now: datetime, *, held: set[int]) -> float:
+    """The longest any due delivery of an app that may send has waited past its time, in seconds.
+
+    Only the apps whose due hint has come are looked at, each through the claim index.
+    """
+    oldest: datetime | None = None
+    due_apps = AppQueue.objects.filter(due_at__lte=now).exclude(app_id__in=held).values_list("app_id", flat=True)
+    for app_id in due_apps[:100]:
+        first = (Delivery.objects.filter(app_id=app_id, next_attempt_at__lte=now).order_by("next_attempt_at")
+                 .values_list("next_attempt_at", flat=True).first())
+        if first is not None and (oldest is None or first < oldest):
+            oldest = first
+    return max(0.0, (now - oldest).total_seconds()) if oldest else 0.0
+
+
+def worker_seconds_since_seen(now: datetime) -> float | None:
+    """Seconds since a qcluster last reported (its dispatcher loop renews its lease every second), or None."""
+    from delivery.outbox.dispatcher import LEASE_NAME
+
+    seen = WorkerLease.objects.filter(name=LEASE_NAME).values_list("renewed_at", flat=True).first()
+    return None if seen is None else max(0.0, (now - seen).total_seconds())
+
+
+def worker_alive(seconds_since: float | None) -> bool:
+    return seconds_since is not None and seconds_since <= settings.WORKER_STALE_SECONDS
+
+
+def metrics_text() -> str:
+    """Every series in the Prometheus text format (version 0.0.4)."""
+    now = timezone.now()
+    counters = dict(((name, labels), value) for name, labels, value in
+                    MetricCounter.objects.values_list("name", "labels", "value"))
+    lines: list[str] = []
+
+    def counter(name: str, help_text: str, label: str, values: tuple[str, ...]) -> None:
+        lines.extend([f"# HELP {name} {help_text}", f"# TYPE {name} counter"])
+        for item in values:
+            key = series(name, **{label: item})
+            lines.append(f"{name}{{{key[1]}}} {counters.get(key, 0)}")
+
+    counter(INGESTED, "Events received, by what became of them.", "result",
+            ("accepted", "duplicate", "unmapped", "rejected"))
+    counter(ATTEMPTS, "Deliveries attempted, by outcome (a request carrying three deliveries counts three).",
+            "outcome", ("delivered", "retry", "failed"))
+    counter(REQUESTS, "HTTP requests to Chartboost, by outcome.", "outcome", ("delivered", "retry", "failed"))
+    lines.extend([f"# HELP {DURATION} Duration of requests to Chartboost.", f"# TYPE {DURATION} histogram"])
+    cumulative = 0
+    for bound in (*DURATION_BUCKETS, "+Inf"):
+        cumulative += counters.get(series(f"{DURATION}_bucket", le=str(bound)), 0)
+        lines.append(f'{DURATION}_bucket{{le="{bound}"}} {cumulative}')
+    lines.append(f"{DURATION}_sum {counters.get(series(f'{DURATION}_sum_ms'), 0) / 1000:.3f}")
+    lines.append(f"{DURATION}_count {counters.get(series(f'{DURATION}_count'), 0)}")
+    backlog = backlog_read(now)
+    for name, help_text, value in (
+        ("cbtracker_backlog_deliveries", "Deliveries waiting to be sent (pending and retrying).", backlog.waiting),
+        ("cbtracker_oldest_due_seconds", "How long the oldest due delivery of an app that may send has waited.",
+         round(backlog.oldest_due_seconds, 3)),
+        ("cbtracker_circuit_open_apps", "Apps whose circuit is open.", backlog.open_circuits),
+    ):
+        lines.extend([f"# HELP {name} {help_text}", f"# TYPE {name} gauge", f"{name} {value}"])
+    return "\n".join(lines) + "\n"
+
