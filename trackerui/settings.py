@@ -269,6 +269,22 @@ CHARTBOOST_READ_TIMEOUT = 10
 
 REDIS_URL = os.environ.get("REDIS_URL", "")
 
+# Rate limits live in the cache, so it is shared by every web process on every host: Redis
+# when there is one, else a table in our database (created by trackerui/migrations), never
+# one process's memory.
+if REDIS_URL:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": "cbtracker",
+        }
+    }
+else:
+    CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": "cache_table"}
+    }
+
 # django-q2: our tables are the truth; the queue only says "look at this now".
 # `timeout` stays shorter than `retry`, and failed tasks are not redelivered:
 # the sweeper finds anything a failed or lost task held once its lease runs out.
