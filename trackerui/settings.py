@@ -91,11 +91,38 @@ def env_choice(name: str, default: str, choices: tuple[str, ...]) -> str:
     return value
 
 
+def env_list(name: str, default: str) -> list[str]:
+    """A comma-separated list, blanks dropped."""
+    return [item.strip() for item in env_str(name, default).split(",") if item.strip()]
+
+
+LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1", "::1", "[::1]", "testserver"})
+
+
+def is_loopback_host(host: str) -> bool:
+    """Whether an ALLOWED_HOSTS entry names only this machine (or the test client's fake host)."""
+    host = host.lower()
+    return host in LOOPBACK_HOSTS or host.endswith(".localhost")
+
+DEVELOPMENT_SECRET_KEY = "dev-only-insecure-key-change-me"
+
 # Like healthchecks, development is the default; a deployment sets DEBUG=false and
 # must then provide SECRET_KEY and TOKEN_ENCRYPTION_KEY.
 DEBUG = env_bool("DEBUG", True)
-SECRET_KEY = env_str("SECRET_KEY", "dev-only-insecure-key-change-me" if DEBUG else None)
-ALLOWED_HOSTS = [h.strip() for h in env_str("ALLOWED_HOSTS", "127.0.0.1,localhost,testserver").split(",") if h.strip()]
+SECRET_KEY = env_str("SECRET_KEY", DEVELOPMENT_SECRET_KEY if DEBUG else None)
+ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "127.0.0.1,localhost,testserver")
+if SECRET_KEY == DEVELOPMENT_SECRET_KEY:
+    # The development key is public (it is in this file), so anyone could forge sessions
+    # with it: it may serve this machine only. A deployment that forgot DEBUG=false and
+    # SECRET_KEY stops here instead of serving the world in development mode.
+    if not DEBUG:
+        raise ImproperlyConfigured("SECRET_KEY must be set to a long random value when DEBUG is false.")
+    public_hosts = [host for host in ALLOWED_HOSTS if not is_loopback_host(host)]
+    if public_hosts:
+        raise ImproperlyConfigured(
+            f"ALLOWED_HOSTS={','.join(public_hosts)} serves other machines, but DEBUG is true (the default) "
+            "and SECRET_KEY is the development key. Set DEBUG=false and SECRET_KEY for a deployment."
+        )
 
 
 def _token_encryption_keys() -> list[str]:
@@ -244,6 +271,33 @@ DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "tracker@localhost")
 if not DEBUG:
     SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", True)
     CSRF_COOKIE_SECURE = env_bool("CSRF_COOKIE_SECURE", True)
+
+# Behind a TLS proxy (docs/deploy.md). The proxy's scheme header is trusted only when the
+# deployment says a proxy sets it: otherwise any client could claim to be on HTTPS.
+CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", "")
+for origin in CSRF_TRUSTED_ORIGINS:
+    if not origin.startswith(("https://", "http://")):
+        raise ImproperlyConfigured(f"CSRF_TRUSTED_ORIGINS={origin!r} must start with https:// (or http://).")
+if env_bool("TRUST_X_FORWARDED_PROTO", False):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# How many proxies append to X-Forwarded-For in front of us; the client's address is the one
+# the outermost of them saw (trackerui/client_ip.py). 0 ignores the header, which a client can forge.
+PROXY_COUNT = env_int("PROXY_COUNT", 0, minimum=0, maximum=10)
+
+SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", not DEBUG)
+# Load balancers and scrapers probe these over plain HTTP.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^metrics$"]
+SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 0 if DEBUG else 365 * 24 * 3600)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", True)
+SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", False)
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+SILENCED_SYSTEM_CHECKS = [
+    # security.W021 asks for HSTS preload. Preloading is the domain owner's choice, hard to undo
+    # (browsers ship the list), so it stays off unless SECURE_HSTS_PRELOAD says otherwise.
+    "security.W021",
+]
 
 # Chartboost delivery.
 CHARTBOOST_ENDPOINT = env_str("CHARTBOOST_ENDPOINT", "https://live.chartboost.com/event_service/v2/level")
