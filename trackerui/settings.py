@@ -104,6 +104,7 @@ def is_loopback_host(host: str) -> bool:
     host = host.lower()
     return host in LOOPBACK_HOSTS or host.endswith(".localhost")
 
+
 DEVELOPMENT_SECRET_KEY = "dev-only-insecure-key-change-me"
 
 # Like healthchecks, development is the default; a deployment sets DEBUG=false and
