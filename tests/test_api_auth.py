@@ -28,7 +28,8 @@ CSRF_TOKEN = "a" * 32
 
 
 @pytest.fixture(autouse=True)
-def empty_throttle_counters() -> Iterator[None]:
+def empty_throttle_counters(db: None) -> Iterator[None]:
+    # The counters live in the cache, which is a database table unless REDIS_URL is set.
     cache.clear()
     yield
     cache.clear()

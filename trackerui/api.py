@@ -22,6 +22,7 @@ from rest_framework.settings import api_settings
 from rest_framework.throttling import SimpleRateThrottle
 
 from trackerui.accounts.models import ApiKey
+from trackerui.client_ip import client_ip
 
 DEFAULT_THROTTLE_SCOPE = "api"
 
@@ -99,6 +100,11 @@ class ApiKeyRateThrottle(SimpleRateThrottle):
         else:
             ident = f"addr:{self.get_ident(request)}"
         return self.cache_format % {"scope": self.scope, "ident": ident}
+
+    def get_ident(self, request: Request) -> str:
+        # The same client address as the sign-in limits (PROXY_COUNT), instead of DRF's
+        # NUM_PROXIES, so one setting says how many proxies stand in front.
+        return client_ip(request)
 
 
 class Pagination(PageNumberPagination):

@@ -91,11 +91,39 @@ def env_choice(name: str, default: str, choices: tuple[str, ...]) -> str:
     return value
 
 
+def env_list(name: str, default: str) -> list[str]:
+    """A comma-separated list, blanks dropped."""
+    return [item.strip() for item in env_str(name, default).split(",") if item.strip()]
+
+
+LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1", "::1", "[::1]", "testserver"})
+
+
+def is_loopback_host(host: str) -> bool:
+    """Whether an ALLOWED_HOSTS entry names only this machine (or the test client's fake host)."""
+    host = host.lower()
+    return host in LOOPBACK_HOSTS or host.endswith(".localhost")
+
+
+DEVELOPMENT_SECRET_KEY = "dev-only-insecure-key-change-me"
+
 # Like healthchecks, development is the default; a deployment sets DEBUG=false and
 # must then provide SECRET_KEY and TOKEN_ENCRYPTION_KEY.
 DEBUG = env_bool("DEBUG", True)
-SECRET_KEY = env_str("SECRET_KEY", "dev-only-insecure-key-change-me" if DEBUG else None)
-ALLOWED_HOSTS = [h.strip() for h in env_str("ALLOWED_HOSTS", "127.0.0.1,localhost,testserver").split(",") if h.strip()]
+SECRET_KEY = env_str("SECRET_KEY", DEVELOPMENT_SECRET_KEY if DEBUG else None)
+ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "127.0.0.1,localhost,testserver")
+if SECRET_KEY == DEVELOPMENT_SECRET_KEY:
+    # The development key is public (it is in this file), so anyone could forge sessions
+    # with it: it may serve this machine only. A deployment that forgot DEBUG=false and
+    # SECRET_KEY stops here instead of serving the world in development mode.
+    if not DEBUG:
+        raise ImproperlyConfigured("SECRET_KEY must be set to a long random value when DEBUG is false.")
+    public_hosts = [host for host in ALLOWED_HOSTS if not is_loopback_host(host)]
+    if public_hosts:
+        raise ImproperlyConfigured(
+            f"ALLOWED_HOSTS={','.join(public_hosts)} serves other machines, but DEBUG is true (the default) "
+            "and SECRET_KEY is the development key. Set DEBUG=false and SECRET_KEY for a deployment."
+        )
 
 
 def _token_encryption_keys() -> list[str]:
@@ -144,6 +172,9 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Right after SecurityMiddleware, as WhiteNoise asks: static files get the security
+    # headers and skip the rest of the stack.
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -214,7 +245,21 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
-STATIC_ROOT = BASE_DIR / "staticfiles"
+STATIC_ROOT = Path(os.environ.get("STATIC_ROOT") or BASE_DIR / "staticfiles")
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    # In production WhiteNoise serves what `collectstatic` wrote: compressed, under hashed names,
+    # cached for ever. Development and the tests read the files where they are, with no collectstatic.
+    "staticfiles": {
+        "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
+        if DEBUG
+        else "whitenoise.storage.CompressedManifestStaticFilesStorage"
+    },
+}
+# Follow the DEBUG of the environment, not the one the test runner switches off, so the
+# tests too read static files from their sources.
+WHITENOISE_USE_FINDERS = DEBUG
+WHITENOISE_AUTOREFRESH = DEBUG
 
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "app-list"
@@ -227,6 +272,33 @@ DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "tracker@localhost")
 if not DEBUG:
     SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", True)
     CSRF_COOKIE_SECURE = env_bool("CSRF_COOKIE_SECURE", True)
+
+# Behind a TLS proxy (docs/deploy.md). The proxy's scheme header is trusted only when the
+# deployment says a proxy sets it: otherwise any client could claim to be on HTTPS.
+CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", "")
+for origin in CSRF_TRUSTED_ORIGINS:
+    if not origin.startswith(("https://", "http://")):
+        raise ImproperlyConfigured(f"CSRF_TRUSTED_ORIGINS={origin!r} must start with https:// (or http://).")
+if env_bool("TRUST_X_FORWARDED_PROTO", False):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# How many proxies append to X-Forwarded-For in front of us; the client's address is the one
+# the outermost of them saw (trackerui/client_ip.py). 0 ignores the header, which a client can forge.
+PROXY_COUNT = env_int("PROXY_COUNT", 0, minimum=0, maximum=10)
+
+SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", not DEBUG)
+# Load balancers and scrapers probe these over plain HTTP.
+SECURE_REDIRECT_EXEMPT = [r"^healthz/?$", r"^metrics/?$"]
+SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 0 if DEBUG else 365 * 24 * 3600)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", True)
+SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", False)
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+SILENCED_SYSTEM_CHECKS = [
+    # security.W021 asks for HSTS preload. Preloading is the domain owner's choice, hard to undo
+    # (browsers ship the list), so it stays off unless SECURE_HSTS_PRELOAD says otherwise.
+    "security.W021",
+]
 
 # Chartboost delivery.
 CHARTBOOST_ENDPOINT = env_str("CHARTBOOST_ENDPOINT", "https://live.chartboost.com/event_service/v2/level")
@@ -261,6 +333,22 @@ CHARTBOOST_LONGEST_REQUEST_SECONDS = CHARTBOOST_CONNECT_TIMEOUT + CHARTBOOST_REA
 Q_TASK_TIMEOUT = max(90, 30 + CHARTBOOST_LONGEST_REQUEST_SECONDS + 2 * DELIVERY_LEASE_SECONDS)
 
 REDIS_URL = os.environ.get("REDIS_URL", "")
+
+# Rate limits live in the cache, so it is shared by every web process on every host: Redis
+# when there is one, else a table in our database (created by trackerui/migrations), never
+# one process's memory.
+if REDIS_URL:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": "cbtracker",
+        }
+    }
+else:
+    CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": "cache_table"}
+    }
 
 # django-q2: our tables are the truth; the queue only says "look at this now".
 # `timeout` stays shorter than `retry`, and failed tasks are not redelivered:

@@ -1,0 +1,172 @@
+"""gunicorn with DEBUG=false behind a simulated TLS proxy: styled pages, HSTS, the SSL redirect, sign-in.
+
+The test plays the proxy: it speaks plain HTTP to gunicorn and says `X-Forwarded-Proto: https`
+for a request the proxy received over TLS. gunicorn is told the proxy is on another host
+(`--forwarded-allow-ips`), so gunicorn itself ignores that header and only Django's
+TRUST_X_FORWARDED_PROTO makes the request secure, as in docs/deploy.md.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from http.cookies import SimpleCookie
+from pathlib import Path
+
+import pytest
+import requests
+from django.conf import settings
+from django.contrib.auth.hashers import PBKDF2PasswordHasher
+
+from tests.factories import PASSWORD, UserFactory
+from tests.live_receiver import shared_database_url
+
+# Every test here is transactional, so that what a test writes is seen by gunicorn, and so that
+# pytest-django's reordering keeps them together and gunicorn starts once.
+pytestmark = pytest.mark.django_db(transaction=True)
+
+HTTPS = {"X-Forwarded-Proto": "https"}
+# Where the simulated proxy would be, were it a real host: not us.
+PROXY_ELSEWHERE = "192.0.2.1"
+
+
+@dataclass(frozen=True)
+class Gunicorn:
+    url: str
+    origin: str
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def _production_env(port: int, static_root: Path) -> dict[str, str]:
+    return {
+        **os.environ,
+        "DEBUG": "false",
+        "SECRET_KEY": "gunicorn-test-secret-key-long-and-random-enough-Qm4x9TzR7vLp2sWn8yBc",
+        "TOKEN_ENCRYPTION_KEY": "rQ0J1Bq8kYbT8yM7m3Zy2cAqQ1m9o3c8M3oV2r9h0bE=",
+        "ALLOWED_HOSTS": "127.0.0.1",
+        "TRUST_X_FORWARDED_PROTO": "true",
+        "CSRF_TRUSTED_ORIGINS": f"https://127.0.0.1:{port}",
+        "DATABASE_URL": shared_database_url(),
+        "STATIC_ROOT": str(static_root),
+        "PYTHONUNBUFFERED": "1",
+    }
+
+
+def _wait_for_port(port: int, process: subprocess.Popen[bytes], log: Path, *, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            pytest.fail(f"gunicorn exited with {process.returncode}:\n{log.read_text(errors='replace')}")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                return
+        except OSError:
+            time.sleep(0.05)
+    pytest.fail(f"gunicorn did not listen within {timeout} s:\n{log.read_text(errors='replace')}")
+
+
+def _stop(process: subprocess.Popen[bytes]) -> None:
+    try:
+        os.killpg(process.pid, signal.SIGTERM)
+        process.wait(timeout=5)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait(timeout=5)
+    except ProcessLookupError:
+        pass
+
+
+@pytest.fixture(scope="module")
+def gunicorn(django_db_setup: None, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gunicorn]:
+    """`collectstatic`, then `gunicorn trackerui.wsgi` on the test database, one worker."""
+    workdir = tmp_path_factory.mktemp("gunicorn")
+    port = _free_port()
+    env = _production_env(port, workdir / "static")
+    subprocess.run(
+        [sys.executable, "manage.py", "collectstatic", "--noinput", "-v", "0"],
+        cwd=settings.BASE_DIR, env=env, check=True, capture_output=True,
+    )
+    log = workdir / "gunicorn.log"
+    command = [sys.executable, "-m", "gunicorn", "trackerui.wsgi", "--bind", f"127.0.0.1:{port}", "--workers", "1",
+               "--forwarded-allow-ips", PROXY_ELSEWHERE]
+    with open(log, "ab") as output:
+        process = subprocess.Popen(command, cwd=settings.BASE_DIR, env=env, stdout=output, stderr=subprocess.STDOUT,
+                                   start_new_session=True)
+    try:
+        _wait_for_port(port, process, log, timeout=10)
+        yield Gunicorn(url=f"http://127.0.0.1:{port}", origin=f"https://127.0.0.1:{port}")
+    finally:
+        _stop(process)
+
+
+def _get(gunicorn: Gunicorn, path: str, headers: dict[str, str] | None = None) -> requests.Response:
+    return requests.get(gunicorn.url + path, headers=headers, allow_redirects=False, timeout=10)
+
+
+def test_plain_http_is_redirected_to_https(gunicorn: Gunicorn) -> None:
+    response = _get(gunicorn, "/accounts/login/")
+    assert response.status_code == 301
+    assert response.headers["Location"] == f"{gunicorn.origin}/accounts/login/"
+
+
+@pytest.mark.parametrize("path", ["/healthz", "/metrics"])
+def test_health_and_metrics_paths_are_not_redirected_for_load_balancers_and_scrapers(
+    gunicorn: Gunicorn, path: str
+) -> None:
+    assert _get(gunicorn, path).status_code != 301
+
+
+def test_over_https_the_login_page_sends_hsts_and_refuses_framing(gunicorn: Gunicorn) -> None:
+    response = _get(gunicorn, "/accounts/login/", HTTPS)
+    assert response.status_code == 200
+    assert response.headers["Strict-Transport-Security"] == "max-age=31536000; includeSubDomains"
+    assert response.headers["X-Frame-Options"] == "DENY"
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+    assert response.headers["Referrer-Policy"] == "same-origin"
+
+
+def test_the_page_is_styled_by_a_hashed_compressed_stylesheet(gunicorn: Gunicorn) -> None:
+    page = _get(gunicorn, "/accounts/login/", HTTPS).text
+    stylesheet = re.search(r'<link rel="stylesheet" href="(/static/css/app\.[0-9a-f]{12}\.css)"', page)
+    assert stylesheet, page
+    response = _get(gunicorn, stylesheet.group(1), {**HTTPS, "Accept-Encoding": "gzip"})
+    assert response.status_code == 200
+    assert response.headers["Content-Type"].startswith("text/css")
+    assert response.headers["Content-Encoding"] == "gzip"
+    assert "immutable" in response.headers["Cache-Control"]
+
+
+def test_signing_in_works_through_the_tls_proxy(gunicorn: Gunicorn) -> None:
+    user = UserFactory()
+    # gunicorn checks passwords with the default hashers, not the tests' fast one (tests/conftest.py).
+    hasher = PBKDF2PasswordHasher()
+    user.password = hasher.encode(PASSWORD, hasher.salt())
+    user.save(update_fields=["password"])
+
+    login_page = _get(gunicorn, "/accounts/login/", HTTPS)
+    cookie = SimpleCookie(login_page.headers["Set-Cookie"])["csrftoken"]
+    assert cookie["secure"]
+    form_token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', login_page.text)
+    assert form_token, login_page.text
+
+    response = requests.post(
+        f"{gunicorn.url}/accounts/login/",
+        data={"csrfmiddlewaretoken": form_token.group(1), "username": user.username, "password": PASSWORD},
+        headers={**HTTPS, "Referer": f"{gunicorn.origin}/accounts/login/", "Cookie": f"csrftoken={cookie.value}"},
+        allow_redirects=False,
+        timeout=10,
+    )
+    assert response.status_code == 302, response.text
+    assert response.headers["Location"] == "/apps/"
