@@ -143,6 +143,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First, so every answer under /api/ passes it on the way out and leaves as JSON.
+    "trackerui.api_errors.ApiErrorsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -281,7 +283,8 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "trackerui.api.Pagination",
     "DEFAULT_SCHEMA_CLASS": "trackerui.api_schema.ApiAutoSchema",
     # The API speaks JSON only; /api/docs/ is the interactive view of it.
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    # (With our limits on size and nesting: trackerui/api_errors.py.)
+    "DEFAULT_PARSER_CLASSES": ["trackerui.api_errors.JsonParser"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "EXCEPTION_HANDLER": "trackerui.api.exception_handler",
     # One throttle class for every view; the view's `throttle_scope` picks the rate.
