@@ -291,3 +291,20 @@ def test_the_schema_documents_the_endpoint_with_examples() -> None:
     examples = operation["requestBody"]["content"]["application/json"]["examples"]
     assert {"OneEvent", "ABatch"} <= set(examples)
     assert "examples" in operation["responses"]["202"]["content"]["application/json"]
+
+
+@pytest.mark.parametrize(("platform", "overrides", "field"), [
+    ("ios", {"platform": " "}, "platform"),
+    ("ios", {"name": "\t"}, "name"),
+    ("android", {"platform": "Android 14", "identifiers": {"uuid": " "}}, "identifiers"),
+])
+def test_a_blank_platform_name_or_identifier_is_missing_and_the_event_rejected(
+    client: APIClient, app: App, platform: str, overrides: dict[str, Any], field: str
+) -> None:
+    App.objects.filter(pk=app.pk).update(platform=platform)
+    response = post_json(client, app, EventPayloadFactory(**overrides))
+    assert response.status_code == 202
+    [result] = response.json()["results"]
+    assert result["status"] == "rejected"
+    assert list(result["errors"]) == [field]
+    assert not TrackedEvent.objects.exists()
