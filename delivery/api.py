@@ -21,6 +21,7 @@ from mappings.selectors import app_get_for_request
 from trackerui.accounts.selectors import organization_for_request
 from trackerui.api import Conflict, Pagination, paginated_response
 from trackerui.api_schema import DETAIL_SCHEMA
+from trackerui.validators import time_in_range
 
 DELIVERY_ID_PARAMETER = OpenApiParameter("id", int, OpenApiParameter.PATH, description="The delivery's `id`.")
 
@@ -98,9 +99,12 @@ class DeliveryFilterSerializer(serializers.Serializer):
     )
     event_id = serializers.CharField(required=False, help_text="The sender's `event_id` of the tracked event.")
     since = serializers.DateTimeField(
-        required=False, help_text="Created at or after this ISO-8601 time, e.g. 2025-03-01T00:00:00Z."
+        required=False, validators=[time_in_range],
+        help_text="Created at or after this ISO-8601 time, e.g. 2025-03-01T00:00:00Z.",
     )
-    until = serializers.DateTimeField(required=False, help_text="Created before this ISO-8601 time.")
+    until = serializers.DateTimeField(
+        required=False, validators=[time_in_range], help_text="Created before this ISO-8601 time."
+    )
 
 
 @extend_schema(tags=["deliveries"], parameters=[APP_ID_PARAMETER])
@@ -157,7 +161,9 @@ class DeliveryRetryApi(APIView):
 
 
 class RecoverInputSerializer(serializers.Serializer):
-    since = serializers.DateTimeField(help_text="Send again every failed delivery created at or after this time.")
+    since = serializers.DateTimeField(
+        validators=[time_in_range], help_text="Send again every failed delivery created at or after this time."
+    )
 
 
 class RecoverOutputSerializer(serializers.Serializer):

@@ -1,21 +1,20 @@
 """`POST /api/v1/apps/{app_id}/events/`: tracked events in.
 
-The view reads the body itself: its size is checked before anything parses it, and
-every kind of bad body answers 400 or 413, never 500. The events are then checked
+The view reads the body itself: its size is checked before anything parses it, then
+its type, and every kind of bad body answers 400, 413 or 415, never 500 (the order of
+trackerui/api_errors.py). The events are then checked
 and stored by `events_ingest`.
 """
 
 from __future__ import annotations
 
-import json
-import math
-from typing import Any
+from typing import IO, Any
 
 from django.http import HttpRequest
 from drf_spectacular.utils import OpenApiExample, OpenApiResponse, PolymorphicProxySerializer, extend_schema
 from drf_spectacular.utils import inline_serializer as schema_of
 from rest_framework import exceptions, serializers, status
-from rest_framework.parsers import JSONParser
+from rest_framework.parsers import BaseParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -23,50 +22,53 @@ from rest_framework.views import APIView
 from delivery.ingest.schema import MAX_EVENT_ID_LENGTH, MAX_NAME_LENGTH, MAX_PLATFORM_LENGTH, MAX_SDK_VERSION_LENGTH
 from delivery.ingest.service import OUTCOMES, events_ingest
 from mappings.selectors import app_get_for_request
+from trackerui.api_errors import body_read, declared_size_check, json_document_parse
 
 MAX_BODY_BYTES = 1024 * 1024
 MAX_EVENTS = 1000
+# A sender that sends no Content-Type at all is read as JSON, as it always was; one that
+# names another type is told so (415) rather than guessed at.
+JSON_MEDIA_TYPE = "application/json"
 
 
-class PayloadTooLarge(exceptions.APIException):
-    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
-    default_detail = "The body is over 1 MiB. Send fewer events per request."
-    default_code = "payload_too_large"
-
-
-def body_read(request: HttpRequest) -> bytes:
-    """The raw body, at most 1 MiB, without Django's own size limit getting in the way.
-
-    Content-Length is trusted for an early answer, but the bytes are counted too: a
-    chunked body has no Content-Length.
-    """
-    content_length_check(request)
-    body = request.read(MAX_BODY_BYTES + 1)
-    if len(body) > MAX_BODY_BYTES:
-        raise PayloadTooLarge()
-    return body
-
-
-def content_length_check(request: HttpRequest) -> None:
-    try:
-        declared = int(request.META.get("CONTENT_LENGTH") or 0)
-    except ValueError:
-        # Django reads such a body as empty; it then fails as "not JSON".
+def body_media_type_check(request: HttpRequest) -> None:
+    """Raise UnsupportedMediaType (415) unless the body is JSON in UTF-8, or its type is not said."""
+    if not request.META.get("CONTENT_TYPE"):
         return
-    if declared > MAX_BODY_BYTES:
-        raise PayloadTooLarge()
+    charset = request.content_params.get("charset", "utf-8").lower()
+    if request.content_type != JSON_MEDIA_TYPE or charset not in ("utf-8", "utf8"):
+        raise exceptions.UnsupportedMediaType(
+            request.META["CONTENT_TYPE"][:100],
+            detail=f"Send the events as {JSON_MEDIA_TYPE} (UTF-8), not {request.META['CONTENT_TYPE'][:100]!r}.",
+        )
+
+
+class IngestBodyParser(BaseParser):
+    """The body as bytes, at most 1 MiB, for `events_from_body` to read.
+
+    DRF may parse the body before the view runs (the session's CSRF check reads
+    `request.POST`), so the view takes it from `request.data` rather than from the stream.
+    """
+
+    media_type = JSON_MEDIA_TYPE
+
+    def parse(self, stream: IO[bytes] | None, media_type: str | None = None,
+              parser_context: dict[str, Any] | None = None) -> bytes:
+        return body_read(stream, MAX_BODY_BYTES)
+
+
+def body_of(request: Request) -> bytes:
+    """The raw body, whether DRF read it (a JSON Content-Type) or not (none, or no Content-Length)."""
+    # DRF reads no body without a Content-Type, and none without a Content-Length.
+    data = request.data if request.content_type else None
+    if isinstance(data, bytes):
+        return data
+    return body_read(request._request, MAX_BODY_BYTES)
 
 
 def events_from_body(body: bytes) -> list[Any]:
     """The events a body carries: one event object, or `{"events": [...]}` with 1-1000."""
-    try:
-        document = json.loads(body.decode("utf-8-sig"), parse_constant=_refuse_constant, parse_float=_finite_float)
-    except UnicodeDecodeError:
-        raise exceptions.ParseError("The body is not valid JSON: it is not UTF-8 text.") from None
-    except ValueError as error:
-        raise exceptions.ParseError(f"The body is not valid JSON: {error}") from None
-    except RecursionError:
-        raise exceptions.ParseError("The body is not valid JSON we can read: it is nested too deeply.") from None
+    document = json_document_parse(body)
     if not isinstance(document, dict):
         raise exceptions.ParseError('The body must be a JSON object: one event, or {"events": [...]}.')
     if "events" not in document:
@@ -79,18 +81,6 @@ def events_from_body(body: bytes) -> list[Any]:
     if len(events) > MAX_EVENTS:
         raise exceptions.ValidationError({"events": [f"At most {MAX_EVENTS} events per request (got {len(events)})."]})
     return events
-
-
-def _refuse_constant(name: str) -> float:
-    # Python's json module accepts NaN and Infinity; JSON does not, and no database stores them.
-    raise ValueError(f"{name} is not a JSON value")
-
-
-def _finite_float(text: str) -> float:
-    value = float(text)
-    if not math.isfinite(value):
-        raise ValueError(f"the number {text[:20]}… is too large")
-    return value
 
 
 _EVENT = schema_of(
@@ -167,15 +157,16 @@ _ONE_EVENT = {
 
 
 class EventIngestView(APIView):
-    """Thin: size, access, body shape; everything about events is in `events_ingest`."""
+    """Thin: size, access, body type and shape; everything about events is in `events_ingest`."""
 
     throttle_scope = "ingest"
-    # For the schema only: the body is read by `body_read`, never through DRF's parsers.
-    parser_classes = [JSONParser]
+    # Read by trackerui.api_errors, which checks the Content-Length before authentication.
+    max_body_bytes = MAX_BODY_BYTES
+    parser_classes = [IngestBodyParser]
 
     def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
-        # Size is checked first, before authentication can touch the body.
-        content_length_check(request._request)
+        # Also here, for a view called without the middleware in front of it.
+        declared_size_check(request._request, MAX_BODY_BYTES)
         super().initial(request, *args, **kwargs)
 
     @extend_schema(
@@ -194,6 +185,8 @@ class EventIngestView(APIView):
             202: _ANSWER,
             400: OpenApiResponse(description="Not JSON, not an object, or not 1-1000 events."),
             413: OpenApiResponse(description="The body is over 1 MiB."),
+            415: OpenApiResponse(description="A Content-Type other than application/json (UTF-8). "
+                                 "A request without one is read as JSON."),
         },
         examples=[
             OpenApiExample("One event", value=_ONE_EVENT, request_only=True),
@@ -230,6 +223,7 @@ class EventIngestView(APIView):
         ],
     )
     def post(self, request: Request, app_id: int) -> Response:
-        events = events_from_body(body_read(request._request))
+        body_media_type_check(request._request)
+        events = events_from_body(body_of(request))
         app = app_get_for_request(request, app_id)
         return Response(events_ingest(app=app, events=events), status=status.HTTP_202_ACCEPTED)

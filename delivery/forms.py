@@ -5,7 +5,7 @@ They only turn what was typed into values and say, next to the input, what was w
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from django import forms
@@ -14,13 +14,26 @@ from django.utils import timezone
 from delivery.ingest.schema import MAX_EVENT_ID_LENGTH, MAX_UUID_LENGTH
 from delivery.models import Delivery
 from mappings.event_fields import EVENT_FIELDS
+from trackerui.validators import time_in_range
 
 TIME_HELP = "ISO-8601, UTC unless it says otherwise, e.g. 2025-03-01T00:00Z or 2025-03-01 14:30."
 TIME_INVALID = "Enter a date and time like 2025-03-01T00:00Z (ISO-8601)."
 
 
-def _time_field(label: str, placeholder: str) -> forms.DateTimeField:
-    return forms.DateTimeField(
+class TimeField(forms.DateTimeField):
+    """A date and time, in UTC, within the range every backend stores (`time_in_range`)."""
+
+    def to_python(self, value: Any) -> datetime | None:
+        # Django makes the time aware here, which can overflow near year 1 or 9999.
+        try:
+            result = super().to_python(value)
+        except OverflowError:
+            raise forms.ValidationError(TIME_INVALID, code="invalid") from None
+        return None if result is None else time_in_range(result)
+
+
+def _time_field(label: str, placeholder: str) -> TimeField:
+    return TimeField(
         label=label,
         required=False,
         help_text=TIME_HELP,
@@ -84,7 +97,7 @@ class DeliveryFilterForm(forms.Form):
 
 
 class RecoverForm(forms.Form):
-    since = forms.DateTimeField(
+    since = TimeField(
         label="Failed deliveries created since",
         help_text=TIME_HELP,
         error_messages={"invalid": TIME_INVALID, "required": "Say since when: " + TIME_INVALID},

@@ -35,6 +35,24 @@ def test_event_result_take(request: HttpRequest, app: App) -> TestEventResult | 
     return TestEventResult.from_dict(values) if values else None
 
 
+def _recover_form_session_key(app: App) -> str:
+    return f"recover-form:{app.pk}"
+
+
+def recover_form_keep(request: HttpRequest, app: App, since: str) -> None:
+    """Keep a refused `since` for the page the POST redirects to, where it shows with its error."""
+    request.session[_recover_form_session_key(app)] = since
+
+
+def recover_form_take(request: HttpRequest, app: App) -> RecoverForm:
+    """The form as last refused, once, with its error next to the field; else the default offer."""
+    since = request.session.pop(_recover_form_session_key(app), None)
+    if since is None:
+        return RecoverForm.with_default()
+    form = RecoverForm({"since": since})
+    form.is_valid()
+    return form
+
 
 def app_delivery_panels(request: HttpRequest, app: App) -> dict[str, Any]:
     stats = app_stats(app, days=STATS_DEFAULT_DAYS)
@@ -44,6 +62,6 @@ def app_delivery_panels(request: HttpRequest, app: App) -> dict[str, Any]:
         "history_chart": history_chart(stats),
         "rejections": rejections_summary(app),
         "recent_deliveries": recent_deliveries(app),
-        "recover_form": RecoverForm.with_default(),
+        "recover_form": recover_form_take(request, app),
         "test_event_result": test_event_result_take(request, app),
     }

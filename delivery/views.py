@@ -18,7 +18,7 @@ from django.views.decorators.http import require_GET, require_POST
 from delivery.forms import DeliveryFilterForm, RecoverForm
 from delivery.outbox.probe import test_event_send
 from delivery.outbox.recovery import DeliveryNotFailed, deliveries_recover, delivery_retry
-from delivery.panels import test_event_result_keep
+from delivery.panels import recover_form_keep, test_event_result_keep
 from delivery.selectors import deliveries_for_app, delivery_get_for_organization
 from mappings.models import App
 from mappings.selectors import app_get_for_request
@@ -69,8 +69,10 @@ def app_recover(request: HttpRequest, app_id: int) -> HttpResponse:
     app = app_get_for_request(request, app_id)
     form = RecoverForm(request.POST)
     if not form.is_valid():
-        messages.error(request, " ".join(form.errors["since"]))
-        return _back_to_app(app, "recent-deliveries")
+        # Shown next to the field on the app page, not as a banner: the redirect keeps a
+        # reload from posting again.
+        recover_form_keep(request, app, request.POST.get("since", "")[:200])
+        return _back_to_app(app, "recover")
     since = form.cleaned_data["since"]
     count = deliveries_recover(app=app, since=since)
     when = timezone.localtime(since).strftime("%Y-%m-%d %H:%M UTC")

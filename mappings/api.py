@@ -172,6 +172,11 @@ class EventFieldField(serializers.IntegerField):
         super().__init__(min_value=INT32_MIN, max_value=INT32_MAX, **kwargs)
 
 
+@extend_schema_field({"type": "integer", "minimum": INT32_MIN, "maximum": INT32_MAX})
+class Int32Field(serializers.IntegerField):
+    """Documented as 32-bit; the model's validators refuse the rest, with the dashboard's message."""
+
+
 class BlankableCharField(serializers.CharField):
     """An optional text field where null means the same as blank."""
 
@@ -194,11 +199,11 @@ class MappingInputSerializer(serializers.Serializer):
     main_level_property = BlankableCharField(
         help_text="Read `main_level` from this event property (a non-zero integer). Empty: send `main_level_value`."
     )
-    main_level_value = serializers.IntegerField(min_value=INT32_MIN, max_value=INT32_MAX, required=False)
+    main_level_value = Int32Field(required=False)
     sub_level_property = BlankableCharField(
         help_text="Read `sub_level` from this event property (an integer ≥ 0); missing: send `sub_level_value`."
     )
-    sub_level_value = serializers.IntegerField(min_value=INT32_MIN, max_value=INT32_MAX, required=False)
+    sub_level_value = Int32Field(required=False)
     description_property = BlankableCharField(help_text="Send this event property as `description` when present.")
     description = BlankableCharField(help_text="The fixed `description` when the property is absent.")
     active = serializers.BooleanField(required=False)

@@ -7,8 +7,10 @@ rules by calling `full_clean()` (see `mappings.services`).
 
 from __future__ import annotations
 
+from collections.abc import Collection
+
 from django.core.exceptions import ValidationError
-from django.core.validators import MinValueValidator, RegexValidator
+from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
@@ -16,10 +18,14 @@ from django.utils import timezone
 from mappings.event_fields import EVENT_FIELD_CHOICES, EVENT_FIELDS, NON_SEQUENTIAL_FIELDS, SEQUENTIAL_FIELDS
 from mappings.fields import EncryptedTextField
 from trackerui.accounts.models import Organization
+from trackerui.validators import validate_no_control_characters
 
 TOKEN_HINT_LENGTH = 9
-# Integers are stored in IntegerField columns: 32-bit on PostgreSQL.
+# Integers are stored in IntegerField columns: 32-bit on PostgreSQL. SQLite would store
+# more, so the bound is a validator of its own, the same on every backend.
 INT32_MIN, INT32_MAX = -(2**31), 2**31 - 1
+INT32_MESSAGE = f"Must be a whole number from {INT32_MIN} to {INT32_MAX} (got %(show_value)s)."
+int32_validators = [MinValueValidator(INT32_MIN, INT32_MESSAGE), MaxValueValidator(INT32_MAX, INT32_MESSAGE)]
 
 
 class Platform(models.TextChoices):
@@ -39,6 +45,22 @@ validate_chartboost_app_token = RegexValidator(
 )
 
 
+MAPPING_TEXT_FIELDS = ("event_name", "event_label", "main_level_property", "sub_level_property",
+                       "description_property", "description")
+
+
+def strip_text(instance: models.Model, fields: tuple[str, ...]) -> None:
+    """Strip leading and trailing whitespace from text fields; what is left empty is blank (missing).
+
+    In `clean_fields`, so names and labels are stripped wherever they come from: the forms
+    strip already, but the API, the admin and the shell reach the model too.
+    """
+    for field in fields:
+        value = getattr(instance, field)
+        if isinstance(value, str):
+            setattr(instance, field, value.strip())
+
+
 def token_hint(token: str) -> str:
     """What pages and the API show of a saved token: its last characters only."""
     # delivery.chartboost.redact_token does the same for stored requests; mappings may not import delivery.
@@ -47,7 +69,7 @@ def token_hint(token: str) -> str:
 
 class App(models.Model):
     organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="apps")
-    name = models.CharField(max_length=100)
+    name = models.CharField(max_length=100, validators=[validate_no_control_characters])
     platform = models.CharField(
         max_length=10,
         choices=Platform.choices,
@@ -92,6 +114,10 @@ class App(models.Model):
     def chartboost_app_token_hint(self) -> str:
         return token_hint(self.chartboost_app_token)
 
+    def clean_fields(self, exclude: Collection[str] | None = None) -> None:
+        strip_text(self, ("name", "chartboost_app_id", "chartboost_app_token"))
+        super().clean_fields(exclude)
+
     def clean(self) -> None:
         if self.chartboost_app_id:
             # Chartboost ids are lowercase hex; store them that way so lookups match.
@@ -129,7 +155,8 @@ class App(models.Model):
 class Mapping(models.Model):
     app = models.ForeignKey(App, on_delete=models.CASCADE, related_name="mappings")
     event_name = models.CharField(
-        max_length=255, help_text="The tracked event's name, matched exactly."
+        max_length=255, help_text="The tracked event's name, matched exactly.",
+        validators=[validate_no_control_characters],
     )
     event_field = models.PositiveSmallIntegerField(
         "Event ID",
@@ -137,16 +164,17 @@ class Mapping(models.Model):
         error_messages={"invalid_choice": "Event ID must be 1, 2, 3, 4 or 5 (got %(value)r)."},
     )
     # Blank means "the event name": the label follows the name until it is overridden.
-    event_label = models.CharField(max_length=255, blank=True)
-    main_level_property = models.CharField(max_length=255, blank=True)
-    main_level_value = models.IntegerField(default=1)
-    sub_level_property = models.CharField(max_length=255, blank=True)
+    event_label = models.CharField(max_length=255, blank=True, validators=[validate_no_control_characters])
+    main_level_property = models.CharField(max_length=255, blank=True, validators=[validate_no_control_characters])
+    main_level_value = models.IntegerField(default=1, validators=int32_validators)
+    sub_level_property = models.CharField(max_length=255, blank=True, validators=[validate_no_control_characters])
     sub_level_value = models.IntegerField(
         default=0,
-        validators=[MinValueValidator(0, "sub_level must be 0 or more (got %(show_value)s).")],
+        validators=[MinValueValidator(0, "sub_level must be 0 or more (got %(show_value)s)."),
+                    MaxValueValidator(INT32_MAX, INT32_MESSAGE)],
     )
-    description_property = models.CharField(max_length=255, blank=True)
-    description = models.CharField(max_length=255, blank=True)
+    description_property = models.CharField(max_length=255, blank=True, validators=[validate_no_control_characters])
+    description = models.CharField(max_length=255, blank=True, validators=[validate_no_control_characters])
     active = models.BooleanField(default=True)
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(auto_now=True)
@@ -191,6 +219,10 @@ class Mapping(models.Model):
     @property
     def is_sequential(self) -> bool:
         return self.event_field in SEQUENTIAL_FIELDS
+
+    def clean_fields(self, exclude: Collection[str] | None = None) -> None:
+        strip_text(self, MAPPING_TEXT_FIELDS)
+        super().clean_fields(exclude)
 
     def clean(self) -> None:
         errors: dict[str, str] = {}

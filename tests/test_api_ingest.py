@@ -84,12 +84,42 @@ def test_a_batch_of_1000_events_is_accepted(client: APIClient, app: App) -> None
     assert response.json()["unmapped"] == 1000
 
 
-def test_a_body_sent_without_a_json_content_type_is_still_read(client: APIClient, app: App) -> None:
-    # `curl -d` sends application/x-www-form-urlencoded; the body is JSON all the same.
+@pytest.mark.parametrize("content_type", [
+    "text/plain",
+    # What `curl -d` sends unless told otherwise.
+    "application/x-www-form-urlencoded",
+    "application/json; charset=latin-1",
+    "application/jsonx",
+    "multipart/form-data; boundary=x",
+])
+def test_a_body_sent_as_another_content_type_answers_415_and_stores_nothing(client: APIClient, app: App,
+                                                                           content_type: str) -> None:
     body = json.dumps(EventPayloadFactory()).encode()
-    response = post_raw(client, app, body, content_type="application/x-www-form-urlencoded")
+    response = post_raw(client, app, body, content_type=content_type)
+    assert response.status_code == 415
+    assert response["Content-Type"] == "application/json"
+    assert "application/json" in response.json()["detail"]
+    assert not TrackedEvent.objects.exists()
+
+
+def test_a_body_sent_without_a_content_type_is_read_as_json(client: APIClient, app: App) -> None:
+    # Senders written before the Content-Type was checked may send none.
+    request_body = json.dumps(EventPayloadFactory()).encode()
+    response = client.generic("POST", url_for(app), data=request_body, content_type="")
     assert response.status_code == 202
     assert response.json()["unmapped"] == 1
+
+
+def test_json_with_a_utf8_charset_is_read(client: APIClient, app: App) -> None:
+    body = json.dumps(EventPayloadFactory()).encode()
+    response = post_raw(client, app, body, content_type="application/json; charset=utf-8")
+    assert response.status_code == 202
+
+
+def test_an_oversized_body_of_another_content_type_answers_413_first(client: APIClient, app: App) -> None:
+    response = post_raw(client, app, b" " * (MAX_BODY_BYTES + 1), content_type="text/plain")
+    assert response.status_code == 413
+    assert "detail" in response.json()
 
 
 def test_without_an_api_key_it_answers_401(app: App) -> None:
@@ -132,7 +162,7 @@ def test_a_signed_in_user_can_ingest_with_a_csrf_token(member: User, app: App) -
     token = browser.cookies["csrftoken"].value
     response = browser.post(url_for(app), data=json.dumps(EventPayloadFactory()), content_type="application/json",
                             headers={"X-CSRFToken": token})
-    assert response.status_code == 202
+    assert response.status_code == 202, response.json()
 
 
 def test_only_post_is_allowed(client: APIClient, app: App) -> None:
@@ -261,3 +291,20 @@ def test_the_schema_documents_the_endpoint_with_examples() -> None:
     examples = operation["requestBody"]["content"]["application/json"]["examples"]
     assert {"OneEvent", "ABatch"} <= set(examples)
     assert "examples" in operation["responses"]["202"]["content"]["application/json"]
+
+
+@pytest.mark.parametrize(("platform", "overrides", "field"), [
+    ("ios", {"platform": " "}, "platform"),
+    ("ios", {"name": "\t"}, "name"),
+    ("android", {"platform": "Android 14", "identifiers": {"uuid": " "}}, "identifiers"),
+])
+def test_a_blank_platform_name_or_identifier_is_missing_and_the_event_rejected(
+    client: APIClient, app: App, platform: str, overrides: dict[str, Any], field: str
+) -> None:
+    App.objects.filter(pk=app.pk).update(platform=platform)
+    response = post_json(client, app, EventPayloadFactory(**overrides))
+    assert response.status_code == 202
+    [result] = response.json()["results"]
+    assert result["status"] == "rejected"
+    assert list(result["errors"]) == [field]
+    assert not TrackedEvent.objects.exists()

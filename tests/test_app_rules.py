@@ -26,6 +26,8 @@ BAD_VALUES = [
     ("name", "", "This field cannot be blank"),
     ("chartboost_app_token", "", "This field cannot be blank"),
     ("name", "x" * 101, "at most 100 characters"),
+    ("name", "   ", "This field cannot be blank"),
+    ("name", "Puzzle\x1bQuest", "Control characters (U+0000-U+001F, U+007F) are not allowed."),
     ("platform", "windows", "Platform must be ios, android or amazon (got 'windows')"),
     ("chartboost_app_id", "4f7aa26ef77659d86900000", "24 hexadecimal characters"),
     ("chartboost_app_id", "4f7aa26ef77659d8690000031", "24 hexadecimal characters"),

@@ -105,7 +105,8 @@ ANDROID_BAD_VALUES = [
     ("no gaid nor uuid", {"identifiers": {"ifa": IFA}}, "identifiers"),
     ("gaid without dashes", {"identifiers": {"gaid": GAID.replace("-", "")}}, "identifiers.gaid"),
     ("gaid too short", {"identifiers": {"gaid": GAID[:-1]}}, "identifiers.gaid"),
-    ("uuid empty", {"identifiers": {"uuid": ""}}, "identifiers.uuid"),
+    ("uuid empty, so missing", {"identifiers": {"uuid": ""}}, "identifiers"),
+    ("uuid blank, so missing", {"identifiers": {"uuid": " "}}, "identifiers"),
     ("uuid too long", {"identifiers": {"uuid": "u" * 65}}, "identifiers.uuid"),
     ("uuid a number", {"identifiers": {"uuid": 358414046356276}}, "identifiers.uuid"),
     ("only an all-zero gaid", {"identifiers": {"gaid": ZERO_GAID}}, "identifiers"),
@@ -239,3 +240,24 @@ def test_properties_nested_too_deeply_are_rejected() -> None:
 def test_unicode_text_that_is_not_a_control_character_is_fine() -> None:
     event = clean(ios_event(name="niveau_réussi 🎉", properties={"monde": "Cavernes lunaires\u00a0✓"}))
     assert event.name == "niveau_réussi 🎉"
+
+
+@pytest.mark.parametrize("field", ["name", "platform"])
+@pytest.mark.parametrize("blank", ["", " ", "\u00a0\u2003", "  "])
+def test_a_blank_name_or_platform_is_stripped_and_then_missing(field: str, blank: str) -> None:
+    assert errors_of(ios_event(**{field: blank}))[field] == ["This field is required."]
+
+
+def test_names_platforms_and_identifiers_lose_their_surrounding_whitespace() -> None:
+    event = clean(ios_event(name=" level_up ", platform=" iOS 17.4 ", identifiers={"ifa": f" {IFA} "}))
+    assert (event.name, event.platform, event.identifiers) == ("level_up", "iOS 17.4", {"ifa": IFA})
+
+
+def test_a_blank_uuid_identifies_nobody() -> None:
+    errors = errors_of(android_event(identifiers={"uuid": " "}), app_platform="android")
+    assert errors == {"identifiers": ["Android and Amazon apps need identifiers.gaid or identifiers.uuid."]}
+
+
+def test_a_uuid_keeps_its_inner_spaces_but_not_its_outer_ones() -> None:
+    event = clean(android_event(identifiers={"uuid": " my device "}), app_platform="android")
+    assert event.identifiers == {"uuid": "my device"}

@@ -73,9 +73,10 @@ def test_an_event_without_an_active_mapping_is_stored_as_unmapped(app: App) -> N
     assert not Delivery.objects.exists()
 
 
-def test_names_are_matched_exactly(app: App, level_mapping: Mapping) -> None:
-    answer = events_ingest(app=app, events=[event(name="Level_Up"), event(name="level_up ")])
-    assert statuses(answer) == ["unmapped", "unmapped"]
+def test_names_are_matched_exactly_once_stripped_of_surrounding_whitespace(app: App,
+                                                                          level_mapping: Mapping) -> None:
+    answer = events_ingest(app=app, events=[event(name="Level_Up"), event(name=" level_up ")])
+    assert statuses(answer) == ["unmapped", "accepted"]
 
 
 def test_a_stored_event_id_is_a_duplicate_that_creates_nothing(app: App, level_mapping: Mapping) -> None:

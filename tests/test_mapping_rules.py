@@ -8,10 +8,11 @@ from typing import Any
 import pytest
 from django.core.exceptions import ValidationError
 from django.test import Client
+from rest_framework.test import APIClient
 
 from mappings.models import App, Mapping
 from mappings.services import mapping_create, mapping_update
-from tests.factories import MappingFactory
+from tests.factories import MappingFactory, UserFactory
 from tests.page_helpers import field_errors, unescape
 
 # What the dashboard form posts for a blank mapping: every input is present.
@@ -21,7 +22,25 @@ FORM_DEFAULTS: dict[str, Any] = {
     "description": "", "active": "on",
 }
 
-# (values, field that is refused, words the message must contain)
+CONTROL_CHARACTERS = "Control characters (U+0000-U+001F, U+007F) are not allowed."
+
+# (values, field that is refused, words the message must contain): the same words through
+# the service, the page, the API and the admin.
+RULES_FOR_EVERY_DOOR: list[tuple[dict[str, Any], str, str]] = [
+    ({"event_name": "level\x1bcomplete"}, "event_name", CONTROL_CHARACTERS),
+    ({"event_name": "level_complete\x07"}, "event_name", CONTROL_CHARACTERS),
+    ({"event_label": "Level\ncomplete"}, "event_label", CONTROL_CHARACTERS),
+    ({"event_label": "Level\x7f"}, "event_label", CONTROL_CHARACTERS),
+    ({"main_level_property": "lev\tel"}, "main_level_property", CONTROL_CHARACTERS),
+    ({"description": "Lunar\x01Caverns"}, "description", CONTROL_CHARACTERS),
+    ({"main_level_value": 99999999999}, "main_level_value",
+     "Must be a whole number from -2147483648 to 2147483647 (got 99999999999)."),
+    ({"main_level_value": -(2**31) - 1}, "main_level_value",
+     "Must be a whole number from -2147483648 to 2147483647 (got -2147483649)."),
+    ({"sub_level_value": 2**31}, "sub_level_value",
+     "Must be a whole number from -2147483648 to 2147483647 (got 2147483648)."),
+]
+# The same, with words that differ between the service and the page.
 BAD_MAPPINGS: list[tuple[dict[str, Any], str, str]] = [
     ({"event_field": 0}, "event_field", "Event ID must be 1, 2, 3, 4 or 5 (got 0)"),
     ({"event_field": 6}, "event_field", "Event ID must be 1, 2, 3, 4 or 5 (got 6)"),
@@ -39,6 +58,8 @@ BAD_MAPPINGS: list[tuple[dict[str, Any], str, str]] = [
     ({"sub_level_value": -1}, "sub_level_value", "sub_level must be 0 or more (got -1)"),
     ({"event_name": ""}, "event_name", "This field cannot be blank"),
     ({"event_name": "e" * 256}, "event_name", "at most 255 characters"),
+    ({"event_name": "   "}, "event_name", "This field cannot be blank"),
+    *RULES_FOR_EVERY_DOOR,
 ]
 PAGE_WORDING = {"This field cannot be blank": "This field is required", "(got 0)": "(got '0')",
                 "(got 6)": "(got '6')"}
@@ -67,6 +88,38 @@ def test_the_mapping_form_shows_the_message_next_to_the_field(signed_in_client: 
     assert response.status_code == 200
     assert page_wording(message) in unescape(field_errors(response.content.decode(), field))
     assert not Mapping.objects.exists()
+
+
+@pytest.mark.parametrize(("values", "field", "message"), RULES_FOR_EVERY_DOOR)
+def test_the_api_refuses_a_bad_field_with_the_same_message(api: APIClient, app: App, values: dict, field: str,
+                                                           message: str) -> None:
+    response = api.post(f"/api/v1/apps/{app.pk}/mappings/", {"event_name": "level_complete", "event_field": 1,
+                                                             **values}, format="json")
+    assert response.status_code == 400
+    assert message in " ".join(response.json()[field])
+    assert not Mapping.objects.exists()
+
+
+@pytest.mark.parametrize(("values", "field", "message"), RULES_FOR_EVERY_DOOR)
+def test_the_admin_refuses_a_bad_field_with_the_same_message(app: App, values: dict, field: str,
+                                                             message: str) -> None:
+    staff = Client()
+    staff.force_login(UserFactory(is_staff=True, is_superuser=True))
+    response = staff.post("/admin/mappings/mapping/add/", {**FORM_DEFAULTS, "app": app.pk, **values})
+    assert response.status_code == 200
+    assert page_wording(message) in unescape(response.content.decode())
+    assert not Mapping.objects.exists()
+
+
+def test_names_and_labels_lose_their_surrounding_whitespace_on_every_door(api: APIClient, app: App) -> None:
+    response = api.post(f"/api/v1/apps/{app.pk}/mappings/", {
+        "event_name": " level_complete ", "event_field": 5, "event_label": "\tFinished ", "description": " d ",
+    }, format="json")
+    assert response.status_code == 201
+    mapping = mapping_create(app=app, event_name=" boss ", event_field=3, event_label="  ")
+    assert (mapping.event_name, mapping.event_label) == ("boss", "")
+    saved = Mapping.objects.get(event_field=5)
+    assert (saved.event_name, saved.event_label, saved.description) == ("level_complete", "Finished", "d")
 
 
 def test_a_second_mapping_on_the_same_event_id_is_refused_naming_the_first(app: App) -> None:

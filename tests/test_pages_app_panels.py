@@ -128,6 +128,27 @@ def test_recover_with_a_bad_time_says_what_to_type_and_sends_nothing(signed_in_c
     assert failed.status == Status.FAILED
 
 
+def test_recover_with_a_time_out_of_range_shows_the_error_next_to_the_field(signed_in_client: Client,
+                                                                           app: App) -> None:
+    failed = DeliveryFactory(event__app=app, status=Status.FAILED)
+    response = signed_in_client.post(f"/apps/{app.pk}/recover/", {"since": "0001-01-01T00:00+05:00"}, follow=True)
+    assert response.status_code == 200
+    html = response.content.decode()
+    errors = re.search(r'<ul class="errorlist" id="since-errors">(.*?)</ul>', html, re.S)
+    assert errors is not None
+    assert "Out of range: enter a time between 1970-01-01 and 9999-01-01 (UTC)." in errors.group(1)
+    assert 'value="0001-01-01T00:00+05:00"' in html
+    failed.refresh_from_db()
+    assert failed.status == Status.FAILED
+
+
+def test_the_refused_recover_time_is_shown_once_then_the_default_is_offered_again(signed_in_client: Client,
+                                                                                  app: App) -> None:
+    signed_in_client.post(f"/apps/{app.pk}/recover/", {"since": "last tuesday"})
+    assert "since-errors" in page_text(signed_in_client, f"/apps/{app.pk}/")
+    assert "since-errors" not in page_text(signed_in_client, f"/apps/{app.pk}/")
+
+
 @time_machine.travel(NOW, tick=False)
 def test_the_recover_form_offers_the_last_24_hours(signed_in_client: Client, app: App) -> None:
     html = page_text(signed_in_client, f"/apps/{app.pk}/")

@@ -94,6 +94,37 @@ def test_bad_filter_values_show_an_error_next_to_the_filter_and_the_good_ones_st
     assert delivery_ids(html) == [failed.pk]
 
 
+@pytest.mark.parametrize("since", [
+    "99999-01-01",
+    "0001-01-01",
+    "0001-01-01T00:00+05:00",
+    "9999-12-31T23:59-05:00",
+    "9999-12-31T23:59:59",
+])
+def test_a_time_out_of_range_is_an_error_next_to_the_filter_not_a_500(
+    signed_in_client: Client, app: App, since: str
+) -> None:
+    DeliveryFactory(event__app=app, created_at=MARCH_10)
+    response = signed_in_client.get(f"/apps/{app.pk}/deliveries/", {"since": since, "until": since})
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert field_errors(html, "since").strip() in (
+        "Enter a date and time like 2025-03-01T00:00Z (ISO-8601).",
+        "Out of range: enter a time between 1970-01-01 and 9999-01-01 (UTC).",
+    )
+    assert field_errors(html, "until") == field_errors(html, "since")
+    assert len(delivery_ids(html)) == 1
+
+
+def test_an_event_id_filter_beyond_64_bits_is_an_error_next_to_the_filter(signed_in_client: Client,
+                                                                         app: App) -> None:
+    response = signed_in_client.get(f"/apps/{app.pk}/deliveries/", {"event_field": "9" * 40, "device": "a\x00b"})
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "Event ID must be 1, 2, 3, 4 or 5." in field_errors(html, "event_field")
+    assert field_errors(html, "device") != ""
+
+
 def test_an_unknown_status_is_an_error_next_to_the_status_filter(signed_in_client: Client, app: App) -> None:
     DeliveryFactory(event__app=app)
     html = page_text(signed_in_client, f"/apps/{app.pk}/deliveries/?status=lost")

@@ -11,8 +11,7 @@ from typing import Any
 
 from django.core.exceptions import NON_FIELD_ERRORS, ImproperlyConfigured
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
-from django.views.defaults import page_not_found
+from django.http import Http404
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import exceptions, serializers, status
 from rest_framework.pagination import PageNumberPagination
@@ -135,14 +134,3 @@ def paginated_response(
     paginator = view.pagination_class()
     page = paginator.paginate_queryset(queryset, request, view=view)
     return paginator.get_paginated_response(serializer_class(page, many=True).data)
-
-
-def not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
-    """The project's 404: JSON under /api/ (docs/design.md: errors are JSON), the dashboard's page elsewhere.
-
-    Views answer their own 404s; this is for URLs no route matches, such as an id that is
-    not a number.
-    """
-    if request.path.startswith("/api/"):
-        return JsonResponse({"detail": "Not found."}, status=404)
-    return page_not_found(request, exception)

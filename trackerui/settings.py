@@ -171,6 +171,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First, so every answer under /api/ passes it on the way out and leaves as JSON.
+    "trackerui.api_errors.ApiErrorsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     # Right after SecurityMiddleware, as WhiteNoise asks: static files get the security
     # headers and skip the rest of the stack.
@@ -379,7 +381,8 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "trackerui.api.Pagination",
     "DEFAULT_SCHEMA_CLASS": "trackerui.api_schema.ApiAutoSchema",
     # The API speaks JSON only; /api/docs/ is the interactive view of it.
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    # (With our limits on size and nesting: trackerui/api_errors.py.)
+    "DEFAULT_PARSER_CLASSES": ["trackerui.api_errors.JsonParser"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "EXCEPTION_HANDLER": "trackerui.api.exception_handler",
     # One throttle class for every view; the view's `throttle_scope` picks the rate.

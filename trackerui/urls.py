@@ -5,10 +5,11 @@ from __future__ import annotations
 from django.contrib import admin
 from django.http import HttpRequest, HttpResponseRedirect
 from django.shortcuts import redirect
-from django.urls import include, path
+from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from trackerui import api_apps
+from trackerui.api_errors import api_not_found
 
 
 def home(request: HttpRequest) -> HttpResponseRedirect:
@@ -35,7 +36,10 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("admin/", admin.site.urls),
+    # Last: any other /api/ path is a JSON 404, even with DEBUG on, where Django's own
+    # 404 page would bypass handler404 (trackerui/api_errors.py).
+    re_path(r"^api/", api_not_found),
 ]
 
-# JSON for unmatched /api/ URLs, the dashboard page elsewhere.
-handler404 = "trackerui.api.not_found"
+# JSON for /api/ 404s raised outside the API views, the dashboard page elsewhere.
+handler404 = "trackerui.api_errors.not_found"

@@ -25,6 +25,7 @@ from typing import Any
 
 from delivery.history.retention import retention_seconds
 from mappings.models import Platform
+from trackerui.validators import CONTROL_CHARACTERS, CONTROL_CHARACTERS_MESSAGE
 
 MAX_EVENT_ID_LENGTH = 128
 MAX_NAME_LENGTH = 255
@@ -37,14 +38,17 @@ MAX_PROPERTIES_BYTES = 16 * 1024
 MAX_PROPERTIES_DEPTH = 32
 FUTURE_TOLERANCE_SECONDS = 3600
 
-# U+0000-U+001F and U+007F. Lone surrogates (only possible through a JSON
-# "\ud800" escape) are refused with them: no database or JSON encoder can store them.
-_FORBIDDEN = re.compile("[\x00-\x1f\x7f\ud800-\udfff]")
+# The one rule for control characters, shared with the mappings' own fields.
+_FORBIDDEN = CONTROL_CHARACTERS
 _HEX_OR_DASH = re.compile(r"[0-9a-fA-F-]+")
 _UUID_FORM = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 _ALL_ZERO = "0" * 32
 
 REQUIRED = "This field is required."
+# Stripped of leading and trailing whitespace, as mapping names are (mappings.models.strip_text),
+# so that " level_up" matches the mapping "level_up" and "platform": " " is missing.
+# The sender's event_id is kept exactly as sent: it is only ever compared with itself.
+_STRIPPED = frozenset({"name", "platform"})
 NOT_NULL = "This field may not be null."
 
 
@@ -62,7 +66,7 @@ class CleanEvent:
     name: str
     timestamp: int
     platform: str
-    # Only usable identifiers, exactly as received: requests carry them as sent.
+    # Only usable identifiers, as received but stripped: requests carry them so.
     identifiers: dict[str, str]
     # The device identity: ifa, else gaid, else uuid; lowercase without dashes.
     # Empty only when limit_ad_tracking is on and no usable identifier was sent.
@@ -85,7 +89,7 @@ def event_clean(raw: Any, *, app_platform: str, now: int, max_age_seconds: int |
     errors: dict[str, list[str]] = {}
     forbidden_at = _forbidden_character_path(raw)
     if forbidden_at is not None:
-        errors[forbidden_at] = ["Control characters (U+0000-U+001F, U+007F) are not allowed."]
+        errors[forbidden_at] = [CONTROL_CHARACTERS_MESSAGE]
 
     event_id = _required_string(raw, "event_id", MAX_EVENT_ID_LENGTH, errors)
     name = _required_string(raw, "name", MAX_NAME_LENGTH, errors)
@@ -119,16 +123,19 @@ def _add(errors: dict[str, list[str]], field: str, message: str) -> None:
 
 
 def _required_string(raw: dict, key: str, max_length: int, errors: dict[str, list[str]]) -> str:
+    """The string at `key`; names and platforms are stripped, and an empty one is missing."""
     if key not in raw:
         _add(errors, key, REQUIRED)
         return ""
     value = raw[key]
+    if isinstance(value, str) and key in _STRIPPED:
+        value = value.strip()
     if value is None:
         _add(errors, key, NOT_NULL)
     elif not isinstance(value, str):
         _add(errors, key, f"Must be a string (got {_json_type(value)}).")
     elif not value:
-        _add(errors, key, "May not be empty.")
+        _add(errors, key, REQUIRED)
     elif len(value) > max_length:
         _add(errors, key, f"At most {max_length} characters (got {len(value)}).")
     else:
@@ -228,6 +235,9 @@ def _checked(
 ) -> dict[str, str]:
     """`{key: value}` when the identifier is present and usable, else `{}` (with an error if malformed)."""
     value = given.get(key)
+    if isinstance(value, str):
+        # Stripped, and then an empty identifier is a missing one.
+        value = value.strip() or None
     if value is None:
         return {}
     if not isinstance(value, str):
@@ -256,15 +266,14 @@ def _gaid_problem(value: str) -> str:
 
 
 def _uuid_problem(value: str) -> str:
-    if not value:
-        return "May not be empty."
     if len(value) > MAX_UUID_LENGTH:
         return f"At most {MAX_UUID_LENGTH} characters (got {len(value)})."
     return ""
 
 
 def _missing_identifier_message(app_platform: str, given: dict) -> str:
-    zeroed = " An all-zero advertising id (limit ad tracking) identifies nobody." if given else ""
+    sent_advertising_id = any(isinstance(given.get(key), str) and given[key].strip() for key in ("ifa", "gaid"))
+    zeroed = " An all-zero advertising id (limit ad tracking) identifies nobody." if sent_advertising_id else ""
     if app_platform == Platform.IOS:
         return "iOS apps need identifiers.ifa." + zeroed
     return "Android and Amazon apps need identifiers.gaid or identifiers.uuid." + zeroed
