@@ -130,7 +130,7 @@ def test_an_error_answered_as_html_below_the_api_views_is_turned_into_json(debug
     assert json_of(response) == {"detail": "Bad Request."}
 
 
-def test_the_api_docs_page_stays_html(client: Client) -> None:
+def test_the_api_docs_page_stays_html(client: Client, db: None) -> None:
     response = client.get("/api/docs/")
     assert response.status_code == 200
     assert response["Content-Type"].startswith("text/html")

@@ -299,7 +299,7 @@ def answers_record(*, own: str, answers: list[Answer], probe: bool = False) -> s
             for app_id in app_ids:
                 verdicts.setdefault(app_id, []).append(answer.verdict)
             if app_ids:
-                # One request; each delivery it carried is one attempt (docs/design.md, "Metrics").
+                # One request; each delivery it carried is one attempt (docs/design.md, "Operations").
                 counted[series(REQUESTS, outcome=answer.verdict.outcome)] += 1
                 counted[series(ATTEMPTS, outcome=answer.verdict.outcome)] += sum(
                     1 for delivery in answer.deliveries if delivery.pk in held)
