@@ -21,5 +21,18 @@ class OrganizationSwitchForm(forms.Form):
 class ApiKeyCreateForm(forms.ModelForm):
     class Meta:
         model = ApiKey
-        fields = ["name"]
-        help_texts = {"name": "What uses this key, e.g. “game backend (production)”."}
+        fields = ["name", "scope"]
+        widgets = {"scope": forms.RadioSelect}
+        help_texts = {
+            "name": "What uses this key, e.g. “game backend (production)”.",
+            "scope": "A key inside a game's backend only needs to send events: give it the ingest scope, "
+            "so a leaked key cannot change or delete apps.",
+        }
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)
+        # A post without a scope (a script, an older form) gets the default, as the API's model does.
+        self.fields["scope"].required = False
+
+    def clean_scope(self) -> str:
+        return self.cleaned_data.get("scope") or ApiKey.Scope.FULL

@@ -27,9 +27,15 @@ def organization_create_or_update(
 
 
 def api_key_create(
-    *, organization: Organization, name: str = "", created_by: AbstractBaseUser | None = None
+    *,
+    organization: Organization,
+    name: str = "",
+    created_by: AbstractBaseUser | None = None,
+    scope: str = ApiKey.Scope.FULL,
 ) -> tuple[ApiKey, str]:
     """Create a key; return it with the raw secret, which is never retrievable again."""
+    if scope not in ApiKey.Scope.values:
+        raise ValueError(f"Unknown API key scope {scope!r}.")
     prefix, raw_key = ApiKey.generate()
     api_key = ApiKey.objects.create(
         organization=organization,
@@ -37,6 +43,7 @@ def api_key_create(
         prefix=prefix,
         key_hash=hash_api_key(raw_key),
         created_by=created_by,
+        scope=scope,
     )
     return api_key, raw_key
 

@@ -39,9 +39,7 @@ def api_keys(request: HttpRequest) -> HttpResponse:
     organization = organization_for_request(request)
     form = ApiKeyCreateForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        api_key, raw_key = api_key_create(
-            organization=organization, name=form.cleaned_data["name"], created_by=request.user
-        )
+        api_key, raw_key = api_key_create(organization=organization, created_by=request.user, **form.cleaned_data)
         # The raw key is rendered in this response only and never stored, so it is
         # shown exactly once; no-store keeps it out of the browser's cache as well.
         response = render(request, "accounts/api_key_created.html", {"api_key": api_key, "raw_key": raw_key})
