@@ -6,6 +6,7 @@ Its fixtures reach every test through `pytest_plugins` in tests/conftest.py.
 from __future__ import annotations
 
 import pytest
+from django.contrib.auth.models import User
 from rest_framework.test import APIClient
 
 from mappings.models import App
@@ -32,6 +33,14 @@ def api(organization: Organization) -> APIClient:
 def ingest_api(organization: Organization) -> APIClient:
     """A client with an `ingest` key of the organization: it may only send events."""
     return api_client_for(organization, scope=ApiKey.Scope.INGEST)
+
+
+@pytest.fixture
+def member_api(plain_member: User) -> APIClient:
+    """A client signed in (session) as a user with the member role."""
+    client = APIClient()
+    client.force_login(plain_member)
+    return client
 
 
 @pytest.fixture

@@ -8,6 +8,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
+from trackerui.accounts import roles
 from trackerui.accounts.decorators import organization_required
 from trackerui.accounts.forms import ApiKeyCreateForm, OrganizationSwitchForm
 from trackerui.accounts.selectors import (
@@ -36,6 +37,9 @@ def organization_switch(request: HttpRequest) -> HttpResponse:
 @organization_required
 @require_http_methods(["GET", "POST"])
 def api_keys(request: HttpRequest) -> HttpResponse:
+    # Members see the keys; only an owner creates one.
+    if request.method == "POST" and not roles.request_is_owner(request):
+        return roles.owner_refusal(request, roles.CREATE_API_KEYS)
     organization = organization_for_request(request)
     form = ApiKeyCreateForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
@@ -50,6 +54,7 @@ def api_keys(request: HttpRequest) -> HttpResponse:
 
 
 @organization_required
+@roles.owner_required(roles.REVOKE_API_KEYS)
 @require_POST
 def api_key_revoke_view(request: HttpRequest, api_key_id: int) -> HttpResponse:
     api_key = api_key_get_for_organization(organization_for_request(request), api_key_id)
