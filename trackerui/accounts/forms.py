@@ -1,11 +1,11 @@
-"""Forms for the account pages: choosing an organization and naming API keys."""
+"""Forms for the account pages: choosing an organization, creating API keys, adding members."""
 
 from __future__ import annotations
 
 from django import forms
 from django.contrib.auth.models import AbstractBaseUser
 
-from trackerui.accounts.models import ApiKey, Organization
+from trackerui.accounts.models import ApiKey, Membership, Organization
 from trackerui.accounts.selectors import organizations_for_user
 
 
@@ -36,3 +36,11 @@ class ApiKeyCreateForm(forms.ModelForm):
 
     def clean_scope(self) -> str:
         return self.cleaned_data.get("scope") or ApiKey.Scope.FULL
+
+
+class MemberAddForm(forms.Form):
+    username = forms.CharField(max_length=150, help_text="Someone who already has an account here.")
+
+
+class MemberRoleForm(forms.Form):
+    role = forms.ChoiceField(choices=Membership.Role.choices)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
@@ -53,3 +55,57 @@ def api_key_revoke(*, api_key: ApiKey) -> ApiKey:
         api_key.revoked_at = timezone.now()
         api_key.save(update_fields=["revoked_at"])
     return api_key
+
+
+@transaction.atomic
+def membership_add(*, organization: Organization, username: str) -> Membership:
+    """Add an existing user as a member; a ValidationError names what is wrong."""
+    username = username.strip()
+    user = get_user_model().objects.filter(username=username).first()
+    if user is None:
+        raise ValidationError({"username": f"There is no user named “{username}”. They need an account first."})
+    membership, created = Membership.objects.get_or_create(
+        organization=organization, user=user, defaults={"role": Membership.Role.MEMBER}
+    )
+    if not created:
+        raise ValidationError(
+            {"username": f"{username} is already in {organization.name} (as {membership.get_role_display().lower()})."}
+        )
+    return membership
+
+
+def _lock_owners(organization: Organization) -> list[int]:
+    # Locked, so two owners demoting or removing each other at once cannot leave none.
+    return list(
+        Membership.objects.select_for_update()
+        .filter(organization=organization, role=Membership.Role.OWNER)
+        .values_list("pk", flat=True)
+    )
+
+
+def _refuse_last_owner(membership: Membership) -> None:
+    owners = _lock_owners(membership.organization)
+    if owners == [membership.pk]:
+        raise ValidationError(
+            f"{membership.user.get_username()} is the last owner of {membership.organization.name}. "
+            "Make someone else an owner first."
+        )
+
+
+@transaction.atomic
+def membership_set_role(*, membership: Membership, role: str) -> Membership:
+    if role not in Membership.Role.values:
+        raise ValidationError({"role": f"“{role}” is not a role: choose owner or member."})
+    if membership.role == Membership.Role.OWNER and role != Membership.Role.OWNER:
+        _refuse_last_owner(membership)
+    if membership.role != role:
+        membership.role = role
+        membership.save(update_fields=["role"])
+    return membership
+
+
+@transaction.atomic
+def membership_remove(*, membership: Membership) -> None:
+    if membership.role == Membership.Role.OWNER:
+        _refuse_last_owner(membership)
+    membership.delete()
