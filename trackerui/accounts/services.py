@@ -13,7 +13,11 @@ from trackerui.accounts.models import ApiKey, Membership, Organization, hash_api
 
 @transaction.atomic
 def organization_create_or_update(
-    *, slug: str, name: str | None = None, owner: AbstractBaseUser | None = None
+    *,
+    slug: str,
+    name: str | None = None,
+    owner: AbstractBaseUser | None = None,
+    member: AbstractBaseUser | None = None,
 ) -> tuple[Organization, bool]:
     organization, created = Organization.objects.get_or_create(
         slug=slug, defaults={"name": name or slug}
@@ -24,6 +28,11 @@ def organization_create_or_update(
     if owner is not None:
         Membership.objects.update_or_create(
             organization=organization, user=owner, defaults={"role": Membership.Role.OWNER}
+        )
+    if member is not None:
+        # Adding someone who is already in keeps their role: an owner is never demoted by this.
+        Membership.objects.get_or_create(
+            organization=organization, user=member, defaults={"role": Membership.Role.MEMBER}
         )
     return organization, created
 
