@@ -8,7 +8,9 @@ from django.contrib.auth.models import User
 from django.test import Client
 from rest_framework.test import APIClient
 
+from delivery.models import Delivery
 from mappings.models import App, Mapping
+from tests.factories import DeliveryFactory
 from tests.page_helpers import field_block, page_text
 from trackerui.accounts.models import ApiKey, Organization
 from trackerui.accounts.roles import app_credentials_changed, is_owner
@@ -202,6 +204,13 @@ def test_a_member_can_map_events_in_the_api(member_api: APIClient, app: App) -> 
     response = member_api.post(f"/api/v1/apps/{app.pk}/mappings/",
                                {"event_name": "level_up", "event_field": 1}, format="json")
     assert response.status_code == 201, response.json()
+
+
+def test_a_member_can_retry_and_recover_deliveries_in_the_api(member_api: APIClient, app: App) -> None:
+    delivery = DeliveryFactory(event__app=app, status=Delivery.Status.FAILED)
+    assert member_api.post(f"/api/v1/deliveries/{delivery.pk}/retry/").status_code == 202
+    response = member_api.post(f"/api/v1/apps/{app.pk}/recover/", {"since": "2000-01-01T00:00:00Z"}, format="json")
+    assert response.status_code == 202
 
 
 @pytest.fixture(params=["owner signed in", "full API key"])
