@@ -160,6 +160,8 @@ class EventIngestView(APIView):
     """Thin: size, access, body type and shape; everything about events is in `events_ingest`."""
 
     throttle_scope = "ingest"
+    # The one view an `ingest` API key may call (trackerui.accounts.authentication).
+    accepts_ingest_keys = True
     # Read by trackerui.api_errors, which checks the Content-Length before authentication.
     max_body_bytes = MAX_BODY_BYTES
     parser_classes = [IngestBodyParser]

@@ -27,6 +27,7 @@ from mappings.services import (
     mapping_delete,
     mapping_update,
 )
+from trackerui.accounts import roles
 from trackerui.accounts.selectors import organization_for_request
 from trackerui.api import Pagination, paginated_response
 
@@ -80,6 +81,7 @@ class AppOutputMixin:
 @extend_schema(tags=["apps"])
 class AppListCreateApi(AppOutputMixin, APIView):
     pagination_class = Pagination
+    owner_actions = {"POST": roles.CREATE_APPS}
 
     @extend_schema(operation_id="apps_list", responses=AppOutputSerializer(many=True))
     def get(self, request: Request) -> Response:
@@ -126,12 +128,16 @@ class AppDetailApi(AppOutputMixin, APIView):
         operation_id="apps_partial_update",
         request=AppUpdateInputSerializer(partial=True),
         responses=AppOutputSerializer,
+        description="Members may change `name`, `delivery_enabled` and `s2s_confirmed`; changing "
+        "`chartboost_app_id` or `chartboost_app_token` takes an owner (or a full API key).",
         examples=[OpenApiExample("Pause delivery", request_only=True, value={"delivery_enabled": False})],
     )
     def patch(self, request: Request, app_id: int) -> Response:
         app = app_get_for_request(request, app_id)
         serializer = AppUpdateInputSerializer(data=request.data, partial=True)
         serializer.is_valid(raise_exception=True)
+        if roles.app_credentials_changed(app, serializer.validated_data):
+            roles.api_owner_check(request, roles.CHANGE_APP_CREDENTIALS)
         app = app_update(app=app, **serializer.validated_data)
         return Response(self.output_serializer_class(self.apps_read(App.objects.filter(pk=app.pk)).get()).data)
 

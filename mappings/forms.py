@@ -69,6 +69,18 @@ class AppForm(forms.ModelForm):
                 "or paste a new 64-character token to replace it."
             )
 
+    def lock_credentials(self) -> None:
+        """Show the app ID and token read-only, for a member (only owners change them).
+
+        A disabled field keeps the saved value whatever is posted; the view refuses a post
+        that tries to change them before it gets here, so nothing is dropped silently.
+        """
+        for field in ("chartboost_app_id", "chartboost_app_token"):
+            self.fields[field].disabled = True
+            self.fields[field].required = False
+        self.fields["chartboost_app_token"].help_text = "Only an owner can replace the token."
+        self.fields["chartboost_app_id"].help_text = "Only an owner can change the app ID."
+
     def clean_chartboost_app_token(self) -> str:
         token = self.cleaned_data.get("chartboost_app_token", "")
         if not token and self.instance.pk:

@@ -19,6 +19,7 @@ from mappings.forms import AppForm, MappingForm, add_service_errors
 from mappings.models import App, Mapping
 from mappings.selectors import app_get_for_request, mapping_get_for_app
 from mappings.services import app_create, app_update, mapping_create, mapping_delete, mapping_set_active, mapping_update
+from trackerui.accounts import roles
 from trackerui.accounts.decorators import organization_required
 from trackerui.accounts.selectors import organization_for_request
 
@@ -28,6 +29,7 @@ def _mapping_for(request: HttpRequest, app_id: int, mapping_id: int) -> Mapping:
 
 
 @organization_required
+@roles.owner_required(roles.CREATE_APPS)
 @require_http_methods(["GET", "POST"])
 def app_new(request: HttpRequest) -> HttpResponse:
     organization = organization_for_request(request)
@@ -47,8 +49,13 @@ def app_new(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def app_edit(request: HttpRequest, app_id: int) -> HttpResponse:
     app = app_get_for_request(request, app_id)
+    may_change_credentials = roles.request_is_owner(request)
+    if request.method == "POST" and not may_change_credentials and roles.app_credentials_changed(app, request.POST):
+        return roles.owner_refusal(request, roles.CHANGE_APP_CREDENTIALS)
     # The form validates a copy, so the page header keeps the saved name while errors show.
     form = AppForm(request.POST or None, instance=copy.copy(app))
+    if not may_change_credentials:
+        form.lock_credentials()
     if request.method == "POST" and form.is_valid():
         try:
             app_update(app=app, **form.cleaned_data)

@@ -12,7 +12,7 @@ from pytest_django import Settings
 
 from mappings.models import App
 from tests.factories import PASSWORD, AppFactory, MembershipFactory, UserFactory
-from trackerui.accounts.models import Organization
+from trackerui.accounts.models import Membership, Organization
 
 # Fixtures shared by a few test files live next to the helpers they use.
 pytest_plugins = ["tests.api_helpers", "tests.live_receiver"]
@@ -20,7 +20,7 @@ pytest_plugins = ["tests.api_helpers", "tests.live_receiver"]
 
 @pytest.fixture
 def member(db: None) -> User:
-    """A user who belongs to one organization."""
+    """A user who belongs to one organization, as its owner (MembershipFactory's default role)."""
     return MembershipFactory().user
 
 
@@ -33,6 +33,19 @@ def organization(member: User) -> Organization:
 def signed_in_client(member: User) -> Client:
     client = Client()
     assert client.login(username=member.username, password=PASSWORD)
+    return client
+
+
+@pytest.fixture
+def plain_member(organization: Organization) -> User:
+    """A user with the member role in the `member` fixture's organization: no owner's rights."""
+    return MembershipFactory(organization=organization, role=Membership.Role.MEMBER).user
+
+
+@pytest.fixture
+def plain_member_client(plain_member: User) -> Client:
+    client = Client()
+    client.force_login(plain_member)
     return client
 
 

@@ -8,7 +8,7 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from tests.factories import OrganizationFactory, UserFactory
-from trackerui.accounts.models import Membership, Organization
+from trackerui.accounts.models import ApiKey, Membership, Organization
 from trackerui.accounts.selectors import api_key_for_raw
 
 
@@ -59,3 +59,32 @@ def test_create_api_key_prints_a_working_key_as_its_last_line(db: None) -> None:
 def test_create_api_key_refuses_an_unknown_organization(db: None) -> None:
     with pytest.raises(CommandError, match="There is no organization 'nowhere'"):
         run("create_api_key", "nowhere")
+
+
+def test_create_org_adds_an_existing_user_as_a_member(db: None) -> None:
+    UserFactory(username="alice")
+    bob = UserFactory(username="bob")
+    out, _ = run("create_org", "puzzle-co", "--owner", "alice", "--member", "bob")
+    assert Membership.objects.get(user=bob).role == Membership.Role.MEMBER
+    assert "alice is an owner; bob is a member" in out
+
+
+def test_create_org_member_keeps_an_owner_an_owner(db: None) -> None:
+    alice = UserFactory(username="alice")
+    run("create_org", "puzzle-co", "--owner", "alice")
+    out, _ = run("create_org", "puzzle-co", "--member", "alice")
+    assert Membership.objects.get(user=alice).role == Membership.Role.OWNER
+    assert "alice is an owner" in out
+
+
+def test_create_org_refuses_an_unknown_member(db: None) -> None:
+    with pytest.raises(CommandError, match="There is no user named 'nobody'"):
+        run("create_org", "puzzle-co", "--member", "nobody")
+    assert not Organization.objects.exists()
+
+
+def test_create_api_key_can_create_an_ingest_key(db: None) -> None:
+    OrganizationFactory(slug="puzzle-co")
+    out, err = run("create_api_key", "puzzle-co", "--scope", "ingest")
+    assert api_key_for_raw(out.strip().splitlines()[-1]).scope == ApiKey.Scope.INGEST
+    assert "ingest scope" in err

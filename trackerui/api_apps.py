@@ -23,6 +23,7 @@ from delivery.outbox.circuit import circuit_of
 from mappings import api as mappings_api
 from mappings.models import App
 from mappings.selectors import app_get_for_request
+from trackerui.accounts import roles
 from trackerui.services import app_archive
 
 
@@ -66,12 +67,14 @@ class AppListCreateApi(_WithCircuit, mappings_api.AppListCreateApi):
 )
 @extend_schema(tags=["apps"], parameters=[mappings_api.APP_ID_PARAMETER])
 class AppDetailApi(_WithCircuit, mappings_api.AppDetailApi):
+    owner_actions = {"DELETE": roles.DELETE_APPS}
+
     @extend_schema(
         operation_id="apps_destroy",
         responses={204: None},
         description="Archives the app: it stops accepting events and sending, its waiting deliveries end "
         "`failed` (\"app deleted\"), its token is erased, and its Chartboost app ID is free again. "
-        "It no longer appears in the API.",
+        "It no longer appears in the API. Only an owner (or a full API key) may.",
     )
     def delete(self, request: Request, app_id: int) -> Response:
         app_archive(app=app_get_for_request(request, app_id))

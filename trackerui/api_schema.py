@@ -36,7 +36,9 @@ ERROR_RESPONSES: dict[str, OpenApiResponse] = {
     "400": OpenApiResponse(FIELD_ERRORS_SCHEMA, description="The input is not valid."),
     "401": OpenApiResponse(DETAIL_SCHEMA, description="No API key, or a wrong or revoked one."),
     "403": OpenApiResponse(
-        DETAIL_SCHEMA, description="Signed in without an organization, or a session request without CSRF token."
+        DETAIL_SCHEMA,
+        description="Signed in without an organization, a session request without CSRF token, a member "
+        "trying an owner's action, or an `ingest` API key used for anything but sending events.",
     ),
     "404": OpenApiResponse(
         DETAIL_SCHEMA, description="No such object in your organization (or no such page of results)."

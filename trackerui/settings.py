@@ -377,7 +377,12 @@ REST_FRAMEWORK = {
         "trackerui.accounts.authentication.ApiKeyAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
-    "DEFAULT_PERMISSION_CLASSES": ["trackerui.accounts.authentication.IsOrganizationMember"],
+    # Every view: an organization to act for, then the owner's rule for the methods a view
+    # lists in `owner_actions` (trackerui/accounts/roles.py).
+    "DEFAULT_PERMISSION_CLASSES": [
+        "trackerui.accounts.authentication.IsOrganizationMember",
+        "trackerui.accounts.roles.OwnerPermission",
+    ],
     "DEFAULT_PAGINATION_CLASS": "trackerui.api.Pagination",
     "DEFAULT_SCHEMA_CLASS": "trackerui.api_schema.ApiAutoSchema",
     # The API speaks JSON only; /api/docs/ is the interactive view of it.

@@ -28,11 +28,13 @@ class OrganizationAdmin(admin.ModelAdmin):
 
 @admin.register(ApiKey)
 class ApiKeyAdmin(admin.ModelAdmin):
-    list_display = ["prefix", "name", "organization", "created_at", "last_used_at", "revoked_at"]
-    list_filter = ["organization"]
+    list_display = ["prefix", "name", "scope", "organization", "created_at", "last_used_at", "revoked_at"]
+    list_filter = ["organization", "scope"]
     search_fields = ["prefix", "name", "organization__name", "organization__slug"]
-    fields = ["prefix", "name", "organization", "key_hash", "created_by", "created_at", "last_used_at", "revoked_at"]
-    readonly_fields = ["prefix", "organization", "key_hash", "created_by", "created_at", "last_used_at", "revoked_at"]
+    fields = ["prefix", "name", "scope", "organization", "key_hash", "created_by", "created_at", "last_used_at",
+              "revoked_at"]
+    readonly_fields = ["prefix", "scope", "organization", "key_hash", "created_by", "created_at", "last_used_at",
+                       "revoked_at"]
     actions = ["revoke_selected"]
 
     def has_add_permission(self, request: HttpRequest) -> bool:

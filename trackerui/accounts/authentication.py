@@ -38,13 +38,25 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
         return f'{self.keyword} realm="api"'
 
 
+INGEST_SCOPE_MESSAGE = (
+    "This API key has the ingest scope: it may only send events (POST /api/v1/apps/{app_id}/events/). "
+    "Use a key with the full scope for anything else."
+)
+
+
 class IsOrganizationMember(permissions.BasePermission):
-    """An API key, or a signed-in user who belongs to an organization."""
+    """An API key, or a signed-in user who belongs to an organization.
+
+    An `ingest` key passes only on views that declare `accepts_ingest_keys = True`.
+    """
 
     message = "Authentication credentials were not provided."
 
     def has_permission(self, request: Request, view: APIView) -> bool:
         if isinstance(request.auth, ApiKey):
+            if request.auth.scope == ApiKey.Scope.INGEST and not getattr(view, "accepts_ingest_keys", False):
+                self.message = INGEST_SCOPE_MESSAGE
+                return False
             return True
         if not request.user or not request.user.is_authenticated:
             return False

@@ -1,11 +1,11 @@
-"""Forms for the account pages: choosing an organization and naming API keys."""
+"""Forms for the account pages: choosing an organization, creating API keys, adding members."""
 
 from __future__ import annotations
 
 from django import forms
 from django.contrib.auth.models import AbstractBaseUser
 
-from trackerui.accounts.models import ApiKey, Organization
+from trackerui.accounts.models import ApiKey, Membership, Organization
 from trackerui.accounts.selectors import organizations_for_user
 
 
@@ -21,5 +21,26 @@ class OrganizationSwitchForm(forms.Form):
 class ApiKeyCreateForm(forms.ModelForm):
     class Meta:
         model = ApiKey
-        fields = ["name"]
-        help_texts = {"name": "What uses this key, e.g. “game backend (production)”."}
+        fields = ["name", "scope"]
+        widgets = {"scope": forms.RadioSelect}
+        help_texts = {
+            "name": "What uses this key, e.g. “game backend (production)”.",
+            "scope": "A key inside a game's backend only needs to send events: give it the ingest scope, "
+            "so a leaked key cannot change or delete apps.",
+        }
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)
+        # A post without a scope (a script, an older form) gets the default, as the API's model does.
+        self.fields["scope"].required = False
+
+    def clean_scope(self) -> str:
+        return self.cleaned_data.get("scope") or ApiKey.Scope.FULL
+
+
+class MemberAddForm(forms.Form):
+    username = forms.CharField(max_length=150, help_text="Someone who already has an account here.")
+
+
+class MemberRoleForm(forms.Form):
+    role = forms.ChoiceField(choices=Membership.Role.choices)

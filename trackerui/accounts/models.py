@@ -56,6 +56,12 @@ def hash_api_key(raw_key: str) -> str:
 
 
 class ApiKey(models.Model):
+    class Scope(models.TextChoices):
+        # A full key acts as an owner of its organization (trackerui/accounts/roles.py).
+        FULL = "full", "Full: everything an owner may do"
+        # For a key inside a game's backend: a leaked one can send events, not delete apps.
+        INGEST = "ingest", "Ingest: only send events"
+
     organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="api_keys")
     name = models.CharField(max_length=100, blank=True)
     # The public part, shown in lists to tell keys apart: "cbt_ab12cd34".
@@ -63,6 +69,7 @@ class ApiKey(models.Model):
         max_length=20, unique=True, validators=[RegexValidator(r"^cbt_[0-9a-f]{8}$")]
     )
     key_hash = models.CharField(max_length=64, unique=True)
+    scope = models.CharField(max_length=10, choices=Scope.choices, default=Scope.FULL)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
     )

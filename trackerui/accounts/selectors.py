@@ -1,4 +1,4 @@
-"""Reads for organizations and API keys."""
+"""Reads for organizations, memberships and API keys."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from django.db.models import QuerySet
 from django.http import Http404, HttpRequest
 from django.utils import timezone
 
-from trackerui.accounts.models import ApiKey, Organization, hash_api_key
+from trackerui.accounts.models import ApiKey, Membership, Organization, hash_api_key
 
 SESSION_ORGANIZATION_KEY = "organization_id"
 
@@ -63,3 +63,15 @@ def api_key_get_for_organization(organization: Organization, api_key_id: int | s
         return api_keys_for_organization(organization).get(pk=int(api_key_id))
     except (ApiKey.DoesNotExist, ValueError, TypeError):
         raise Http404("No such API key.") from None
+
+
+def memberships_for_organization(organization: Organization) -> QuerySet[Membership]:
+    return Membership.objects.filter(organization=organization).select_related("user").order_by("user__username")
+
+
+def membership_get_for_organization(organization: Organization, membership_id: int | str) -> Membership:
+    """The membership, or 404 when it belongs to another organization."""
+    try:
+        return memberships_for_organization(organization).get(pk=int(membership_id))
+    except (Membership.DoesNotExist, ValueError, TypeError):
+        raise Http404("No such member.") from None

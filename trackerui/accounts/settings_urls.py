@@ -7,4 +7,7 @@ from trackerui.accounts import views
 urlpatterns = [
     path("api-keys/", views.api_keys, name="api-keys"),
     path("api-keys/<int:api_key_id>/revoke/", views.api_key_revoke_view, name="api-key-revoke"),
+    path("members/", views.members, name="members"),
+    path("members/<int:membership_id>/role/", views.member_role, name="member-role"),
+    path("members/<int:membership_id>/remove/", views.member_remove, name="member-remove"),
 ]

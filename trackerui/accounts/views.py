@@ -1,22 +1,33 @@
-"""Account pages: switching organization and managing API keys."""
+"""Account pages: switching organization, managing API keys and members."""
 
 from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
+from trackerui.accounts import roles
 from trackerui.accounts.decorators import organization_required
-from trackerui.accounts.forms import ApiKeyCreateForm, OrganizationSwitchForm
+from trackerui.accounts.forms import ApiKeyCreateForm, MemberAddForm, MemberRoleForm, OrganizationSwitchForm
+from trackerui.accounts.models import Membership
 from trackerui.accounts.selectors import (
     SESSION_ORGANIZATION_KEY,
     api_key_get_for_organization,
     api_keys_for_organization,
+    membership_get_for_organization,
+    memberships_for_organization,
     organization_for_request,
 )
-from trackerui.accounts.services import api_key_create, api_key_revoke
+from trackerui.accounts.services import (
+    api_key_create,
+    api_key_revoke,
+    membership_add,
+    membership_remove,
+    membership_set_role,
+)
 
 
 @login_required
@@ -36,12 +47,13 @@ def organization_switch(request: HttpRequest) -> HttpResponse:
 @organization_required
 @require_http_methods(["GET", "POST"])
 def api_keys(request: HttpRequest) -> HttpResponse:
+    # Members see the keys; only an owner creates one.
+    if request.method == "POST" and not roles.request_is_owner(request):
+        return roles.owner_refusal(request, roles.CREATE_API_KEYS)
     organization = organization_for_request(request)
     form = ApiKeyCreateForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        api_key, raw_key = api_key_create(
-            organization=organization, name=form.cleaned_data["name"], created_by=request.user
-        )
+        api_key, raw_key = api_key_create(organization=organization, created_by=request.user, **form.cleaned_data)
         # The raw key is rendered in this response only and never stored, so it is
         # shown exactly once; no-store keeps it out of the browser's cache as well.
         response = render(request, "accounts/api_key_created.html", {"api_key": api_key, "raw_key": raw_key})
@@ -52,9 +64,68 @@ def api_keys(request: HttpRequest) -> HttpResponse:
 
 
 @organization_required
+@roles.owner_required(roles.REVOKE_API_KEYS)
 @require_POST
 def api_key_revoke_view(request: HttpRequest, api_key_id: int) -> HttpResponse:
     api_key = api_key_get_for_organization(organization_for_request(request), api_key_id)
     api_key_revoke(api_key=api_key)
     messages.success(request, f"API key {api_key.prefix}… is revoked: requests using it are refused from now on.")
     return redirect("api-keys")
+
+
+@organization_required
+@require_http_methods(["GET", "POST"])
+def members(request: HttpRequest) -> HttpResponse:
+    # Members see who is in; only an owner adds someone.
+    if request.method == "POST" and not roles.request_is_owner(request):
+        return roles.owner_refusal(request, roles.MANAGE_MEMBERS)
+    organization = organization_for_request(request)
+    form = MemberAddForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            membership = membership_add(organization=organization, username=form.cleaned_data["username"])
+        except ValidationError as error:
+            form.add_error("username", error.message_dict["username"])
+        else:
+            messages.success(request, f"{membership.user.get_username()} is now a member of {organization.name}.")
+            return redirect("members")
+    context = {
+        "form": form,
+        "memberships": memberships_for_organization(organization),
+        "role_choices": Membership.Role.choices,
+    }
+    return render(request, "accounts/members.html", context)
+
+
+@organization_required
+@roles.owner_required(roles.MANAGE_MEMBERS)
+@require_POST
+def member_role(request: HttpRequest, membership_id: int) -> HttpResponse:
+    membership = membership_get_for_organization(organization_for_request(request), membership_id)
+    form = MemberRoleForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Choose owner or member.")
+        return redirect("members")
+    try:
+        membership_set_role(membership=membership, role=form.cleaned_data["role"])
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    else:
+        role = "an owner" if membership.role == Membership.Role.OWNER else "a member"
+        messages.success(request, f"{membership.user.get_username()} is now {role}.")
+    return redirect("members")
+
+
+@organization_required
+@roles.owner_required(roles.MANAGE_MEMBERS)
+@require_POST
+def member_remove(request: HttpRequest, membership_id: int) -> HttpResponse:
+    organization = organization_for_request(request)
+    membership = membership_get_for_organization(organization, membership_id)
+    try:
+        membership_remove(membership=membership)
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    else:
+        messages.success(request, f"{membership.user.get_username()} is no longer in {organization.name}.")
+    return redirect("members")

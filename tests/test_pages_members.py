@@ -1,0 +1,124 @@
+"""The Members page (/settings/members/): owners list, add, change roles and remove; members only read."""
+
+from __future__ import annotations
+
+from django.contrib.auth.models import User
+from django.test import Client
+
+from tests.factories import MembershipFactory, OrganizationFactory, UserFactory
+from tests.page_helpers import field_errors, page_text
+from trackerui.accounts.models import Membership, Organization
+
+
+def role_of(user: User, organization: Organization) -> str | None:
+    membership = Membership.objects.filter(user=user, organization=organization).first()
+    return membership.role if membership else None
+
+
+def test_it_lists_the_organizations_members_with_their_role(
+    signed_in_client: Client, member: User, plain_member: User
+) -> None:
+    outsider = MembershipFactory(organization=OrganizationFactory()).user
+    html = page_text(signed_in_client, "/settings/members/")
+    assert member.username in html and plain_member.username in html
+    assert outsider.username not in html
+    assert "Owner" in html and "Member" in html
+
+
+def test_the_navigation_links_to_the_members_page(signed_in_client: Client) -> None:
+    assert 'href="/settings/members/"' in page_text(signed_in_client, "/settings/api-keys/")
+
+
+def test_an_owner_adds_an_existing_user_as_a_member(signed_in_client: Client, organization: Organization) -> None:
+    newcomer = UserFactory(username="bob")
+    response = signed_in_client.post("/settings/members/", {"username": "bob"}, follow=True)
+    assert "bob is now a member of" in response.content.decode()
+    assert role_of(newcomer, organization) == Membership.Role.MEMBER
+
+
+def test_adding_an_unknown_user_says_so_next_to_the_field(
+    signed_in_client: Client, organization: Organization
+) -> None:
+    response = signed_in_client.post("/settings/members/", {"username": "nobody"})
+    assert response.status_code == 200
+    assert "There is no user named “nobody”" in field_errors(response.content.decode(), "username")
+    assert Membership.objects.filter(organization=organization).count() == 1
+
+
+def test_adding_someone_already_in_says_so_and_keeps_their_role(
+    signed_in_client: Client, organization: Organization, plain_member: User
+) -> None:
+    response = signed_in_client.post("/settings/members/", {"username": plain_member.username})
+    assert f"{plain_member.username} is already in {organization.name}" in field_errors(
+        response.content.decode(), "username")
+    assert role_of(plain_member, organization) == Membership.Role.MEMBER
+
+
+def test_an_owner_changes_a_role_both_ways(
+    signed_in_client: Client, organization: Organization, plain_member: User
+) -> None:
+    membership = Membership.objects.get(user=plain_member)
+    signed_in_client.post(f"/settings/members/{membership.pk}/role/", {"role": "owner"})
+    assert role_of(plain_member, organization) == Membership.Role.OWNER
+    signed_in_client.post(f"/settings/members/{membership.pk}/role/", {"role": "member"})
+    assert role_of(plain_member, organization) == Membership.Role.MEMBER
+
+
+def test_the_last_owner_cannot_step_down_or_be_removed(
+    signed_in_client: Client, organization: Organization, member: User
+) -> None:
+    membership = Membership.objects.get(user=member)
+    for path, data in ((f"/settings/members/{membership.pk}/role/", {"role": "member"}),
+                       (f"/settings/members/{membership.pk}/remove/", {})):
+        response = signed_in_client.post(path, data, follow=True)
+        assert f"{member.username} is the last owner of {organization.name}" in response.content.decode()
+        assert role_of(member, organization) == Membership.Role.OWNER
+
+
+def test_an_owner_can_step_down_once_there_is_another_owner(
+    signed_in_client: Client, organization: Organization, member: User, plain_member: User
+) -> None:
+    Membership.objects.filter(user=plain_member).update(role=Membership.Role.OWNER)
+    membership = Membership.objects.get(user=member)
+    signed_in_client.post(f"/settings/members/{membership.pk}/role/", {"role": "member"})
+    assert role_of(member, organization) == Membership.Role.MEMBER
+
+
+def test_an_owner_removes_a_member(signed_in_client: Client, organization: Organization, plain_member: User) -> None:
+    membership = Membership.objects.get(user=plain_member)
+    response = signed_in_client.post(f"/settings/members/{membership.pk}/remove/", follow=True)
+    assert f"{plain_member.username} is no longer in {organization.name}" in response.content.decode()
+    assert role_of(plain_member, organization) is None
+
+
+def test_another_organizations_membership_is_a_404(signed_in_client: Client) -> None:
+    theirs = MembershipFactory(organization=OrganizationFactory())
+    assert signed_in_client.post(f"/settings/members/{theirs.pk}/remove/").status_code == 404
+    assert signed_in_client.post(f"/settings/members/{theirs.pk}/role/", {"role": "member"}).status_code == 404
+    assert Membership.objects.filter(pk=theirs.pk, role=Membership.Role.OWNER).exists()
+
+
+def test_a_member_sees_the_list_read_only(plain_member_client: Client, organization: Organization) -> None:
+    html = page_text(plain_member_client, "/settings/members/")
+    assert f"Only an owner of {organization.name} can add, remove or change members" in html
+    assert "Add member" not in html and "/remove/" not in html and "/role/" not in html
+
+
+def test_a_member_gets_a_403_for_every_change(
+    plain_member_client: Client, organization: Organization, member: User, plain_member: User
+) -> None:
+    UserFactory(username="bob")
+    owner = Membership.objects.get(user=member)
+    mine = Membership.objects.get(user=plain_member)
+    attempts = [
+        ("/settings/members/", {"username": "bob"}),
+        (f"/settings/members/{mine.pk}/role/", {"role": "owner"}),
+        (f"/settings/members/{owner.pk}/role/", {"role": "member"}),
+        (f"/settings/members/{owner.pk}/remove/", {}),
+    ]
+    for path, data in attempts:
+        response = plain_member_client.post(path, data)
+        assert response.status_code == 403, path
+        assert f"Only an owner of {organization.name} can manage members" in response.content.decode()
+    assert sorted(Membership.objects.values_list("user__username", "role")) == sorted(
+        [(member.username, "owner"), (plain_member.username, "member")])
