@@ -288,6 +288,10 @@ AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
 # Only failures count: a success would let an attacker with one account reset their address's count.
 AXES_RESET_ON_SUCCESS = False
 
+# Password-reset mails per hour (trackerui/accounts/password_reset_limits.py), counted in the shared cache.
+PASSWORD_RESET_LIMIT_PER_ADDRESS = env_int("PASSWORD_RESET_LIMIT_PER_ADDRESS", 5, minimum=1)
+PASSWORD_RESET_LIMIT_PER_EMAIL = env_int("PASSWORD_RESET_LIMIT_PER_EMAIL", 3, minimum=1)
+
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "app-list"
 LOGOUT_REDIRECT_URL = "login"
