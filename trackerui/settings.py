@@ -166,6 +166,7 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "django_q",
     "axes",
+    "csp",
     "trackerui",
     "trackerui.accounts",
     "mappings",
@@ -185,6 +186,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
     # Last, as django-axes asks: it turns a locked-out sign-in into the lockout page.
     "axes.middleware.AxesMiddleware",
 ]
@@ -325,6 +327,21 @@ SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", False)
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
+# Content-Security-Policy (django-csp): scripts and styles come from our own static files only,
+# never inline, so an injected <script> or style= does nothing. Charts are SVG with attributes
+# and classes. The API docs page alone adds inline styles, which Swagger UI injects
+# (trackerui/api_docs.py).
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "frame-ancestors": ["'none'"],
+        "form-action": ["'self'"],
+        "base-uri": ["'self'"],
+    },
+}
 SILENCED_SYSTEM_CHECKS = [
     # security.W021 asks for HSTS preload. Preloading is the domain owner's choice, hard to undo
     # (browsers ship the list), so it stays off unless SECURE_HSTS_PRELOAD says otherwise.
@@ -432,8 +449,9 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     # Nothing on the docs page may load from outside: Swagger UI's default validator
-    # badge would call validator.swagger.io.
-    "SWAGGER_UI_SETTINGS": {"deepLinking": True, "validatorUrl": None, "persistAuthorization": True},
+    # badge would call validator.swagger.io. An API key typed into "Authorize" is not kept
+    # in the browser's storage, where any script on our origin could read it.
+    "SWAGGER_UI_SETTINGS": {"deepLinking": True, "validatorUrl": None, "persistAuthorization": False},
     "COMPONENT_SPLIT_REQUEST": True,
     "ENUM_NAME_OVERRIDES": {
         "PlatformEnum": "mappings.models.Platform",
