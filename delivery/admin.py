@@ -36,7 +36,7 @@ HISTORY_APPS_PER_PAGE = 100
 
 
 def _json(value: Any) -> str:
-    return format_html('<pre style="margin:0;white-space:pre-wrap">{}</pre>', pretty_json(value))
+    return format_html('<pre class="json">{}</pre>', pretty_json(value))
 
 
 def _json_display(attribute: str, description: str) -> Callable[[Any, Any], str]:

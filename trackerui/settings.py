@@ -6,6 +6,7 @@ A bad value stops start-up with a message that names the variable.
 import base64
 import hashlib
 import os
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -164,6 +165,8 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "django_q",
+    "axes",
+    "csp",
     "trackerui",
     "trackerui.accounts",
     "mappings",
@@ -183,6 +186,9 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
+    # Last, as django-axes asks: it turns a locked-out sign-in into the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "trackerui.urls"
@@ -263,6 +269,31 @@ STORAGES = {
 WHITENOISE_USE_FINDERS = DEBUG
 WHITENOISE_AUTOREFRESH = DEBUG
 
+# Sign-in throttling (django-axes, trackerui/accounts/sign_in_throttle.py): after 10 failed
+# sign-ins within 15 minutes, for one username or from one client address, that username or
+# address is refused for 15 minutes, on the dashboard and in the admin alike. Attempts live in
+# the database, shared by every process; the address is the one behind our proxies, so one
+# client behind a proxy is locked out, not everyone.
+AUTHENTICATION_BACKENDS = [
+    "trackerui.accounts.sign_in_throttle.SignInThrottleBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_ENABLED = env_bool("AXES_ENABLED", True)
+AXES_FAILURE_LIMIT = env_int("SIGN_IN_FAILURE_LIMIT", 10, minimum=1)
+AXES_COOLOFF_TIME = timedelta(minutes=env_int("SIGN_IN_LOCKOUT_MINUTES", 15, minimum=1))
+# Each list is counted on its own: a username, whatever the address; an address, whatever the username.
+AXES_LOCKOUT_PARAMETERS = [["username"], ["ip_address"]]
+AXES_CLIENT_IP_CALLABLE = "trackerui.client_ip.client_ip"
+AXES_LOCKOUT_CALLABLE = "trackerui.accounts.sign_in_throttle.lockout_response"
+# The lockout lasts its 15 minutes from the failure that started it: tries during it do not extend it.
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+# Only failures count: a success would let an attacker with one account reset their address's count.
+AXES_RESET_ON_SUCCESS = False
+
+# Password-reset mails per hour (trackerui/accounts/password_reset_limits.py), counted in the shared cache.
+PASSWORD_RESET_LIMIT_PER_ADDRESS = env_int("PASSWORD_RESET_LIMIT_PER_ADDRESS", 5, minimum=1)
+PASSWORD_RESET_LIMIT_PER_EMAIL = env_int("PASSWORD_RESET_LIMIT_PER_EMAIL", 3, minimum=1)
+
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "app-list"
 LOGOUT_REDIRECT_URL = "login"
@@ -296,6 +327,21 @@ SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", False)
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
+# Content-Security-Policy (django-csp): scripts and styles come from our own static files only,
+# never inline, so an injected <script> or style= does nothing. Charts are SVG with attributes
+# and classes. The API docs page alone adds inline styles, which Swagger UI injects
+# (trackerui/api_docs.py).
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "frame-ancestors": ["'none'"],
+        "form-action": ["'self'"],
+        "base-uri": ["'self'"],
+    },
+}
 SILENCED_SYSTEM_CHECKS = [
     # security.W021 asks for HSTS preload. Preloading is the domain owner's choice, hard to undo
     # (browsers ship the list), so it stays off unless SECURE_HSTS_PRELOAD says otherwise.
@@ -408,8 +454,9 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     # Nothing on the docs page may load from outside: Swagger UI's default validator
-    # badge would call validator.swagger.io.
-    "SWAGGER_UI_SETTINGS": {"deepLinking": True, "validatorUrl": None, "persistAuthorization": True},
+    # badge would call validator.swagger.io. An API key typed into "Authorize" is not kept
+    # in the browser's storage, where any script on our origin could read it.
+    "SWAGGER_UI_SETTINGS": {"deepLinking": True, "validatorUrl": None, "persistAuthorization": False},
     "COMPONENT_SPLIT_REQUEST": True,
     "ENUM_NAME_OVERRIDES": {
         "PlatformEnum": "mappings.models.Platform",

@@ -6,9 +6,10 @@ from django.contrib import admin
 from django.http import HttpRequest, HttpResponseRedirect
 from django.shortcuts import redirect
 from django.urls import include, path, re_path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView
 
 from trackerui import api_apps
+from trackerui.api_docs import ApiDocsView
 from trackerui.api_errors import api_not_found
 
 
@@ -34,7 +35,7 @@ urlpatterns = [
     path("", include("delivery.urls")),
     path("api/v1/", include(api_v1)),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
-    path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    path("api/docs/", ApiDocsView.as_view(url_name="api-schema"), name="api-docs"),
     path("admin/", admin.site.urls),
     # Last: any other /api/ path is a JSON 404, even with DEBUG on, where Django's own
     # 404 page would bypass handler404 (trackerui/api_errors.py).

@@ -1,11 +1,15 @@
-"""Account pages: switching organization, managing API keys and members."""
+"""Account pages: password reset, switching organization, managing API keys and members."""
 
 from __future__ import annotations
 
+import logging
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.contrib.auth.forms import PasswordResetForm
+from django.contrib.auth.views import PasswordResetView
 from django.core.exceptions import ValidationError
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
@@ -13,6 +17,7 @@ from trackerui.accounts import roles
 from trackerui.accounts.decorators import organization_required
 from trackerui.accounts.forms import ApiKeyCreateForm, MemberAddForm, MemberRoleForm, OrganizationSwitchForm
 from trackerui.accounts.models import Membership
+from trackerui.accounts.password_reset_limits import password_reset_allowed
 from trackerui.accounts.selectors import (
     SESSION_ORGANIZATION_KEY,
     api_key_get_for_organization,
@@ -28,6 +33,22 @@ from trackerui.accounts.services import (
     membership_remove,
     membership_set_role,
 )
+from trackerui.client_ip import client_ip
+
+logger = logging.getLogger(__name__)
+
+
+class RateLimitedPasswordResetView(PasswordResetView):
+    """Django's password reset, sending at most a few mails per client address and per e-mail an hour."""
+
+    def form_valid(self, form: PasswordResetForm) -> HttpResponse:
+        address = client_ip(self.request)
+        if password_reset_allowed(client_address=address, email=form.cleaned_data["email"]):
+            return super().form_valid(form)
+        # The same "check your mail" page as ever, so the answer tells nothing about which
+        # addresses have an account, nor that a limit was reached.
+        logger.warning("Password reset refused for client %s: over the hourly limit, no mail sent.", address)
+        return HttpResponseRedirect(self.get_success_url())
 
 
 @login_required

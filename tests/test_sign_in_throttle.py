@@ -1,0 +1,87 @@
+"""Throttled sign-ins (trackerui/accounts/sign_in_throttle.py): 10 failures lock a username or an address out."""
+
+from __future__ import annotations
+
+import time_machine
+from django.contrib.auth.models import User
+from django.test import Client
+from django.utils import timezone
+from pytest_django import Settings
+
+from tests.factories import PASSWORD, UserFactory
+
+LOCKED_OUT = "Too many failed sign-ins: try again in 15 minutes."
+
+
+def _sign_in(client: Client, username: str, password: str, path: str = "/accounts/login/",
+             forwarded_for: str | None = None) -> tuple[int, str]:
+    headers = {} if forwarded_for is None else {"X-Forwarded-For": forwarded_for}
+    response = client.post(path, {"username": username, "password": password}, headers=headers)
+    return response.status_code, response.content.decode()
+
+
+def test_after_ten_wrong_passwords_even_the_right_one_is_refused_with_a_message(client: Client,
+                                                                                member: User) -> None:
+    for _ in range(12):
+        _sign_in(client, member.username, "wrong")
+    status, html = _sign_in(client, member.username, PASSWORD)
+    assert status == 429
+    assert LOCKED_OUT in html
+    assert client.get("/apps/").status_code == 302
+
+
+def test_nine_wrong_passwords_still_let_the_right_one_in(client: Client, member: User) -> None:
+    for _ in range(9):
+        status, html = _sign_in(client, member.username, "wrong")
+        assert status == 200 and LOCKED_OUT not in html
+    status, _ = _sign_in(client, member.username, PASSWORD)
+    assert status == 302
+
+
+def test_the_lockout_ends_after_fifteen_minutes(client: Client, member: User) -> None:
+    now = timezone.now()
+    with time_machine.travel(now, tick=False):
+        for _ in range(10):
+            _sign_in(client, member.username, "wrong")
+    with time_machine.travel(now + timezone.timedelta(minutes=14), tick=False):
+        assert _sign_in(client, member.username, PASSWORD)[0] == 429
+    with time_machine.travel(now + timezone.timedelta(minutes=16), tick=False):
+        assert _sign_in(client, member.username, PASSWORD)[0] == 302
+
+
+def test_behind_a_proxy_one_clients_failures_do_not_lock_out_another(settings: Settings, client: Client,
+                                                                       member: User) -> None:
+    settings.PROXY_COUNT = 1
+    attacker = UserFactory()
+    for _ in range(12):
+        _sign_in(client, attacker.username, "wrong", forwarded_for="198.51.100.1")
+    assert _sign_in(client, attacker.username, PASSWORD, forwarded_for="198.51.100.1")[0] == 429
+    status, _ = _sign_in(Client(), member.username, PASSWORD, forwarded_for="198.51.100.2")
+    assert status == 302
+
+
+def test_one_address_is_locked_out_whatever_usernames_it_tries(settings: Settings, client: Client,
+                                                                 member: User) -> None:
+    settings.PROXY_COUNT = 1
+    for number in range(10):
+        _sign_in(client, f"guess-{number}", "wrong", forwarded_for="198.51.100.1")
+    status, html = _sign_in(client, member.username, PASSWORD, forwarded_for="198.51.100.1")
+    assert status == 429 and LOCKED_OUT in html
+
+
+def test_one_username_is_locked_out_whatever_addresses_try_it(settings: Settings, client: Client,
+                                                                member: User) -> None:
+    settings.PROXY_COUNT = 1
+    for number in range(10):
+        _sign_in(client, member.username, "wrong", forwarded_for=f"198.51.100.{number + 1}")
+    assert _sign_in(client, member.username, PASSWORD, forwarded_for="203.0.113.5")[0] == 429
+
+
+def test_the_admin_sign_in_is_throttled_too(client: Client, db: None) -> None:
+    staff = UserFactory(is_staff=True, is_superuser=True)
+    for _ in range(12):
+        _sign_in(client, staff.username, "wrong", path="/admin/login/")
+    status, html = _sign_in(client, staff.username, PASSWORD, path="/admin/login/")
+    assert status == 429
+    assert LOCKED_OUT in html and "Django administration" in html
+    assert client.get("/admin/").status_code == 302
