@@ -20,7 +20,6 @@ from __future__ import annotations
 from datetime import datetime
 
 from django.db import transaction
-from django.db.models import Q
 from django.utils import timezone
 from django_q.brokers import Broker, get_broker
 from django_q.tasks import async_task
@@ -94,11 +93,9 @@ def deliveries_kick(delivery_ids: list[int]) -> int:
 def _due_events(delivery_ids: list[int], now: datetime) -> dict[int, tuple[int, int]]:
     """Per event, in the order of the given ids: its app and how many of the given deliveries are still due."""
     due: dict[int, tuple[int, int]] = {}
-    for start in range(0, len(delivery_ids), 500):
+    for chunk in state.id_chunks(delivery_ids):
         rows = (
-            Delivery.objects.filter(id__in=delivery_ids[start:start + 500], status__in=Delivery.SENDABLE,
-                                    next_attempt_at__lte=now)
-            .filter(Q(lease_until__isnull=True) | Q(lease_until__lt=now))
+            Delivery.objects.filter(id__in=chunk).filter(state.due_filter(now))
             .order_by("id")
             .values_list("event_id", "app_id")
         )

@@ -67,13 +67,14 @@ def _unleased(now: datetime) -> Q:
     return Q(lease_until__isnull=True) | Q(lease_until__lt=now)
 
 
-def _due(now: datetime) -> Q:
+def due_filter(now: datetime) -> Q:
     """Sendable, due, and held by nobody: only the row's own columns, so a conditional UPDATE
     with it is atomic on PostgreSQL under READ COMMITTED too."""
     return Q(status__in=SENDABLE, next_attempt_at__lte=now) & _unleased(now)
 
 
-def _chunks(ids: list[int]) -> Iterable[list[int]]:
+def id_chunks(ids: list[int]) -> Iterable[list[int]]:
+    """Ids in lists short enough for one query's parameters on any backend."""
     for start in range(0, len(ids), _IDS_PER_QUERY):
         yield ids[start:start + _IDS_PER_QUERY]
 
@@ -189,9 +190,9 @@ def deliveries_claim_events(event_ids: list[int], now: datetime) -> str | None:
         return None
     token = new_lease_token()
     taken = 0
-    for chunk in _chunks(event_ids):
+    for chunk in id_chunks(event_ids):
         # The due filter is part of the UPDATE: a row another worker leased meanwhile is skipped.
-        taken += Delivery.objects.filter(event_id__in=chunk).filter(_due(now)).update(
+        taken += Delivery.objects.filter(event_id__in=chunk).filter(due_filter(now)).update(
             lease_token=token, lease_until=lease_expiry(now)
         )
     return token if taken else None
@@ -268,7 +269,7 @@ def answers_record(*, own: str, answers: list[Answer], probe: bool = False) -> s
         ids = [delivery.pk for answer in answers for delivery in answer.deliveries]
         # The status as it is now, from the locked row: the rollups move from there.
         held: dict[int, str] = {}
-        for chunk in _chunks(ids):
+        for chunk in id_chunks(ids):
             held.update(_locked(Delivery.objects.filter(pk__in=chunk, lease_token=own, status__in=SENDABLE))
                         .values_list("pk", "status"))
         changed: list[Delivery] = []
@@ -419,7 +420,7 @@ def deliveries_restart_failed(deliveries: QuerySet[Delivery]) -> list[int]:
             app_id__in=App.objects.filter(archived_at__isnull=False).values("pk"))
         rows = list(_locked(live).values_list("pk", "app_id", "created_at", "event_field"))
         ids = [pk for pk, _, _, _ in rows]
-        for chunk in _chunks(ids):
+        for chunk in id_chunks(ids):
             Delivery.objects.filter(pk__in=chunk, status=Status.FAILED).update(
                 status=Status.PENDING, reason="", next_attempt_at=now, retry_window_started_at=None,
                 attempts_before_window=F("attempt_count"), lease_token="", lease_until=None, updated_at=now,
@@ -443,7 +444,7 @@ def deliveries_archive(*, app_id: int) -> int:
     with transaction.atomic():
         rows = list(_locked(Delivery.objects.filter(app_id=app_id, status__in=SENDABLE))
                     .values_list("pk", "created_at", "event_field", "status"))
-        for chunk in _chunks([pk for pk, _, _, _ in rows]):
+        for chunk in id_chunks([pk for pk, _, _, _ in rows]):
             Delivery.objects.filter(pk__in=chunk, status__in=SENDABLE).update(
                 status=Status.FAILED, reason=ARCHIVED_REASON, next_attempt_at=None, lease_token="",
                 lease_until=None, updated_at=now,
