@@ -1,4 +1,4 @@
-"""REST API for deliveries: list with filters, one with its attempts, retry, recover, stats.
+"""REST API for deliveries: an app's list and the search across apps, one with its attempts, retry, recover, stats.
 
 Views check access (another organization's app or delivery is a 404), read their input
 with a small serializer, and call one selector or service.
@@ -6,20 +6,36 @@ with a small serializer, and call one selector or service.
 
 from __future__ import annotations
 
-from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema, extend_schema_field
+from django.db.models import QuerySet
+from django_filters.rest_framework import DjangoFilterBackend
+from drf_spectacular.utils import (
+    OpenApiExample,
+    OpenApiParameter,
+    extend_schema,
+    extend_schema_field,
+    extend_schema_view,
+)
 from rest_framework import serializers, status
+from rest_framework.generics import ListAPIView
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from delivery.filters import DeliveryFilterSet, DeliverySearchFilterSet
 from delivery.history.stats import STATS_DEFAULT_DAYS, STATS_MAX_DAYS, app_stats
 from delivery.models import Delivery
 from delivery.outbox.recovery import DeliveryNotFailed, deliveries_recover, delivery_retry
-from delivery.selectors import deliveries_for_app, delivery_get_for_organization
+from delivery.selectors import (
+    deliveries_for_app,
+    deliveries_for_organization,
+    delivery_get_for_organization,
+    event_fields_mapped,
+    event_names_catalogue,
+)
 from mappings.api import APP_ID_PARAMETER
 from mappings.selectors import app_get_for_request
 from trackerui.accounts.selectors import organization_for_request
-from trackerui.api import Conflict, Pagination, paginated_response
+from trackerui.api import Conflict, Pagination
 from trackerui.api_schema import DETAIL_SCHEMA
 from trackerui.validators import time_in_range
 
@@ -47,10 +63,12 @@ class TrackInfoItemField(serializers.JSONField):
 class DeliveryOutputSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     app_id = serializers.IntegerField()
-    event_id = serializers.CharField(source="event.event_id", help_text="The sender's id for the tracked event.")
+    event_id = serializers.CharField(
+        source="event.event_id", help_text="Your event_id: the id your game sent with the tracked event."
+    )
     event_name = serializers.CharField(source="event.name")
     mapping_id = serializers.IntegerField(allow_null=True, help_text="Null once the mapping has been deleted.")
-    event_field = serializers.IntegerField()
+    event_field = serializers.IntegerField(help_text="The Chartboost Event ID (1–5) it is sent to.")
     device = serializers.CharField(help_text="The device identity: ifa, else gaid, else uuid, lowercase, no dashes.")
     status = serializers.ChoiceField(choices=Delivery.Status.choices)
     reason = serializers.CharField(help_text="Why it is suppressed, blocked or failed, in plain words.")
@@ -91,39 +109,38 @@ def event_field_filter(help_text: str) -> serializers.IntegerField:
     return serializers.IntegerField(required=False, min_value=1, max_value=5, help_text=help_text)
 
 
-class DeliveryFilterSerializer(serializers.Serializer):
-    status = serializers.ChoiceField(choices=Delivery.Status.choices, required=False)
-    event_field = event_field_filter("Only deliveries to this Chartboost Event ID (1-5).")
-    device = serializers.CharField(
-        required=False, help_text="A device's ifa, gaid or uuid (dashes and case do not matter)."
-    )
-    event_id = serializers.CharField(required=False, help_text="The sender's `event_id` of the tracked event.")
-    since = serializers.DateTimeField(
-        required=False, validators=[time_in_range],
-        help_text="Created at or after this ISO-8601 time, e.g. 2025-03-01T00:00:00Z.",
-    )
-    until = serializers.DateTimeField(
-        required=False, validators=[time_in_range], help_text="Created before this ISO-8601 time."
-    )
+class DeliveryListMixin:
+    """A paginated list of deliveries, filtered by a FilterSet of `delivery.filters`: a filter with an
+    error answers 400 naming it, and the schema documents every filter (django-filter's backend)."""
+
+    # The model, for django-filter and the schema; `get_queryset` reads only the organization's.
+    queryset = Delivery.objects.none()
+    serializer_class = DeliveryOutputSerializer
+    pagination_class = Pagination
+    filter_backends = [DjangoFilterBackend]
 
 
 @extend_schema(tags=["deliveries"], parameters=[APP_ID_PARAMETER])
-class AppDeliveryListApi(APIView):
-    pagination_class = Pagination
+@extend_schema_view(get=extend_schema(operation_id="deliveries_list"))
+class AppDeliveryListApi(DeliveryListMixin, ListAPIView):
+    filterset_class = DeliveryFilterSet
 
-    @extend_schema(
-        operation_id="deliveries_list",
-        parameters=[DeliveryFilterSerializer],
-        responses=DeliveryOutputSerializer(many=True),
-    )
-    def get(self, request: Request, app_id: int) -> Response:
-        app = app_get_for_request(request, app_id)
-        filters = DeliveryFilterSerializer(data=request.query_params)
-        filters.is_valid(raise_exception=True)
-        deliveries = deliveries_for_app(app, **filters.validated_data)
-        return paginated_response(
-            request=request, view=self, queryset=deliveries, serializer_class=DeliveryOutputSerializer
-        )
+    def get_queryset(self) -> QuerySet[Delivery]:
+        return deliveries_for_app(app_get_for_request(self.request, self.kwargs["app_id"]))
+
+
+@extend_schema(tags=["deliveries"])
+@extend_schema_view(get=extend_schema(
+    operation_id="deliveries_search",
+    description="The organization's deliveries across all its apps, newest first, found by your `event_id` or "
+    "a `device` (one of the two is required: without either the answer is 400 naming `event_id`), with the "
+    "same filters as an app's list and `app` to keep to one app.",
+))
+class DeliverySearchApi(DeliveryListMixin, ListAPIView):
+    filterset_class = DeliverySearchFilterSet
+
+    def get_queryset(self) -> QuerySet[Delivery]:
+        return deliveries_for_organization(organization_for_request(self.request))
 
 
 @extend_schema(tags=["deliveries"], parameters=[DELIVERY_ID_PARAMETER])
@@ -246,3 +263,45 @@ class AppStatsApi(APIView):
             "totals": stats.totals.as_dict(),
         }
         return Response(StatsOutputSerializer(body).data)
+
+
+class EventNameOutputSerializer(serializers.Serializer):
+    name = serializers.CharField(help_text="The tracked event's name, as your game sends it.")
+    first_seen_at = serializers.DateTimeField()
+    last_seen_at = serializers.DateTimeField()
+    count = serializers.IntegerField(help_text="How many events of this name were received.")
+    example_properties = serializers.DictField(help_text="The properties of a recent event of this name.")
+    mapped_event_fields = serializers.ListField(
+        child=serializers.IntegerField(),
+        help_text="The Chartboost Event IDs (1–5) that mappings of this name send to, active or not; "
+        "empty when no mapping uses it yet (a candidate to map).",
+    )
+
+
+@extend_schema(tags=["apps"], parameters=[APP_ID_PARAMETER])
+class AppEventNamesApi(APIView):
+    pagination_class = Pagination
+
+    @extend_schema(
+        operation_id="apps_event_names",
+        responses=EventNameOutputSerializer(many=True),
+        description="The tracked-events catalogue: every event name the app has sent, most recently seen first, "
+        "with its first and last time, count, example properties and the Chartboost Event IDs it is mapped to.",
+    )
+    def get(self, request: Request, app_id: int) -> Response:
+        app = app_get_for_request(request, app_id)
+        paginator = self.pagination_class()
+        event_names = paginator.paginate_queryset(event_names_catalogue(app), request, view=self)
+        mapped = event_fields_mapped(app, [event_name.name for event_name in event_names])
+        rows = [
+            {
+                "name": event_name.name,
+                "first_seen_at": event_name.first_seen_at,
+                "last_seen_at": event_name.last_seen_at,
+                "count": event_name.count,
+                "example_properties": event_name.example_properties,
+                "mapped_event_fields": mapped[event_name.name],
+            }
+            for event_name in event_names
+        ]
+        return paginator.get_paginated_response(EventNameOutputSerializer(rows, many=True).data)

@@ -1,4 +1,5 @@
-"""/api/v1/ routes for ingestion, deliveries, retry, recover and stats (included by trackerui.urls)."""
+"""/api/v1/ routes for ingestion, deliveries (an app's and the search across apps), retry, recover, stats
+and the event names (included by trackerui.urls)."""
 
 from django.urls import path
 
@@ -7,9 +8,11 @@ from delivery.api_ingest import EventIngestView
 
 urlpatterns = [
     path("apps/<int:app_id>/events/", EventIngestView.as_view(), name="api-app-events"),
+    path("apps/<int:app_id>/event-names/", api.AppEventNamesApi.as_view(), name="api-app-event-names"),
     path("apps/<int:app_id>/deliveries/", api.AppDeliveryListApi.as_view(), name="api-delivery-list"),
     path("apps/<int:app_id>/recover/", api.AppRecoverApi.as_view(), name="api-app-recover"),
     path("apps/<int:app_id>/stats/", api.AppStatsApi.as_view(), name="api-app-stats"),
+    path("deliveries/", api.DeliverySearchApi.as_view(), name="api-delivery-search"),
     path("deliveries/<int:id>/", api.DeliveryDetailApi.as_view(), name="api-delivery-detail"),
     path("deliveries/<int:id>/retry/", api.DeliveryRetryApi.as_view(), name="api-delivery-retry"),
 ]

@@ -1,4 +1,4 @@
-"""Forms for the delivery pages: the deliveries list's filters, and "recover failed deliveries since".
+"""Forms for the delivery pages: the rules of the deliveries filters, and "recover failed deliveries since".
 
 They only turn what was typed into values and say, next to the input, what was wrong.
 """
@@ -11,13 +11,12 @@ from typing import Any
 from django import forms
 from django.utils import timezone
 
-from delivery.ingest.schema import MAX_EVENT_ID_LENGTH, MAX_UUID_LENGTH
-from delivery.models import Delivery
-from mappings.event_fields import EVENT_FIELDS
 from trackerui.validators import time_in_range
 
 TIME_HELP = "ISO-8601, UTC unless it says otherwise, e.g. 2025-03-01T00:00Z or 2025-03-01 14:30."
 TIME_INVALID = "Enter a date and time like 2025-03-01T00:00Z (ISO-8601)."
+UNTIL_NOT_AFTER_SINCE = "Until must be after since."
+SEARCH_NEEDS_AN_IDENTITY = "Give your event_id or a device (ifa, gaid or uuid) to search by."
 
 
 class TimeField(forms.DateTimeField):
@@ -32,68 +31,35 @@ class TimeField(forms.DateTimeField):
         return None if result is None else time_in_range(result)
 
 
-def _time_field(label: str, placeholder: str) -> TimeField:
-    return TimeField(
-        label=label,
-        required=False,
-        help_text=TIME_HELP,
-        error_messages={"invalid": TIME_INVALID},
-        widget=forms.TextInput(attrs={"placeholder": placeholder, "autocomplete": "off"}),
-    )
-
-
 class DeliveryFilterForm(forms.Form):
-    """The API's list filters, under the same names, as a GET form."""
+    """The form under `delivery.filters.DeliveryFilterSet`, which adds the fields: the rules across fields.
 
-    status = forms.ChoiceField(
-        required=False,
-        choices=[("", "Any status"), *Delivery.Status.choices],
-        error_messages={"invalid_choice": "Pick one of: " + ", ".join(Delivery.Status.values) + "."},
-    )
-    event_field = forms.TypedChoiceField(
-        label="Event ID",
-        required=False,
-        coerce=int,
-        empty_value=None,
-        choices=[("", "Any Event ID"), *((n, f"{n}: {info.definition}") for n, info in EVENT_FIELDS.items())],
-        error_messages={"invalid_choice": "Event ID must be 1, 2, 3, 4 or 5."},
-    )
-    device = forms.CharField(
-        required=False,
-        # The longest identifier an event may carry.
-        max_length=MAX_UUID_LENGTH,
-        help_text="ifa, gaid or uuid; dashes and case do not matter.",
-        widget=forms.TextInput(attrs={"autocomplete": "off"}),
-    )
-    event_id = forms.CharField(
-        label="Event id",
-        required=False,
-        max_length=MAX_EVENT_ID_LENGTH,
-        help_text="Your event_id for the tracked event.",
-        widget=forms.TextInput(attrs={"autocomplete": "off"}),
-    )
-    since = _time_field("Since", "2025-03-01T00:00Z")
-    until = _time_field("Until", "2025-03-02T00:00Z")
+    A filter with an error is left out of the list (and shown with its error), so one
+    mistyped value never hides the whole page; the API answers 400 naming it.
+    """
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean()
         since, until = cleaned.get("since"), cleaned.get("until")
         if since and until and until <= since:
-            self.add_error("until", "Until must be after since.")
+            self.add_error("until", UNTIL_NOT_AFTER_SINCE)
         return cleaned
 
-    def filters(self) -> dict[str, Any]:
-        """The filters that are valid and set, as `deliveries_for_app` takes them.
 
-        A filter with an error is left out (and shown with its error), so one mistyped
-        value never hides the whole list.
-        """
-        if not hasattr(self, "cleaned_data"):
-            self.is_valid()
-        return {
-            name: value for name, value in self.cleaned_data.items()
-            if value not in (None, "") and name not in self.errors
-        }
+class DeliverySearchForm(DeliveryFilterForm):
+    """The search across apps needs something that names a few deliveries: your event_id or a device.
+
+    Without either it would list every delivery of the organization, so the page shows a
+    hint instead and the API answers 400 naming `event_id`.
+    """
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        identity_given = cleaned.get("event_id") or cleaned.get("device")
+        # A device with an error of its own was given; that error is the one to fix.
+        if not identity_given and "device" not in self.errors and "event_id" not in self.errors:
+            self.add_error("event_id", SEARCH_NEEDS_AN_IDENTITY)
+        return cleaned
 
 
 class RecoverForm(forms.Form):

@@ -1,14 +1,14 @@
-"""Reads for deliveries: lists with filters, one delivery, recent deliveries, unmapped event names."""
+"""Reads for deliveries: lists, keyset chunks for the export, one delivery, recent deliveries, the event names."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from collections.abc import Iterable, Iterator
 
-from django.db.models import QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet, Subquery
 from django.http import Http404
 
-from delivery.models import Delivery, EventName
-from mappings.models import App
+from delivery.models import Attempt, Delivery, EventName
+from mappings.models import App, Mapping
 from trackerui.accounts.models import Organization
 
 RECENT_DELIVERIES_SHOWN = 10
@@ -20,37 +20,74 @@ def device_identity(device: str) -> str:
     return device.replace("-", "").lower()
 
 
-def deliveries_for_app(
-    app: App,
-    *,
-    status: str | None = None,
-    event_field: int | None = None,
-    device: str | None = None,
-    event_id: str | None = None,
-    since: datetime | None = None,
-    until: datetime | None = None,
-) -> QuerySet[Delivery]:
-    """The app's deliveries, newest first. `since` is inclusive and `until` exclusive (on creation time)."""
-    deliveries = Delivery.objects.filter(app=app).select_related("event")
-    if status:
-        deliveries = deliveries.filter(status=status)
-    if event_field is not None:
-        deliveries = deliveries.filter(event_field=event_field)
-    if device:
-        deliveries = deliveries.filter(device=device_identity(device))
-    if event_id:
-        deliveries = deliveries.filter(event__event_id=event_id)
-    if since is not None:
-        deliveries = deliveries.filter(created_at__gte=since)
-    if until is not None:
-        deliveries = deliveries.filter(created_at__lt=until)
-    return deliveries.order_by("-created_at", "-id")
+def deliveries_for_app(app: App) -> QuerySet[Delivery]:
+    """The app's deliveries, newest first; `delivery.filters.DeliveryFilterSet` narrows them."""
+    return Delivery.objects.filter(app=app).select_related("event").order_by("-created_at", "-id")
+
+
+def deliveries_for_organization(organization: Organization | None) -> QuerySet[Delivery]:
+    """The deliveries of every live app of the organization, newest first, for the search across apps."""
+    if organization is None:
+        return Delivery.objects.none()
+    return (
+        Delivery.objects.filter(app__organization=organization, app__archived_at__isnull=True)
+        .select_related("event", "app")
+        .order_by("-created_at", "-id")
+    )
+
+
+def deliveries_with_last_answer(deliveries: QuerySet[Delivery]) -> QuerySet[Delivery]:
+    """`deliveries`, each with Chartboost's JSON `status` and `message` of its latest attempt (None if never sent).
+
+    Subqueries rather than a prefetch, so a chunk of deliveries is still one query.
+    """
+    latest = Attempt.objects.filter(delivery=OuterRef("pk")).order_by("-number")
+    return deliveries.annotate(
+        last_response_status=Subquery(latest.values("response_status")[:1]),
+        last_response_message=Subquery(latest.values("response_message")[:1]),
+    )
+
+
+def deliveries_in_chunks(deliveries: QuerySet[Delivery], *, chunk_size: int) -> Iterator[list[Delivery]]:
+    """Every delivery of `deliveries`, newest first, `chunk_size` at a time.
+
+    Keyset pagination on (created_at, id): each chunk is one query that starts after the
+    last row of the one before, so no chunk costs more than the first however deep it is
+    (an OFFSET would reread every row before it), and only one chunk is held at a time.
+    """
+    ordered = deliveries.order_by("-created_at", "-id")
+    after: Delivery | None = None
+    while True:
+        page = ordered
+        if after is not None:
+            page = page.filter(Q(created_at__lt=after.created_at) | Q(created_at=after.created_at, id__lt=after.id))
+        chunk = list(page[:chunk_size])
+        if chunk:
+            yield chunk
+        if len(chunk) < chunk_size:
+            return
+        after = chunk[-1]
+
+
+def event_names_catalogue(app: App) -> QuerySet[EventName]:
+    """Every event name the app has sent, most recently seen first, each with `mapped`: whether any
+    mapping (active or not) uses it."""
+    mappings_of_name = Mapping.objects.filter(app=app, event_name=OuterRef("name"))
+    return app.event_names.annotate(mapped=Exists(mappings_of_name)).order_by("-last_seen_at", "name")
 
 
 def unmapped_event_names(app: App) -> QuerySet[EventName]:
-    """Event names the app has sent that no mapping (active or not) uses, most recent first."""
-    mapped_names = app.mappings.values("event_name")
-    return app.event_names.exclude(name__in=mapped_names).order_by("-last_seen_at", "name")[:UNMAPPED_EVENTS_SHOWN]
+    """The catalogue's event names that no mapping uses: the app page's mapping candidates."""
+    return event_names_catalogue(app).filter(mapped=False)[:UNMAPPED_EVENTS_SHOWN]
+
+
+def event_fields_mapped(app: App, names: Iterable[str]) -> dict[str, list[int]]:
+    """Per event name, the Chartboost Event IDs its mappings (active or not) send to, in order."""
+    fields: dict[str, list[int]] = {name: [] for name in names}
+    mappings = Mapping.objects.filter(app=app, event_name__in=fields).order_by("event_field")
+    for event_name, event_field in mappings.values_list("event_name", "event_field"):
+        fields[event_name].append(event_field)
+    return fields
 
 
 def delivery_get_for_organization(organization: Organization | None, delivery_id: int | str) -> Delivery:
@@ -68,5 +105,4 @@ def delivery_get_for_organization(organization: Organization | None, delivery_id
 
 
 def recent_deliveries(app: App) -> QuerySet[Delivery]:
-    deliveries = Delivery.objects.filter(app=app).select_related("event").order_by("-created_at", "-id")
-    return deliveries[:RECENT_DELIVERIES_SHOWN]
+    return deliveries_for_app(app)[:RECENT_DELIVERIES_SHOWN]

@@ -1,5 +1,5 @@
-"""Dashboard pages for deliveries: an app's deliveries, one delivery with every attempt, and the
-app page's actions (retry, recover, send a test event).
+"""Dashboard pages for deliveries: an app's deliveries, the search across apps, one delivery with every
+attempt, and the app page's actions (retry, recover, send a test event).
 
 Each view checks access (another organization's app or delivery is a 404), reads its input
 with a form, calls one selector or service and renders or redirects.
@@ -15,11 +15,12 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
-from delivery.forms import DeliveryFilterForm, RecoverForm
+from delivery.filters import DeliveryFilterSet, DeliverySearchFilterSet
+from delivery.forms import RecoverForm
 from delivery.outbox.probe import test_event_send
 from delivery.outbox.recovery import DeliveryNotFailed, deliveries_recover, delivery_retry
 from delivery.panels import recover_form_keep, test_event_result_keep
-from delivery.selectors import deliveries_for_app, delivery_get_for_organization
+from delivery.selectors import deliveries_for_app, deliveries_for_organization, delivery_get_for_organization
 from mappings.models import App
 from mappings.selectors import app_get_for_request
 from trackerui.accounts.decorators import organization_required
@@ -36,11 +37,27 @@ def _back_to_app(app: App, section: str) -> HttpResponse:
 @require_GET
 def app_deliveries(request: HttpRequest, app_id: int) -> HttpResponse:
     app = app_get_for_request(request, app_id)
-    form = DeliveryFilterForm(request.GET)
-    filters = form.filters()
-    page = Paginator(deliveries_for_app(app, **filters), DELIVERIES_PER_PAGE).get_page(request.GET.get("page"))
-    context = {"app": app, "form": form, "page": page, "filtered": bool(filters)}
+    filterset = DeliveryFilterSet(request.GET, queryset=deliveries_for_app(app), request=request)
+    page = Paginator(filterset.qs, DELIVERIES_PER_PAGE).get_page(request.GET.get("page"))
+    context = {
+        "app": app, "form": filterset.form, "page": page, "filtered": bool(filterset.applied()),
+        "export_query": filterset.applied_query(),
+    }
     return render(request, "deliveries/list.html", context)
+
+
+@organization_required
+@require_GET
+def delivery_search(request: HttpRequest) -> HttpResponse:
+    # Unbound until something is asked, so a first visit shows the form and its hint, not errors.
+    filterset = DeliverySearchFilterSet(
+        request.GET or None, queryset=deliveries_for_organization(organization_for_request(request)),
+        request=request,
+    )
+    page = None
+    if filterset.identity_given():
+        page = Paginator(filterset.qs, DELIVERIES_PER_PAGE).get_page(request.GET.get("page"))
+    return render(request, "deliveries/search.html", {"form": filterset.form, "page": page})
 
 
 @organization_required

@@ -121,6 +121,24 @@ def test_a_call_over_the_rate_is_a_429_with_retry_after(organization: Organizati
     assert "throttled" in throttled.json()["detail"]
 
 
+@pytest.mark.parametrize("path", ["/api/v1/deliveries/?event_id=evt-1", "/api/v1/apps/{app}/event-names/",
+                                  "/apps/{app}/deliveries/export.csv"])
+def test_the_search_the_event_names_and_the_export_count_against_the_api_rate(
+    organization: Organization, app: App, path: str
+) -> None:
+    api = api_client_for(organization)
+    with _rates(api="2/min"):
+        answers = [api.get(path.format(app=app.pk)).status_code for _ in range(2)]
+        throttled = api.get(path.format(app=app.pk))
+        # One allowance per key: the other paths are refused too once it is spent.
+        elsewhere = api.get(f"/api/v1/apps/{app.pk}/deliveries/")
+
+    assert answers == [200, 200]
+    assert (throttled.status_code, elsewhere.status_code) == (429, 429)
+    assert 0 < int(throttled["Retry-After"]) <= 60
+    assert "throttled" in throttled.json()["detail"]
+
+
 def test_each_api_key_has_its_own_allowance(organization: Organization) -> None:
     busy, quiet = api_client_for(organization), api_client_for(organization)
     with _rates(api="2/min"):

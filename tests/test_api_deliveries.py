@@ -77,6 +77,12 @@ def test_since_is_inclusive_and_until_exclusive(api: APIClient, app: App) -> Non
         ("event_field=9", "event_field"),
         ("since=yesterday", "since"),
         ("until=2025-13-01", "until"),
+        ("since=0001-01-01T00:00:00%2B05:00", "since"),
+        # The same rule as the dashboard's filter form: an empty range is a mistake, not an empty list.
+        ("since=2025-03-02T00:00:00Z&until=2025-03-01T00:00:00Z", "until"),
+        ("since=2025-03-02T00:00:00Z&until=2025-03-02T00:00:00Z", "until"),
+        ("device=" + "a" * 65, "device"),
+        ("event_id=" + "e" * 129, "event_id"),
     ],
 )
 def test_a_bad_filter_is_a_400_naming_the_filter(api: APIClient, app: App, query: str, name: str) -> None:
@@ -84,6 +90,24 @@ def test_a_bad_filter_is_a_400_naming_the_filter(api: APIClient, app: App, query
 
     assert response.status_code == 400
     assert list(response.json()) == [name]
+
+
+def test_until_not_after_since_says_so_on_until(api: APIClient, app: App) -> None:
+    response = api.get(f"/api/v1/apps/{app.id}/deliveries/?since=2025-03-02T00:00:00Z&until=2025-03-01T00:00:00Z")
+
+    assert response.json() == {"until": ["Until must be after since."]}
+
+
+def test_the_schema_documents_the_lists_filters(api: APIClient) -> None:
+    schema = api.get("/api/schema/?format=json").json()
+    parameters = schema["paths"]["/api/v1/apps/{app_id}/deliveries/"]["get"]["parameters"]
+
+    documented = {parameter["name"]: parameter for parameter in parameters if parameter["in"] == "query"}
+    assert set(documented) == {"status", "event_field", "device", "event_id", "since", "until", "page", "page_size"}
+    assert documented["event_field"]["schema"]["enum"] == [1, 2, 3, 4, 5]
+    assert documented["since"]["schema"]["format"] == "date-time"
+    assert "Chartboost Event ID (1–5)" in documented["event_field"]["description"]
+    assert documented["event_id"]["description"].startswith("The event_id your game sent")
 
 
 def test_another_organizations_deliveries_list_is_a_404(api: APIClient, other_app: App) -> None:

@@ -48,6 +48,9 @@ def test_an_ingest_key_can_send_events(ingest_api: APIClient, app: App) -> None:
         ("post", "/api/v1/apps/{app}/recover/"),
         ("get", "/api/v1/deliveries/{delivery}/"),
         ("post", "/api/v1/deliveries/{delivery}/retry/"),
+        ("get", "/api/v1/deliveries/"),
+        ("get", "/api/v1/apps/{app}/event-names/"),
+        ("get", "/apps/{app}/deliveries/export.csv"),
     ],
 )
 def test_an_ingest_key_gets_a_403_for_everything_but_sending_events(
@@ -61,10 +64,12 @@ def test_an_ingest_key_gets_a_403_for_everything_but_sending_events(
     assert app.archived_at is None
 
 
-def test_a_full_key_can_read_and_retry_deliveries_and_stats(api: APIClient, app: App) -> None:
+def test_a_full_key_can_read_search_export_and_retry_deliveries_and_stats(api: APIClient, app: App) -> None:
     delivery = DeliveryFactory(event__app=app, status=Delivery.Status.FAILED)
     for path in (f"/api/v1/apps/{app.pk}/", f"/api/v1/apps/{app.pk}/mappings/", f"/api/v1/apps/{app.pk}/deliveries/",
-                 f"/api/v1/apps/{app.pk}/stats/", f"/api/v1/deliveries/{delivery.pk}/"):
+                 f"/api/v1/apps/{app.pk}/stats/", f"/api/v1/deliveries/{delivery.pk}/",
+                 f"/api/v1/deliveries/?device={delivery.device}", f"/api/v1/apps/{app.pk}/event-names/",
+                 f"/apps/{app.pk}/deliveries/export.csv"):
         assert api.get(path).status_code == 200, path
     assert api.post(f"/api/v1/deliveries/{delivery.pk}/retry/").status_code == 202
 

@@ -27,6 +27,9 @@ SPEC_OPERATIONS = {
     "/api/v1/deliveries/{id}/retry/": {"post"},
     "/api/v1/apps/{app_id}/recover/": {"post"},
     "/api/v1/apps/{app_id}/stats/": {"get"},
+    "/api/v1/apps/{app_id}/event-names/": {"get"},
+    "/api/v1/deliveries/": {"get"},
+    "/apps/{app_id}/deliveries/export.csv": {"get"},
 }
 HTTP_METHODS = {"get", "put", "post", "delete", "options", "head", "patch", "trace"}
 

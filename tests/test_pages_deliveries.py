@@ -11,7 +11,7 @@ from django.test import Client
 from delivery.models import Delivery
 from mappings.models import App
 from tests.factories import AppFactory, AttemptFactory, DeliveryFactory, MappingFactory
-from tests.page_helpers import field_errors, page_text, unescape
+from tests.page_helpers import field_block, field_errors, page_text, unescape
 
 Status = Delivery.Status
 MARCH_10 = datetime(2025, 3, 10, 12, tzinfo=UTC)
@@ -137,6 +137,28 @@ def test_until_before_since_is_an_error_next_to_until(signed_in_client: Client, 
     assert "Until must be after since." in field_errors(html, "until")
 
 
+def test_your_event_id_and_chartboosts_event_id_are_named_apart(signed_in_client: Client, app: App) -> None:
+    DeliveryFactory(event__app=app)
+    html = page_text(signed_in_client, f"/apps/{app.pk}/deliveries/")
+    header = html[html.index("<thead>"):html.index("</thead>")]
+    assert "<th>Your event_id</th>" in header and "<th>Chartboost Event ID</th>" in header
+    assert "Event id<" not in header
+    assert ">Your event_id" in field_block(html, "event_id")
+    assert ">Chartboost Event ID (1–5)" in field_block(html, "event_field")
+    assert "Any Chartboost Event ID" in field_block(html, "event_field")
+
+
+def test_the_export_link_keeps_the_filters_that_apply(signed_in_client: Client, app: App) -> None:
+    DeliveryFactory(event__app=app)
+    html = page_text(signed_in_client, f"/apps/{app.pk}/deliveries/?status=failed&event_field=9&device=AB-CD&page=2")
+    link = re.search(r'<a class="button" href="([^"]+)" download>Export CSV</a>', html).group(1)
+    # The bad event_field is not applied to the list, so it is not in the export either.
+    assert unescape(link) == f"/apps/{app.pk}/deliveries/export.csv?status=failed&device=AB-CD"
+
+    plain = page_text(signed_in_client, f"/apps/{app.pk}/deliveries/")
+    assert f'href="/apps/{app.pk}/deliveries/export.csv" download>Export CSV</a>' in plain
+
+
 def test_the_list_pages_by_fifty_and_page_links_keep_the_filters(signed_in_client: Client, app: App) -> None:
     for minute in range(51):
         DeliveryFactory(event__app=app, status=Status.FAILED, created_at=MARCH_10 + timedelta(minutes=minute))
@@ -242,6 +264,7 @@ def test_a_delivery_never_sent_says_why(signed_in_client: Client, app: App) -> N
     ("post", "/deliveries/{delivery}/retry/"),
     ("post", "/apps/{app}/recover/"),
     ("post", "/apps/{app}/test-event/"),
+    ("get", "/apps/{app}/deliveries/export.csv"),
 ])
 def test_another_organizations_app_or_delivery_is_a_404(
     signed_in_client: Client, other_app: App, method: str, path: str
@@ -255,7 +278,8 @@ def test_another_organizations_app_or_delivery_is_a_404(
     assert delivery.status == Status.FAILED
 
 
-@pytest.mark.parametrize("path", ["/apps/1/deliveries/", "/deliveries/1/"])
+@pytest.mark.parametrize("path", ["/apps/1/deliveries/", "/deliveries/1/", "/apps/1/deliveries/export.csv",
+                                  "/deliveries/"])
 def test_the_delivery_pages_ask_visitors_to_sign_in(client: Client, path: str) -> None:
     response = client.get(path)
     assert response.status_code == 302 and response["Location"].startswith("/accounts/login/")

@@ -213,6 +213,17 @@ def test_a_member_can_retry_and_recover_deliveries_in_the_api(member_api: APICli
     assert response.status_code == 202
 
 
+def test_a_member_can_search_export_and_read_the_event_names(
+    member_api: APIClient, plain_member_client: Client, app: App
+) -> None:
+    delivery = DeliveryFactory(event__app=app)
+    for path in (f"/api/v1/deliveries/?event_id={delivery.event.event_id}", f"/api/v1/apps/{app.pk}/event-names/",
+                 f"/apps/{app.pk}/deliveries/export.csv"):
+        assert member_api.get(path).status_code == 200, path
+    for path in (f"/deliveries/?event_id={delivery.event.event_id}", f"/apps/{app.pk}/deliveries/export.csv"):
+        assert plain_member_client.get(path).status_code == 200, path
+
+
 @pytest.fixture(params=["owner signed in", "full API key"])
 def owner_api(request: pytest.FixtureRequest, member: User, api: APIClient) -> APIClient:
     return owner_client(member) if request.param == "owner signed in" else api
