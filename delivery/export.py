@@ -1,6 +1,6 @@
 """The deliveries CSV export (`/apps/{id}/deliveries/export.csv`): every row the list's filters match.
 
-Rows are streamed as they are read, in keyset-ordered chunks (`selectors.deliveries_in_chunks`),
+Rows are streamed as they are read, in keyset-ordered chunks (`selectors.delivery_records_in_chunks`),
 so memory stays flat however many rows match: the response never holds more than one chunk.
 The header is fixed. A cell that starts with `=`, `+`, `-` or `@` is prefixed with `'`, so a
 spreadsheet shows it as text instead of running it as a formula (a tracked event's id or
@@ -34,7 +34,7 @@ from rest_framework.request import Request
 
 from delivery.filters import DeliveryFilterSet
 from delivery.models import Delivery
-from delivery.selectors import deliveries_for_app, deliveries_in_chunks, deliveries_with_last_answer
+from delivery.selectors import DeliveryRecord, deliveries_for_app, delivery_records_in_chunks
 from mappings.api import APP_ID_PARAMETER
 from mappings.selectors import app_get_for_request
 from trackerui.api_schema import ApiAutoSchema
@@ -60,20 +60,20 @@ def _text(value: Any) -> str:
     return "" if value is None else str(value)
 
 
-def delivery_csv_row(delivery: Delivery) -> list[str]:
-    """One delivery as the export's cells, in `CSV_HEADER`'s order (from `deliveries_with_last_answer`)."""
+def delivery_csv_row(record: DeliveryRecord) -> list[str]:
+    """One delivery as the export's cells, in `CSV_HEADER`'s order."""
     cells = [
-        _time(delivery.created_at),
-        delivery.event.event_id,
-        delivery.event.name,
-        _text(delivery.event_field),
-        delivery.status,
-        _text(delivery.attempt_count),
-        _time(delivery.last_attempt_at),
-        _text(delivery.last_response_status),
-        _text(delivery.last_response_message),
-        delivery.reason,
-        delivery.device,
+        _time(record.created_at),
+        record.event_id,
+        record.event_name,
+        _text(record.event_field),
+        record.status,
+        _text(record.attempt_count),
+        _time(record.last_attempt_at),
+        _text(record.last_response_status),
+        _text(record.last_response_message),
+        record.reason,
+        record.device,
     ]
     return [spreadsheet_safe(cell) for cell in cells]
 
@@ -89,8 +89,8 @@ def deliveries_csv(deliveries: QuerySet[Delivery], *, chunk_size: int = EXPORT_C
     """The header line, then the rows of `deliveries`, newest first: one string per chunk read."""
     writer = csv.writer(_Lines())
     yield writer.writerow(CSV_HEADER)
-    for chunk in deliveries_in_chunks(deliveries_with_last_answer(deliveries), chunk_size=chunk_size):
-        yield "".join(writer.writerow(delivery_csv_row(delivery)) for delivery in chunk)
+    for chunk in delivery_records_in_chunks(deliveries, chunk_size=chunk_size):
+        yield "".join(writer.writerow(delivery_csv_row(record)) for record in chunk)
 
 
 class ExportSchema(ApiAutoSchema):

@@ -94,7 +94,9 @@ class DeliveryFilterSet(django_filters.FilterSet):
 
     def applied(self) -> dict[str, Any]:
         """The filters that are valid and set: an invalid one is left out (and shown with its error)."""
-        self.errors  # noqa: B018 -- validates the form, so that cleaned_data exists.
+        if not self.is_bound:
+            return {}
+        self.form.is_valid()  # Validates, so that cleaned_data exists.
         return {
             name: value for name, value in self.form.cleaned_data.items()
             if value not in (None, "") and name not in self.errors
@@ -122,7 +124,7 @@ class DeliverySearchFilterSet(DeliveryFilterSet):
         queryset=_organization_apps,
         empty_label="Any app",
         error_messages={"invalid_choice": "No such app in your organization."},
-        help_text="Only this app's deliveries (its `id`).",
+        help_text="Only this app's deliveries (in the API, the app's id).",
     )
 
     class Meta(DeliveryFilterSet.Meta):
@@ -132,4 +134,4 @@ class DeliverySearchFilterSet(DeliveryFilterSet):
         """Whether a valid event_id or device narrows the search. Without one the page lists nothing (the
         form says why next to the field): every delivery of the organization is what the apps' own lists
         and exports are for."""
-        return self.is_bound and bool({"event_id", "device"} & set(self.applied()))
+        return bool({"event_id", "device"} & set(self.applied()))

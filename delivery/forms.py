@@ -53,6 +53,9 @@ class DeliverySearchForm(DeliveryFilterForm):
     hint instead and the API answers 400 naming `event_id`.
     """
 
+    # What a search is by comes first; the list's filters then narrow it.
+    field_order = ["event_id", "device", "app"]
+
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean()
         identity_given = cleaned.get("event_id") or cleaned.get("device")

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
+from datetime import datetime
+from typing import NamedTuple
 
-from django.db.models import Exists, OuterRef, Q, QuerySet, Subquery
+from django.db.models import Exists, OuterRef, QuerySet, Subquery
 from django.http import Http404
 
 from delivery.models import Attempt, Delivery, EventName
@@ -36,32 +38,55 @@ def deliveries_for_organization(organization: Organization | None) -> QuerySet[D
     )
 
 
-def deliveries_with_last_answer(deliveries: QuerySet[Delivery]) -> QuerySet[Delivery]:
-    """`deliveries`, each with Chartboost's JSON `status` and `message` of its latest attempt (None if never sent).
+class DeliveryRecord(NamedTuple):
+    """What a list of deliveries shows of one, read as plain values: no model, no JSON decoded."""
 
-    Subqueries rather than a prefetch, so a chunk of deliveries is still one query.
-    """
-    latest = Attempt.objects.filter(delivery=OuterRef("pk")).order_by("-number")
-    return deliveries.annotate(
-        last_response_status=Subquery(latest.values("response_status")[:1]),
-        last_response_message=Subquery(latest.values("response_message")[:1]),
-    )
+    id: int
+    created_at: datetime
+    event_id: str
+    event_name: str
+    event_field: int
+    status: str
+    attempt_count: int
+    last_attempt_at: datetime | None
+    # Chartboost's JSON `status` and `message` in the latest attempt's answer; None if never sent.
+    last_response_status: int | None
+    last_response_message: str | None
+    reason: str
+    device: str
 
 
-def deliveries_in_chunks(deliveries: QuerySet[Delivery], *, chunk_size: int) -> Iterator[list[Delivery]]:
-    """Every delivery of `deliveries`, newest first, `chunk_size` at a time.
+_RECORD_COLUMNS = (
+    "id", "created_at", "event__event_id", "event__name", "event_field", "status", "attempt_count",
+    "last_attempt_at", "last_response_status", "last_response_message", "reason", "device",
+)
+
+
+def delivery_records_in_chunks(deliveries: QuerySet[Delivery], *, chunk_size: int) -> Iterator[list[DeliveryRecord]]:
+    """Every delivery of `deliveries`, newest first, as records, `chunk_size` at a time.
 
     Keyset pagination on (created_at, id): each chunk is one query that starts after the
-    last row of the one before, so no chunk costs more than the first however deep it is
-    (an OFFSET would reread every row before it), and only one chunk is held at a time.
+    last row of the one before, through the (app, created_at) index, so no chunk costs more
+    than the first however deep it is (an OFFSET would reread every row before it), and only
+    one chunk is held at a time. The latest attempt's answer comes from subqueries, so a
+    chunk is still one query.
     """
-    ordered = deliveries.order_by("-created_at", "-id")
-    after: Delivery | None = None
+    latest = Attempt.objects.filter(delivery=OuterRef("pk")).order_by("-number")
+    ordered = (
+        deliveries.annotate(
+            last_response_status=Subquery(latest.values("response_status")[:1]),
+            last_response_message=Subquery(latest.values("response_message")[:1]),
+        )
+        .order_by("-created_at", "-id")
+        .values_list(*_RECORD_COLUMNS)
+    )
+    after: DeliveryRecord | None = None
     while True:
         page = ordered
         if after is not None:
-            page = page.filter(Q(created_at__lt=after.created_at) | Q(created_at=after.created_at, id__lt=after.id))
-        chunk = list(page[:chunk_size])
+            # "Before `after` in this order", written so the index range on created_at applies.
+            page = page.filter(created_at__lte=after.created_at).exclude(created_at=after.created_at, id__gte=after.id)
+        chunk = [DeliveryRecord(*values) for values in page[:chunk_size]]
         if chunk:
             yield chunk
         if len(chunk) < chunk_size:

@@ -93,3 +93,13 @@ def test_the_top_navigation_links_to_the_search(signed_in_client: Client, app: A
     assert '<a href="/deliveries/">Search deliveries</a>' in html
     assert '<a href="/deliveries/" aria-current="page">Search deliveries</a>' in page_text(signed_in_client,
                                                                                            "/deliveries/")
+
+
+def test_a_device_with_an_error_lists_nothing_rather_than_everything(signed_in_client: Client, app: App) -> None:
+    DeliveryFactory(event__app=app)
+
+    html = page_text(signed_in_client, "/deliveries/?device=" + "a" * 65)
+
+    assert field_errors(html, "device") != ""
+    assert field_errors(html, "event_id") == ""
+    assert delivery_ids(html) == []
