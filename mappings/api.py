@@ -323,8 +323,12 @@ class MappingDetailApi(APIView):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
+# What an app's audit trail lists (mappings.selectors.app_changes).
+CHANGE_OBJECTS = ["app", "mapping"]
+
+
 class ChangeActorSerializer(serializers.Serializer):
-    type = serializers.ChoiceField(choices=ActorType.values)
+    type = serializers.ChoiceField(choices=ActorType.choices)
     name = serializers.CharField(help_text="The username, the API key (its prefix and name), or `system`.")
 
 
@@ -338,10 +342,10 @@ class FieldChangeSerializer(serializers.Serializer):
 class ChangeSerializer(serializers.Serializer):
     at = serializers.DateTimeField()
     actor = ChangeActorSerializer()
-    source = serializers.ChoiceField(choices=Source.values)
-    object = serializers.ChoiceField(source="object_type", choices=["app", "mapping"])
+    source = serializers.ChoiceField(choices=Source.choices)
+    object = serializers.ChoiceField(source="object_type", choices=CHANGE_OBJECTS)
     object_id = serializers.IntegerField()
-    action = serializers.ChoiceField(choices=Action.values, help_text="`archived`: the app was deleted.")
+    action = serializers.ChoiceField(choices=Action.choices, help_text="`archived`: the app was deleted.")
     changes = FieldChangeSerializer(many=True, help_text="Created: every field. Changed: the fields that changed.")
 
 

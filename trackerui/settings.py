@@ -465,6 +465,10 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "PlatformEnum": "mappings.models.Platform",
         "DeliveryStatusEnum": "delivery.models.Delivery.Status",
+        "ChangeActionEnum": "trackerui.accounts.audit.Action",
+        "ChangeSourceEnum": "trackerui.accounts.audit.Source",
+        "ChangeActorTypeEnum": "trackerui.accounts.audit.ActorType",
+        "ChangeObjectEnum": "mappings.api.CHANGE_OBJECTS",
     },
 }
 
