@@ -284,3 +284,14 @@ def test_an_owner_who_steps_down_is_recorded(member: User, organization: Organiz
     membership_set_role(membership=Membership.objects.get(user=member), role="member")
     assert [fields(change)["role"] for change in membership_changes(organization)[0:2]] == [
         ("owner", "member"), ("member", "owner")]
+
+
+def test_a_created_object_lists_the_fields_it_has_and_a_changed_one_what_changed(app: App) -> None:
+    mapping = mapping_create(app=app, event_name="tutorial_done", event_field=5)
+    mapping_update(mapping=mapping, event_label="FTUE done")
+    mapping_update(mapping=mapping, event_label="")
+    cleared, labelled, created = app_changes(app)[0:3]
+    assert fields(created) == {"event_name": (None, "tutorial_done"), "event_field": (None, 5),
+                               "main_level_value": (None, 1), "sub_level_value": (None, 0), "active": (None, True)}
+    assert labelled.changes == [FieldChange("event_label", "", "FTUE done")]
+    assert cleared.changes == [FieldChange("event_label", "FTUE done", "")]

@@ -12,6 +12,7 @@ from mappings.models import App
 from mappings.services import app_update, mapping_create
 from mappings.views import CHANGES_PER_PAGE
 from tests.factories import AppFactory, OrganizationFactory
+from tests.test_csp import _assert_strict
 from trackerui.accounts.models import Membership, Organization
 from trackerui.accounts.services import api_key_create, api_key_revoke, membership_set_role
 
@@ -63,6 +64,11 @@ def test_it_pages_newest_first(signed_in_client: Client, app: App) -> None:
     last = signed_in_client.get(f"/apps/{app.pk}/changes/?page=2").content.decode()
     assert len(rows(last)) == 3 and 'rel="prev"' in last
     assert "created app" in text(rows(last)[-1])
+
+
+def test_it_allows_only_our_own_scripts_and_styles(signed_in_client: Client, app: App) -> None:
+    app_update(app=app, name="Renamed")
+    _assert_strict(signed_in_client.get(f"/apps/{app.pk}/changes/"))
 
 
 def test_the_app_page_links_to_it(signed_in_client: Client, app: App) -> None:

@@ -262,7 +262,8 @@ def _field_changes(record: HistoricalChanges, previous: HistoricalChanges | None
         else:
             before = None if previous is None else _shown_value(previous, name, labels)
         # Created: every field that has a value; changed: what changed; deleted: every field it had.
-        if before == after:
+        # Blank and none say the same when an object comes or goes.
+        if before == after or (record.history_type != "~" and before in (None, "") and after in (None, "")):
             continue
         changes.append(FieldChange(name, before, after))
     return changes
