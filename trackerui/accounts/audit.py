@@ -147,6 +147,13 @@ class AuditedRecords(HistoricalRecords):
         self.derived = derived or {}
         self.archived_by = archived_by
 
+    def create_history_model(self, model: type[models.Model], inherited: bool) -> type[models.Model]:
+        history_model = super().create_history_model(model, inherited)
+        # simple-history names the app's package as the module when the app's label is not the
+        # package's last part (accounts in trackerui.accounts); the class lives in the models module.
+        history_model.__module__ = self.module
+        return history_model
+
     def get_extra_fields(self, model: type[models.Model], fields: dict[str, models.Field]) -> dict[str, Any]:
         extra = super().get_extra_fields(model, fields)
         extra.update(self.derived)
