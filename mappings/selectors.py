@@ -6,6 +6,7 @@ from django.db.models import Count, Q, QuerySet
 from django.http import Http404, HttpRequest
 
 from mappings.models import App, Mapping
+from trackerui.accounts.audit import ChangeFeed
 from trackerui.accounts.models import Organization
 from trackerui.accounts.selectors import organization_for_request
 
@@ -54,3 +55,14 @@ def apps_with_active_mapping_counts(organization: Organization | None) -> QueryS
     return apps_for_organization(organization).annotate(
         active_mapping_count=Count("mappings", filter=Q(mappings__active=True))
     )
+
+
+def app_changes(app: App) -> ChangeFeed:
+    """The app's audit trail: its own changes and its mappings' (deleted ones too), newest first.
+
+    The one reader behind the changes API, the app's Changes page and its admin history.
+    """
+    return ChangeFeed({
+        "app": App.audit_trail.filter(id=app.pk),
+        "mapping": Mapping.audit_trail.filter(app_id=app.pk),
+    })

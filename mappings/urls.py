@@ -11,6 +11,7 @@ urlpatterns = [
     path("apps/new/", views.app_new, name="app-new"),
     path("apps/<int:app_id>/edit/", views.app_edit, name="app-edit"),
     path("apps/<int:app_id>/s2s-confirm/", views.app_s2s_confirm, name="app-s2s-confirm"),
+    path("apps/<int:app_id>/changes/", views.app_changes_view, name="app-changes"),
     path("apps/<int:app_id>/delivery/", views.app_delivery_toggle, name="app-delivery-toggle"),
     path("apps/<int:app_id>/mappings/new/", views.mapping_new, name="mapping-new"),
     path("apps/<int:app_id>/mappings/<int:mapping_id>/edit/", views.mapping_edit, name="mapping-edit"),

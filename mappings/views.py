@@ -11,17 +11,20 @@ import copy
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
 from mappings.forms import AppForm, MappingForm, add_service_errors
 from mappings.models import App, Mapping
-from mappings.selectors import app_get_for_request, mapping_get_for_app
+from mappings.selectors import app_changes, app_get_for_request, mapping_get_for_app
 from mappings.services import app_create, app_update, mapping_create, mapping_delete, mapping_set_active, mapping_update
 from trackerui.accounts import roles
 from trackerui.accounts.decorators import organization_required
 from trackerui.accounts.selectors import organization_for_request
+
+CHANGES_PER_PAGE = 25
 
 
 def _mapping_for(request: HttpRequest, app_id: int, mapping_id: int) -> Mapping:
@@ -140,3 +143,10 @@ def mapping_toggle(request: HttpRequest, app_id: int, mapping_id: int) -> HttpRe
     state = "active" if mapping.active else "paused: matching events are not sent"
     messages.success(request, f"The mapping of {mapping.event_name} is {state}.")
     return redirect("app-detail", app_id=mapping.app_id)
+
+
+@organization_required
+def app_changes_view(request: HttpRequest, app_id: int) -> HttpResponse:
+    app = app_get_for_request(request, app_id)
+    changes_page = Paginator(app_changes(app), CHANGES_PER_PAGE).get_page(request.GET.get("page"))
+    return render(request, "apps/changes.html", {"app": app, "changes_page": changes_page})

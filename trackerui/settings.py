@@ -167,6 +167,7 @@ INSTALLED_APPS = [
     "django_q",
     "axes",
     "csp",
+    "simple_history",
     "trackerui",
     "trackerui.accounts",
     "mappings",
@@ -184,6 +185,9 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Keeps the request at hand for the audit trail, which reads who acts and from where only when
+    # it writes a change, after DRF has authenticated the request (trackerui/accounts/audit.py).
+    "simple_history.middleware.HistoryRequestMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
@@ -461,6 +465,10 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "PlatformEnum": "mappings.models.Platform",
         "DeliveryStatusEnum": "delivery.models.Delivery.Status",
+        "ChangeActionEnum": "trackerui.accounts.audit.Action",
+        "ChangeSourceEnum": "trackerui.accounts.audit.Source",
+        "ChangeActorTypeEnum": "trackerui.accounts.audit.ActorType",
+        "ChangeObjectEnum": "mappings.api.CHANGE_OBJECTS",
     },
 }
 
