@@ -30,7 +30,8 @@ def customer_pages(app: App) -> list[str]:
     mapping = app.mappings.get()
     return [
         "/apps/", f"/apps/{app.pk}/", f"/apps/{app.pk}/mappings/", f"/apps/{app.pk}/settings/",
-        f"/apps/{app.pk}/deliveries/", f"/apps/{app.pk}/delete/", f"/apps/{app.pk}/edit/", f"/apps/{app.pk}/mappings/new/",
+        f"/apps/{app.pk}/deliveries/", f"/apps/{app.pk}/delete/", f"/apps/{app.pk}/edit/",
+        f"/apps/{app.pk}/mappings/new/",
         f"/apps/{app.pk}/mappings/{mapping.pk}/edit/", f"/apps/{app.pk}/mappings/{mapping.pk}/delete/",
         "/settings/api-keys/",
     ]
