@@ -49,8 +49,10 @@ def app_deliveries(request: HttpRequest, app_id: int) -> HttpResponse:
 def delivery_detail(request: HttpRequest, delivery_id: int) -> HttpResponse:
     """One delivery; asked by htmx (polling after a retry), only its status panel."""
     delivery = delivery_get_for_organization(organization_for_request(request), delivery_id)
-    template = "deliveries/_status_panel.html" if is_htmx(request) else "deliveries/detail.html"
-    return vary_on_htmx(render(request, template, {"delivery": delivery, "app": delivery.app}))
+    if is_htmx(request):
+        context = {"delivery": delivery, "app": delivery.app, "htmx_partial": True}
+        return vary_on_htmx(render(request, "deliveries/_status_panel.html", context))
+    return vary_on_htmx(render(request, "deliveries/detail.html", {"delivery": delivery, "app": delivery.app}))
 
 
 @organization_required
@@ -66,7 +68,7 @@ def delivery_retry_view(request: HttpRequest, delivery_id: int) -> HttpResponse:
     if is_htmx(request):
         # The status panel swaps in with the message inside it, and polls until the status is final.
         delivery.refresh_from_db()
-        context = {"delivery": delivery, "app": delivery.app, "panel_message": text,
+        context = {"delivery": delivery, "app": delivery.app, "htmx_partial": True, "panel_message": text,
                    "panel_message_level": "success" if level == messages.SUCCESS else "error"}
         return vary_on_htmx(render(request, "deliveries/_status_panel.html", context))
     messages.add_message(request, level, text)

@@ -61,6 +61,8 @@ def test_a_retried_delivery_turns_delivered_without_a_reload(live_server: LiveSe
 
     expect(status).to_have_attribute("data-status", "delivered", timeout=5_000)
     expect(status.locator(".badge").first).to_have_text("delivered")
+    expect(page.locator("#attempts article")).to_have_count(2)
+    expect(page.locator("#attempt-2")).to_contain_text("delivered")
     assert page.evaluate("window.stillTheSamePage") is True
     assert page.url == f"{live_server.url}/deliveries/{delivery.pk}/"
 

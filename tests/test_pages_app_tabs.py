@@ -227,6 +227,9 @@ def test_retry_answers_htmx_with_the_status_panel_that_polls_until_final(signed_
     Delivery.objects.filter(pk=delivery.pk).update(status=Status.DELIVERED, next_attempt_at=None)
     final = signed_in_client.get(f"/deliveries/{delivery.pk}/", **HTMX).content.decode()
     assert 'data-status="delivered"' in final and "hx-trigger" not in final and "<html" not in final
+    # The attempts come along, swapped in by their id, so a new attempt shows without a reload.
+    assert '<section class="card" id="attempts" hx-swap-oob="true">' in final
+    assert "hx-swap-oob" not in page_text(signed_in_client, f"/deliveries/{delivery.pk}/")
 
 
 def test_retry_without_javascript_posts_and_redirects_to_the_delivery_with_the_message(signed_in_client: Client,
