@@ -43,17 +43,19 @@ def test_every_tab_shows_the_same_tabs_with_its_own_marked_current(signed_in_cli
     assert tabs(html) == [(label, f"/apps/{app.pk}/{path}", label == current) for label, path in TABS.items()]
 
 
-def test_a_delivery_and_the_app_forms_sit_under_their_tab(signed_in_client: Client, app: App) -> None:
+def test_one_delivery_shows_the_tabs_with_deliveries_current(signed_in_client: Client, app: App) -> None:
     delivery = DeliveryFactory(event__app=app)
+    html = page_text(signed_in_client, f"/deliveries/{delivery.pk}/")
+    assert [label for label, _, current in tabs(html) if current] == ["Deliveries"]
+
+
+def test_the_forms_of_a_tab_lead_back_to_it(signed_in_client: Client, app: App) -> None:
     mapping = MappingFactory(app=app)
-    for path, current in ((f"/deliveries/{delivery.pk}/", "Deliveries"),
-                          (f"/apps/{app.pk}/mappings/{mapping.pk}/edit/", None),
-                          (f"/apps/{app.pk}/delete/", None)):
-        html = page_text(signed_in_client, path)
-        if current:
-            assert [label for label, _, is_current in tabs(html) if is_current] == [current]
-        else:
-            assert f'href="/apps/{app.pk}/{"mappings" if "mappings" in path else "settings"}/"' in html
+    forms = {"mappings/new/": "mappings/", f"mappings/{mapping.pk}/edit/": "mappings/",
+             f"mappings/{mapping.pk}/delete/": "mappings/", "edit/": "settings/", "delete/": "settings/"}
+    for path, tab in forms.items():
+        crumbs = page_text(signed_in_client, f"/apps/{app.pk}/{path}").split('<nav class="crumbs">')[1]
+        assert f'href="/apps/{app.pk}/{tab}"' in crumbs.split("</nav>")[0], path
 
 
 @time_machine.travel(NOW, tick=False)

@@ -15,7 +15,9 @@ from django.http import QueryDict
 from django.template.context import Context
 from django.urls import reverse
 from django.utils.html import format_html
-from django.utils.safestring import SafeString
+from django.utils.safestring import SafeString, mark_safe
+
+from mappings.models import App
 
 register = template.Library()
 
@@ -26,21 +28,21 @@ class Tab:
 
     label: str
     url_name: str
-    # Other pages that belong under this tab (a form reached from it), by URL name.
+    # Other pages, by URL name, that show the tabs with this one current (one delivery: Deliveries).
     also_for: tuple[str, ...] = ()
 
 
 # The app's tabs, in order. A new tab is one more entry here (its URL takes the app's id).
 APP_TABS = (
     Tab("Overview", "app-detail"),
-    Tab("Mappings", "app-mappings", also_for=("mapping-new", "mapping-edit", "mapping-delete")),
+    Tab("Mappings", "app-mappings"),
     Tab("Deliveries", "app-deliveries", also_for=("delivery-detail",)),
-    Tab("Settings", "app-settings", also_for=("app-edit", "app-delete")),
+    Tab("Settings", "app-settings"),
 )
 
 
 @register.inclusion_tag("apps/_tabs.html", takes_context=True)
-def app_tabs(context: Context, app: object) -> dict[str, object]:
+def app_tabs(context: Context, app: App) -> dict[str, object]:
     request = context.get("request")
     match = getattr(request, "resolver_match", None)
     current = match.url_name if match else None
@@ -72,12 +74,12 @@ def utc_time(value: datetime | None, *, seconds: bool = False, relative: bool = 
         return format_html('<span class="subtle">{}</span>', empty)
     when = _utc(value)
     shown = when.strftime("%Y-%m-%d %H:%M:%S" if seconds else "%Y-%m-%d %H:%M")
+    flags = mark_safe((" data-seconds" if seconds else "") + (" data-relative" if relative else ""))
     return format_html(
-        '<time datetime="{}" title="{} UTC"{}{}>{} UTC</time>',
+        '<time datetime="{}" title="{} UTC"{}>{} UTC</time>',
         when.strftime("%Y-%m-%dT%H:%M:%SZ"),
         when.strftime("%Y-%m-%d %H:%M:%S"),
-        format_html(" {}", "data-seconds") if seconds else "",
-        format_html(" {}", "data-relative") if relative else "",
+        flags,
         shown,
     )
 
