@@ -1,6 +1,7 @@
 """Dashboard pages for apps and mappings.
 
-The apps list and the app page are the shell's (trackerui.dashboard_urls): they show delivery panels.
+The apps list and an app's Overview, Mappings and Settings tabs are the shell's (trackerui.dashboard_urls):
+they show delivery panels. The actions below redirect to the tab their form is on.
 """
 
 from django.urls import path

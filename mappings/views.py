@@ -1,6 +1,7 @@
 """Dashboard pages for apps and their mappings.
 
-Each view checks access (another organization's app or mapping is a 404), lets a form
+Each action redirects to the app's tab where its form is (Mappings, Settings), so its
+message shows at the top. Each view checks access (another organization's app or mapping is a 404), lets a form
 turn the post into values, calls one service and renders. The rules themselves live
 on the models, reached through `mappings.services`.
 """
@@ -66,7 +67,7 @@ def app_edit(request: HttpRequest, app_id: int) -> HttpResponse:
             add_service_errors(form, error)
         else:
             messages.success(request, f"{app.name} is saved.")
-            return redirect("app-detail", app_id=app.pk)
+            return redirect("app-settings", app_id=app.pk)
     return render(request, "apps/form.html", {"form": form, "app": app})
 
 
@@ -75,7 +76,7 @@ def app_edit(request: HttpRequest, app_id: int) -> HttpResponse:
 def app_s2s_confirm(request: HttpRequest, app_id: int) -> HttpResponse:
     app = app_update(app=app_get_for_request(request, app_id), s2s_confirmed=True)
     messages.success(request, f"Marked {app.name} as switched to S2S by Chartboost.")
-    return redirect("app-detail", app_id=app.pk)
+    return redirect("app-settings", app_id=app.pk)
 
 
 @organization_required
@@ -87,7 +88,7 @@ def app_delivery_toggle(request: HttpRequest, app_id: int) -> HttpResponse:
         messages.success(request, "Delivery is on: waiting events go out to Chartboost now.")
     else:
         messages.success(request, "Delivery is paused: new events wait as pending until you turn it back on.")
-    return redirect("app-detail", app_id=app.pk)
+    return redirect("app-settings", app_id=app.pk)
 
 
 @organization_required
@@ -103,7 +104,7 @@ def mapping_new(request: HttpRequest, app_id: int) -> HttpResponse:
             add_service_errors(form, error)
         else:
             messages.success(request, f"{mapping.event_name} is now sent as Event ID {mapping.event_field}.")
-            return redirect("app-detail", app_id=app.pk)
+            return redirect("app-mappings", app_id=app.pk)
     return render(request, "mappings/form.html", {"form": form, "app": app})
 
 
@@ -120,7 +121,7 @@ def mapping_edit(request: HttpRequest, app_id: int, mapping_id: int) -> HttpResp
             add_service_errors(form, error)
         else:
             messages.success(request, f"The mapping of {mapping.event_name} is saved.")
-            return redirect("app-detail", app_id=mapping.app_id)
+            return redirect("app-mappings", app_id=mapping.app_id)
     return render(request, "mappings/form.html", {"form": form, "app": mapping.app, "mapping": mapping})
 
 
@@ -131,7 +132,7 @@ def mapping_delete_view(request: HttpRequest, app_id: int, mapping_id: int) -> H
     if request.method == "POST":
         mapping_delete(mapping=mapping)
         messages.success(request, f"The mapping of {mapping.event_name} to Event ID {mapping.event_field} is deleted.")
-        return redirect("app-detail", app_id=mapping.app_id)
+        return redirect("app-mappings", app_id=mapping.app_id)
     return render(request, "mappings/confirm_delete.html", {"mapping": mapping, "app": mapping.app})
 
 
@@ -142,7 +143,7 @@ def mapping_toggle(request: HttpRequest, app_id: int, mapping_id: int) -> HttpRe
     mapping = mapping_set_active(mapping=mapping, active=not mapping.active)
     state = "active" if mapping.active else "paused: matching events are not sent"
     messages.success(request, f"The mapping of {mapping.event_name} is {state}.")
-    return redirect("app-detail", app_id=mapping.app_id)
+    return redirect("app-mappings", app_id=mapping.app_id)
 
 
 @organization_required

@@ -61,11 +61,11 @@ def test_a_tracked_event_can_be_mapped_from_its_map_it_link(signed_in_client: Cl
     assert 'name="event_name" value="boss defeated"' in html
 
 
-def test_adding_a_mapping_saves_it_and_returns_to_the_app_page(signed_in_client: Client, app: App) -> None:
+def test_adding_a_mapping_saves_it_and_returns_to_the_mappings_tab(signed_in_client: Client, app: App) -> None:
     response = signed_in_client.post(f"/apps/{app.pk}/mappings/new/", {
         **FORM_DEFAULTS, "main_level_property": "level", "sub_level_property": "stage",
     })
-    assert response.status_code == 302 and response["Location"] == f"/apps/{app.pk}/"
+    assert response.status_code == 302 and response["Location"] == f"/apps/{app.pk}/mappings/"
     mapping = app.mappings.get()
     assert (mapping.event_name, mapping.event_field, mapping.label) == ("level_complete", 1, "level_complete")
     assert (mapping.main_level_property, mapping.sub_level_property, mapping.active) == ("level", "stage", True)
@@ -99,7 +99,7 @@ def test_a_mapping_can_be_paused_and_activated(signed_in_client: Client, app: Ap
     signed_in_client.post(f"/apps/{app.pk}/mappings/{mapping.pk}/toggle/")
     mapping.refresh_from_db()
     assert mapping.active is False
-    assert "paused" in page_text(signed_in_client, f"/apps/{app.pk}/")
+    assert "paused" in page_text(signed_in_client, f"/apps/{app.pk}/mappings/")
     signed_in_client.post(f"/apps/{app.pk}/mappings/{mapping.pk}/toggle/")
     mapping.refresh_from_db()
     assert mapping.active is True
@@ -111,7 +111,7 @@ def test_deleting_a_mapping_asks_first_then_deletes_on_post(signed_in_client: Cl
     assert "Delete this mapping?" in html and "level_complete" in html
     assert Mapping.objects.filter(pk=mapping.pk).exists()
     response = signed_in_client.post(f"/apps/{app.pk}/mappings/{mapping.pk}/delete/")
-    assert response.status_code == 302 and response["Location"] == f"/apps/{app.pk}/"
+    assert response.status_code == 302 and response["Location"] == f"/apps/{app.pk}/mappings/"
     assert not Mapping.objects.filter(pk=mapping.pk).exists()
 
 

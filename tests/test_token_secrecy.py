@@ -33,7 +33,9 @@ def stored_ciphertext(app: App) -> str:
 def customer_pages(app: App) -> list[str]:
     mapping = app.mappings.get()
     return [
-        "/apps/", f"/apps/{app.pk}/", f"/apps/{app.pk}/edit/", f"/apps/{app.pk}/mappings/new/",
+        "/apps/", f"/apps/{app.pk}/", f"/apps/{app.pk}/mappings/", f"/apps/{app.pk}/settings/",
+        f"/apps/{app.pk}/deliveries/", f"/apps/{app.pk}/delete/", f"/apps/{app.pk}/edit/",
+        f"/apps/{app.pk}/mappings/new/",
         f"/apps/{app.pk}/mappings/{mapping.pk}/edit/", f"/apps/{app.pk}/mappings/{mapping.pk}/delete/",
         "/settings/api-keys/",
     ]
@@ -92,7 +94,7 @@ def test_the_token_never_appears_in_pages_admin_or_logs_after_saving(
         for secret in secrets:
             assert secret not in html, f"{path} shows a token or its ciphertext"
             assert secret[:20] not in html, f"{path} shows the start of a token or its ciphertext"
-    assert f"…{REPLACEMENT_TOKEN[-9:]}" in shown[f"/apps/{app.pk}/"]
+    assert f"…{REPLACEMENT_TOKEN[-9:]}" in shown[f"/apps/{app.pk}/settings/"]
     assert f"…{REPLACEMENT_TOKEN[-9:]}" in shown["/admin/mappings/app/"]
     assert caplog.records, "logging was not captured"
     for record in caplog.records:

@@ -254,6 +254,8 @@ LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True
+# The admin writes times as the dashboard does: 2026-12-01 22:35:03 UTC (trackerui/formats/en/formats.py).
+FORMAT_MODULE_PATH = ["trackerui.formats"]
 
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
