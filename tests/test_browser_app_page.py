@@ -41,11 +41,19 @@ def _failed_delivery(app: App, settings: Settings) -> Delivery:
     return delivery
 
 
-def test_a_retried_delivery_turns_delivered_without_a_reload(live_server: LiveServer, page: Page, member: User,
-                                                             app: App, settings: Settings) -> None:
+def test_a_failed_delivery_found_from_the_overview_is_retried_and_turns_delivered_without_a_reload(
+    live_server: LiveServer, page: Page, member: User, app: App, settings: Settings
+) -> None:
     delivery = _failed_delivery(app, settings)
     _sign_in(page, live_server, member)
-    page.goto(f"{live_server.url}/deliveries/{delivery.pk}/")
+    # Found from the overview's problems, then the failed list, where the reason shows.
+    page.goto(f"{live_server.url}/apps/{app.pk}/")
+    page.locator("[data-problem=failed]").get_by_role("link").click()
+    rows = page.locator("table.deliveries tbody tr")
+    expect(rows).to_have_count(1)
+    rows.get_by_role("link").first.click()
+    expect(page).to_have_url(f"{live_server.url}/deliveries/{delivery.pk}/")
+    expect(page.locator("main")).to_contain_text(delivery.reason)
     status = page.locator("#delivery-status")
     expect(status).to_have_attribute("data-status", "failed")
     # Gone if the page reloads.

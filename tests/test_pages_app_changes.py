@@ -16,7 +16,7 @@ from tests.test_csp import _assert_strict
 from trackerui.accounts.models import Membership, Organization
 from trackerui.accounts.services import api_key_create, api_key_revoke, membership_set_role
 
-TIME = re.compile(r'<time datetime="(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?\+00:00)">')
+TIME = re.compile(r'<time datetime="\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ" title="[^"]+ UTC"')
 
 
 def rows(html: str) -> list[str]:

@@ -20,7 +20,8 @@ from tests.page_helpers import field_block, field_errors, page_text
 Status = Delivery.Status
 NOW = datetime(2025, 3, 10, 15, tzinfo=UTC)
 HTMX = {"HTTP_HX_REQUEST": "true"}
-TABS = {"Overview": "", "Mappings": "mappings/", "Deliveries": "deliveries/", "Changes": "changes/", "Settings": "settings/"}
+TABS = {"Overview": "", "Mappings": "mappings/", "Deliveries": "deliveries/", "Changes": "changes/",
+        "Settings": "settings/"}
 
 
 def tabs(html: str) -> list[tuple[str, str, bool]]:
