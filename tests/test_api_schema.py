@@ -122,3 +122,14 @@ def test_the_docs_page_is_public_and_loads_nothing_from_outside(db: None) -> Non
     # Nothing absolute anywhere, the initialiser included (Swagger UI's validator badge is off).
     for text in (page, Client().get(initialiser).content.decode()):
         assert "http://" not in text and "https://" not in text and "//cdn" not in text
+
+
+def test_every_operation_is_filed_under_the_resource_it_acts_on(schema: dict) -> None:
+    tags = {
+        (method, path): tuple(operation.get("tags", ()))
+        for path, item in schema["paths"].items()
+        for method, operation in item.items()
+        if method in HTTP_METHODS
+    }
+    assert tags[("post", "/api/v1/apps/{app_id}/events/")] == ("events",)
+    assert {found for found in tags.values() if len(found) != 1 or "v1" in found} == set()
