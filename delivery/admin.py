@@ -81,8 +81,7 @@ class AttemptInline(ReadOnly, admin.StackedInline):
 class DeliveryAdmin(ReadOnly, admin.ModelAdmin):
     # Status second, and few, short columns, so a 1366 px screen shows the whole row with the
     # sidebar open; the device and the full timestamps are on each delivery's page.
-    list_display = ["id", "status", "created", "app_name", "event_shown", "event_id_number", "attempts",
-                    "next_attempt"]
+    list_display = ["id", "status_shown", "created", "app_name", "event_shown", "event_id_number", "attempts"]
     list_filter = ["status", "app", "event_field"]
     list_select_related = ["event", "app"]
     search_fields = ["event__event_id", "device"]
@@ -116,9 +115,13 @@ class DeliveryAdmin(ReadOnly, admin.ModelAdmin):
     def attempts(self, delivery: Delivery) -> int:
         return delivery.attempt_count
 
-    @admin.display(description="Next attempt", ordering="next_attempt_at")
-    def next_attempt(self, delivery: Delivery) -> str:
-        return _short_time(delivery.next_attempt_at) if delivery.next_attempt_at else "-"
+    @admin.display(description="Status", ordering="status")
+    def status_shown(self, delivery: Delivery) -> str:
+        """The status, and when a waiting delivery is next due: a column of its own would not fit."""
+        if delivery.next_attempt_at is None or delivery.status not in Delivery.SENDABLE:
+            return delivery.get_status_display()
+        return format_html('{}<div class="quiet">next {}</div>', delivery.get_status_display(),
+                           _short_time(delivery.next_attempt_at))
 
     def get_search_results(
         self, request: HttpRequest, queryset: QuerySet[Delivery], search_term: str

@@ -130,7 +130,8 @@ def sign_in(page: object, base: str, who: str) -> None:
         raise SystemExit(f"Signing in as {username} failed: still on {page.url}")
 
 
-def take(base: str, demo: Demo, out: Path) -> list[Path]:
+def take(base: str, demo: Demo, out: Path, overflowing: list[str]) -> list[Path]:
+    """Screenshot every page at every width; note in `overflowing` each page wider than its screen."""
     from playwright.sync_api import sync_playwright
 
     written = []
@@ -149,6 +150,11 @@ def take(base: str, demo: Demo, out: Path) -> list[Path]:
                         raise SystemExit(f"{shot.name}: {shot.path(demo)} answered "
                                          f"{response.status if response else 'nothing'}")
                     page.wait_for_load_state("networkidle")
+                    # A page wider than the screen scrolls sideways as a whole; wide tables should
+                    # scroll inside their own container instead.
+                    overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+                    if overflow > 0:
+                        overflowing.append(f"{shot.name} at {width} px is {overflow} px wider than the screen")
                     path = out / f"{shot.name}-{width}.png"
                     page.screenshot(path=str(path), full_page=True)
                     written.append(path)
@@ -205,7 +211,8 @@ def main() -> None:
             wait_for(f"{base}/accounts/login/", process, seconds=180)
             demo = demo_ids()
             print("Taking screenshots:")
-            take(base, demo, options.out)
+            overflowing: list[str] = []
+            take(base, demo, options.out, overflowing)
         except BaseException:
             print(log.read_text()[-3000:], file=sys.stderr)
             raise
@@ -213,6 +220,8 @@ def main() -> None:
             stop(process)
     write_index(options.out)
     print(f"Wrote {len(PAGES) * len(WIDTHS)} screenshots and {options.out.relative_to(ROOT)}/README.md.")
+    if overflowing:
+        raise SystemExit("Pages that scroll sideways as a whole:\n  " + "\n  ".join(overflowing))
 
 
 if __name__ == "__main__":
