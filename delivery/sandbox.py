@@ -164,7 +164,7 @@ def _signature_problems(headers: Mapping[str, str], body: Mapping[str, Any], kno
     if headers["x-chartboost-signature"] != expected:
         return ["X-Chartboost-Signature does not match sha256(action:pia;app:…;token:…;timestamp:…;)"]
     if known_token is not None and body["token"].lower() != known_token.lower():
-        return ["Invalid app signature: the token is not this app's current app signature"]
+        return ["Invalid app signature: signed with a token that is not the app's current one"]
     return []
 
 

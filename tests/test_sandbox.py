@@ -75,7 +75,7 @@ def test_an_app_whose_token_it_knows_is_refused_when_signed_with_another_token()
     with ChartboostSandbox(app_tokens={APP_ID: current}) as sandbox:
         # Signed consistently, but with the app's old token: Chartboost checks against the one it holds.
         stale = post(sandbox, body()).json()
-        assert stale["status"] == 401 and "not this app's current app signature" in stale["message"]
+        assert stale["status"] == 401 and "not the app's current one" in stale["message"]
         headers = chartboost.request_headers(app_id=APP_ID, app_token=current, timestamp=TIMESTAMP)
         assert post(sandbox, body(token=current), headers).json() == {"status": 200, "message": "Success"}
         other_app = chartboost.request_headers(app_id="5" * 24, app_token=TOKEN, timestamp=TIMESTAMP)
