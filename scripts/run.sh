@@ -43,7 +43,8 @@ trap 'exit 130' INT TERM
 sign_in=$("$PY" manage.py seed_demo)
 # The sandbox knows the demo apps' current tokens, as Chartboost would: the demo app seeded with
 # an old one sees its deliveries fail with status 401.
-read -r -a sandbox_args <<<"$("$PY" manage.py seed_demo --sandbox-args)"
+sandbox_line=$("$PY" manage.py seed_demo --sandbox-args)
+read -r -a sandbox_args <<<"$sandbox_line"
 
 # The worker and the sandbox log to files, so the terminal keeps the dev server and the
 # sign-in details readable.

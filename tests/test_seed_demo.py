@@ -11,8 +11,10 @@ from django.core.management import call_command
 from pytest_django import DjangoCaptureOnCommitCallbacks, Settings
 
 from delivery.models import Delivery
+from delivery.outbox.recovery import deliveries_retry
 from mappings.management.commands.seed_demo import sandbox_args
 from mappings.models import App, Mapping
+from mappings.services import app_update
 from tests.live_receiver import run_queued_sends, sandbox_as_chartboost
 from trackerui.accounts.models import ApiKey, Membership
 from trackerui.accounts.selectors import api_key_for_raw
@@ -103,7 +105,7 @@ def test_running_it_again_keeps_what_the_customer_changed(db: None) -> None:
     assert mapping.label == "My own label"
 
 
-def test_the_demo_events_fail_for_the_stale_token_app_only_saying_why(
+def test_the_demo_events_fail_for_the_stale_token_app_only_saying_why_until_its_token_is_fixed(
     db: None, settings: Settings, django_capture_on_commit_callbacks: DjangoCaptureOnCommitCallbacks
 ) -> None:
     seed()
@@ -113,9 +115,18 @@ def test_the_demo_events_fail_for_the_stale_token_app_only_saying_why(
             call_command("send_demo_events", "--rounds", "1", stdout=StringIO())
         while run_queued_sends():
             pass
-    failed = Delivery.objects.filter(status=Delivery.Status.FAILED)
-    assert {delivery.app.name for delivery in failed} == {"Word Blitz"}
-    assert failed.count() == 2
-    assert all("status 401" in d.reason and "check the app token" in d.reason for d in failed)
-    assert all(d.attempts.get().response_status == 401 for d in failed)
-    assert not Delivery.objects.exclude(app__name="Word Blitz").exclude(status=Delivery.Status.DELIVERED).exists()
+        failed = Delivery.objects.filter(status=Delivery.Status.FAILED)
+        assert {delivery.app.name for delivery in failed} == {"Word Blitz"}
+        assert failed.count() == 2
+        assert all("status 401" in d.reason and "check the app token" in d.reason for d in failed)
+        assert all(d.attempts.get().response_status == 401 for d in failed)
+        assert not Delivery.objects.exclude(app__name="Word Blitz").exclude(status=Delivery.Status.DELIVERED).exists()
+
+        # What the README tells a newcomer to do: put in the token Chartboost holds, and retry.
+        stale = App.objects.get(name="Word Blitz")
+        with django_capture_on_commit_callbacks(execute=True):
+            app_update(app=stale, chartboost_app_token=known_tokens[stale.chartboost_app_id])
+            assert deliveries_retry(deliveries=Delivery.objects.filter(app=stale)) == 2
+        while run_queued_sends():
+            pass
+    assert set(Delivery.objects.filter(app=stale).values_list("status", flat=True)) == {Delivery.Status.DELIVERED}
