@@ -168,7 +168,8 @@ def write_index(out: Path) -> None:
     lines = ["# Screenshots", "",
              "Made by `scripts/screenshots.py` from the demo data of `make run`, at 1366 px (a laptop) and "
              "390 px (a phone). Run it again after changing a page; it fails naming any page that answers 4xx or "
-             "5xx.", "", "| page | 1366 px | 390 px | what it shows |", "| --- | --- | --- | --- |"]
+             "5xx, or that is wider than the screen.", "",
+             "| page | 1366 px | 390 px | what it shows |", "| --- | --- | --- | --- |"]
     for shot in PAGES:
         files = " | ".join(f"[{shot.name}-{width}.png]({shot.name}-{width}.png)" for width in WIDTHS)
         lines.append(f"| {shot.name} | {files} | {shot.about} |")
