@@ -123,7 +123,9 @@ class App(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.name} ({self.get_platform_display()})"
+        # Studios often name an app after its platform already ("Puzzle Quest (iOS)"): say it once.
+        platform = self.get_platform_display()
+        return self.name if platform.lower() in self.name.lower() else f"{self.name} ({platform})"
 
     @property
     def chartboost_app_token_hint(self) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.db.models import Count, Q, QuerySet
 from django.http import Http404, HttpRequest
 
+from mappings.event_fields import EVENT_FIELDS
 from mappings.models import App, Mapping
 from trackerui.accounts.audit import ChangeFeed
 from trackerui.accounts.models import Organization
@@ -41,6 +42,11 @@ def mapping_get_for_app(app: App, mapping_id: int | str) -> Mapping:
         return app.mappings.get(pk=int(mapping_id))
     except (Mapping.DoesNotExist, ValueError, TypeError):
         raise Http404("No such mapping.") from None
+
+
+def event_fields_free(app: App) -> list[int]:
+    """The Event IDs no mapping of the app holds yet, paused ones included: each carries one mapping."""
+    return sorted(set(EVENT_FIELDS) - set(app.mappings.values_list("event_field", flat=True)))
 
 
 def active_mappings_by_event_name(app: App) -> dict[str, list[Mapping]]:

@@ -132,3 +132,14 @@ def test_an_apps_changes_are_documented_with_their_shape(schema: dict) -> None:
     change = schema["components"]["schemas"][item]
     assert set(change["properties"]) == {"at", "actor", "source", "object", "object_id", "action", "changes"}
     assert set(change["required"]) == set(change["properties"])
+
+
+def test_every_operation_is_filed_under_the_resource_it_acts_on(schema: dict) -> None:
+    tags = {
+        (method, path): tuple(operation.get("tags", ()))
+        for path, item in schema["paths"].items()
+        for method, operation in item.items()
+        if method in HTTP_METHODS
+    }
+    assert tags[("post", "/api/v1/apps/{app_id}/events/")] == ("events",)
+    assert {found for found in tags.values() if len(found) != 1 or "v1" in found} == set()

@@ -464,6 +464,9 @@ SPECTACULAR_SETTINGS = {
     # in the browser's storage, where any script on our origin could read it.
     "SWAGGER_UI_SETTINGS": {"deepLinking": True, "validatorUrl": None, "persistAuthorization": False},
     "COMPONENT_SPLIT_REQUEST": True,
+    # Tags default to the first path part after this prefix. Guessed, the prefix is only the
+    # common "/api", and a view without a tag of its own would be filed under "v1".
+    "SCHEMA_PATH_PREFIX": r"/api/v[0-9]+",
     "ENUM_NAME_OVERRIDES": {
         "PlatformEnum": "mappings.models.Platform",
         "DeliveryStatusEnum": "delivery.models.Delivery.Status",
