@@ -15,7 +15,7 @@ from django import forms
 from django.db.models import QuerySet
 from django.http import HttpRequest, QueryDict
 
-from delivery.forms import TIME_HELP, TIME_INVALID, DeliveryFilterForm, DeliverySearchForm, TimeField
+from delivery.forms import TIME_HELP, TIME_INVALID, DeliveryFilterForm, DeliverySearchForm, TimeField, TimeWidget
 from delivery.ingest.schema import MAX_EVENT_ID_LENGTH, MAX_UUID_LENGTH
 from delivery.models import Delivery
 from delivery.selectors import device_identity
@@ -31,19 +31,32 @@ CHARTBOOST_EVENT_ID = "Chartboost Event ID (1–5)"
 
 
 class TimeFilter(django_filters.DateTimeFilter):
-    """A time on the deliveries' creation, within the range every backend stores."""
+    """A time on the deliveries' creation, within the range every backend stores, or a span ago ("24h")."""
 
     field_class = TimeField
 
+    def __init__(self, *args: Any, presets: bool = False, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.presets = presets
 
-def _time_filter(lookup_expr: str, label: str, help_text: str, placeholder: str) -> TimeFilter:
+    @property
+    def field(self) -> TimeField:
+        field = super().field
+        # Shows the 1 h, 24 h, 7 d links beside the input (templates/includes/field.html).
+        field.presets = self.presets
+        return field
+
+
+def _time_filter(lookup_expr: str, label: str, help_text: str, placeholder: str, *,
+                 presets: bool = False) -> TimeFilter:
     return TimeFilter(
         field_name="created_at",
         lookup_expr=lookup_expr,
         label=label,
         help_text=help_text,
         error_messages={"invalid": TIME_INVALID},
-        widget=forms.TextInput(attrs={"placeholder": placeholder, "autocomplete": "off"}),
+        widget=TimeWidget(attrs={"placeholder": placeholder}),
+        presets=presets,
     )
 
 
@@ -81,7 +94,8 @@ class DeliveryFilterSet(django_filters.FilterSet):
         help_text="The event_id your game sent with the tracked event, matched exactly.",
         widget=_text_widget(),
     )
-    since = _time_filter("gte", "Since", f"Created at or after this time. {TIME_HELP}", "2025-03-01T00:00Z")
+    since = _time_filter("gte", "Since", f"Created at or after this time. {TIME_HELP}", "2025-03-01T00:00Z",
+                         presets=True)
     until = _time_filter("lt", "Until", f"Created before this time. {TIME_HELP}", "2025-03-02T00:00Z")
 
     class Meta:

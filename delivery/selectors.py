@@ -1,4 +1,4 @@
-"""Reads for deliveries: lists, keyset chunks for the export, one delivery, recent deliveries, the event names."""
+"""Reads for deliveries: lists, keyset chunks for the export, one delivery, the event names."""
 
 from __future__ import annotations
 
@@ -13,7 +13,6 @@ from delivery.models import Attempt, Delivery, EventName
 from mappings.models import App, Mapping
 from trackerui.accounts.models import Organization
 
-RECENT_DELIVERIES_SHOWN = 10
 UNMAPPED_EVENTS_SHOWN = 20
 
 
@@ -127,7 +126,3 @@ def delivery_get_for_organization(organization: Organization | None, delivery_id
         )
     except (Delivery.DoesNotExist, ValueError, TypeError):
         raise Http404("No such delivery.") from None
-
-
-def recent_deliveries(app: App) -> QuerySet[Delivery]:
-    return deliveries_for_app(app)[:RECENT_DELIVERIES_SHOWN]
