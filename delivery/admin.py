@@ -9,7 +9,7 @@ here reads the app's token.
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from django.contrib import admin, messages
@@ -30,6 +30,7 @@ from delivery.outbox.recovery import deliveries_retry
 from delivery.selectors import device_identity
 from delivery.templatetags.delivery_tags import pretty_json
 from mappings.models import App
+from trackerui.templatetags.dashboard_tags import utc_time
 
 HISTORY_DAY_CHOICES = [7, 14, 30, 90]
 HISTORY_DEFAULT_DAYS = 30
@@ -205,8 +206,8 @@ class DeliveryAdmin(ReadOnly, admin.ModelAdmin):
 
 
 def _short_time(moment: datetime) -> str:
-    """UTC to the second, in a column narrow enough for the list (the admin's own format wraps)."""
-    return f"{moment.astimezone(UTC):%Y-%m-%d %H:%M:%S}"
+    """To the second, written as on every page (`utc_time`): UTC, shown in local time by time.js."""
+    return utc_time(moment, seconds=True)
 
 
 def _history_days(raw: str | None) -> int:

@@ -53,7 +53,9 @@ def test_the_list_shows_status_early_in_a_few_short_columns_and_each_app_once(st
     retrying = DeliveryFactory(status=Status.RETRYING, next_attempt_at=datetime(2025, 3, 10, 15, 0, 8, tzinfo=UTC))
     html = staff_client.get(CHANGELIST).content.decode()
     row = html[html.index(f'value="{retrying.pk}"'):]
-    assert 'Retrying<div class="quiet">next 2025-03-10 15:00:08</div>' in row[:row.index("</tr>")]
+    next_due = ('<time datetime="2025-03-10T15:00:08Z" title="2025-03-10 15:00:08 UTC" data-seconds>'
+                "2025-03-10 15:00:08 UTC</time>")
+    assert f'Retrying<div class="quiet">next {next_due}</div>' in row[:row.index("</tr>")]
 
 
 def test_staff_find_a_delivery_by_event_id(staff_client: Client) -> None:

@@ -55,6 +55,10 @@ PAGES = [
     Checked("apps", "demo", lambda d: "/apps/"),
     Checked("app", "demo", lambda d: f"/apps/{d.app.pk}/"),
     Checked("app-failing", "demo", lambda d: f"/apps/{d.failing_app.pk}/"),
+    Checked("app-mappings", "demo", lambda d: f"/apps/{d.app.pk}/mappings/"),
+    Checked("app-changes", "demo", lambda d: f"/apps/{d.app.pk}/changes/"),
+    Checked("app-settings", "demo", lambda d: f"/apps/{d.failing_app.pk}/settings/"),
+    Checked("app-delete", "demo", lambda d: f"/apps/{d.failing_app.pk}/delete/"),
     Checked("app-edit", "demo", lambda d: f"/apps/{d.app.pk}/edit/"),
     Checked("deliveries", "demo", lambda d: f"/apps/{d.app.pk}/deliveries/"),
     Checked("deliveries-failed", "demo", lambda d: f"/apps/{d.failing_app.pk}/deliveries/?status=failed"),
@@ -73,6 +77,7 @@ PAGES = [
     Checked("admin-delivery", "support", lambda d: f"/admin/delivery/delivery/{d.failed.pk}/change/"),
     Checked("admin-apps", "support", lambda d: "/admin/mappings/app/"),
     Checked("admin-history", "support", lambda d: f"/admin/delivery/delivery/history/{d.app.pk}/"),
+    Checked("admin-app-audit-trail", "support", lambda d: f"/admin/mappings/app/{d.app.pk}/history/"),
 ]
 
 
