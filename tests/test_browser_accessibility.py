@@ -62,6 +62,8 @@ PAGES = [
     Checked("app-edit", "demo", lambda d: f"/apps/{d.app.pk}/edit/"),
     Checked("deliveries", "demo", lambda d: f"/apps/{d.app.pk}/deliveries/"),
     Checked("deliveries-failed", "demo", lambda d: f"/apps/{d.failing_app.pk}/deliveries/?status=failed"),
+    Checked("delivery-search", "demo", lambda d: "/deliveries/"),
+    Checked("delivery-search-found", "demo", lambda d: f"/deliveries/?device={d.failed.device}&status=failed"),
     Checked("delivery-delivered", "demo", lambda d: f"/deliveries/{d.delivered.pk}/"),
     Checked("delivery-failed", "demo", lambda d: f"/deliveries/{d.failed.pk}/"),
     Checked("mapping-new", "demo", lambda d: f"/apps/{d.failing_app.pk}/mappings/new/"),
