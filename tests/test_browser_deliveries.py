@@ -1,7 +1,10 @@
 """The delivery pages in real headless Chromium: send a test event from the app's Settings tab against a
-local Chartboost stand-in and read its answer, then open the deliveries list and one delivery."""
+local Chartboost stand-in and read its answer, then open the deliveries list and one delivery; export a
+filtered list as CSV."""
 
 from __future__ import annotations
+
+import csv
 
 import pytest
 from django.contrib.auth.models import User
@@ -59,3 +62,34 @@ def test_a_customer_sends_a_test_event_then_reads_the_deliveries_and_one_deliver
     expect(page.locator("#delivery-status")).to_contain_text("Sent again")
     failed.refresh_from_db()
     assert failed.status == Delivery.Status.PENDING
+
+
+@pytest.mark.browser
+def test_a_customer_exports_the_filtered_deliveries_as_csv(live_server: LiveServer, page: Page, member: User,
+                                                           app: App) -> None:
+    for n in range(3):
+        DeliveryFactory(event__app=app, event__event_id=f"evt-failed-{n}", status=Delivery.Status.FAILED,
+                        event_field=2, reason="Chartboost answered status 401 “Invalid signature”")
+    DeliveryFactory(event__app=app, event__event_id="=HYPERLINK(\"http://evil\")", status=Delivery.Status.FAILED)
+    DeliveryFactory(event__app=app, event__event_id="evt-fine", status=Delivery.Status.DELIVERED)
+
+    page.goto(f"{live_server.url}/accounts/login/")
+    page.fill("input[name=username]", member.username)
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button:has-text('Sign in')")
+    page.goto(f"{live_server.url}/apps/{app.pk}/deliveries/")
+    page.select_option("select[name=status]", "failed")
+    page.click("button:has-text('Filter')")
+    expect(page.locator("table.deliveries tbody tr")).to_have_count(4)
+
+    with page.expect_download() as download_info:
+        page.get_by_role("link", name="Export CSV").click()
+    download = download_info.value
+    assert download.suggested_filename.endswith(".csv")
+    with open(download.path(), newline="", encoding="utf-8") as exported:
+        rows = list(csv.reader(exported))
+    assert rows[0] == ["created", "event_id", "event_name", "event_field", "status", "attempts", "last_attempt_at",
+                       "chartboost_status", "chartboost_message", "reason", "device"]
+    assert sorted(row[1] for row in rows[1:]) == ["'=HYPERLINK(\"http://evil\")", "evt-failed-0", "evt-failed-1",
+                                                   "evt-failed-2"]
+    assert {row[4] for row in rows[1:]} == {"failed"}
