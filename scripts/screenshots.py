@@ -42,6 +42,7 @@ class Demo:
     mapping: int
     delivered: int
     failed: int
+    failed_event_id: str  # the customer's event_id of `failed`, to search by
 
 
 @dataclass(frozen=True)
@@ -57,7 +58,13 @@ PAGES = [
     Shot("sign-in", "anonymous", lambda d: "/accounts/login/", "Sign-in page."),
     Shot("password-reset", "anonymous", lambda d: "/accounts/password_reset/", "Asking for a password reset e-mail."),
     Shot("apps", "demo", lambda d: "/apps/", "The apps list with each app's health."),
-    Shot("app-overview", "demo", lambda d: f"/apps/{d.app}/", "An app's page: credentials, mappings, history."),
+    Shot("app-overview", "demo", lambda d: f"/apps/{d.app}/",
+         "An app's Overview tab: health, open problems, the 14-day chart, rejected events."),
+    Shot("app-mappings", "demo", lambda d: f"/apps/{d.app}/mappings/", "An app's Mappings tab."),
+    Shot("app-changes", "demo", lambda d: f"/apps/{d.app}/changes/",
+         "An app's Changes tab: the audit trail of the app and its mappings."),
+    Shot("app-settings", "demo", lambda d: f"/apps/{d.failing_app}/settings/",
+         "An app's Settings tab: credentials, pause, test event, S2S checklist, delete."),
     Shot("app-failing", "demo", lambda d: f"/apps/{d.failing_app}/",
          "An app whose deliveries fail (an out-of-date token)."),
     Shot("deliveries", "demo", lambda d: f"/apps/{d.app}/deliveries/", "An app's deliveries, with filters."),
@@ -67,6 +74,8 @@ PAGES = [
          "A delivered delivery with its attempt."),
     Shot("delivery-failed", "demo", lambda d: f"/deliveries/{d.failed}/",
          "A failed delivery: Chartboost's answer, the hint, and Retry."),
+    Shot("search", "demo", lambda d: f"/deliveries/?event_id={d.failed_event_id}",
+         "Searching every app's deliveries by event_id."),
     Shot("mapping-new", "demo", lambda d: f"/apps/{d.failing_app}/mappings/new/", "The new-mapping form."),
     Shot("mapping-all-used", "demo", lambda d: f"/apps/{d.app}/mappings/new/",
          "The new-mapping page when all five Event IDs are in use."),
@@ -81,6 +90,8 @@ PAGES = [
          "A failed delivery in the admin, attempts read-only."),
     Shot("admin-history", "support", lambda d: f"/admin/delivery/delivery/history/{d.app}/",
          "An app's success history in the admin."),
+    Shot("admin-app-audit-trail", "support", lambda d: f"/admin/mappings/app/{d.app}/history/",
+         "An app's audit trail in the admin (its mappings' changes included)."),
 ]
 
 
@@ -98,7 +109,8 @@ def demo_ids() -> Demo:
     failed = Delivery.objects.filter(app=failing_app, status=Delivery.Status.FAILED).order_by("-pk").first()
     if delivered is None or failed is None:
         raise SystemExit("The demo has no delivered or no failed delivery: see .run/qcluster.log.")
-    return Demo(app.pk, failing_app.pk, app.mappings.get(event_field=1).pk, delivered.pk, failed.pk)
+    return Demo(app.pk, failing_app.pk, app.mappings.get(event_field=1).pk, delivered.pk, failed.pk,
+                failed.event.event_id)
 
 
 def wait_for(url: str, process: subprocess.Popen, seconds: float) -> None:

@@ -1,10 +1,15 @@
-"""Reading the dashboard's HTML in page tests: what is shown next to which field."""
+"""Reading the dashboard's HTML in page tests (what is shown next to which field), and signing in
+in the browser tests."""
 
 from __future__ import annotations
 
 import re
 
+from django.contrib.auth.models import User
 from django.test.client import Client
+from playwright.sync_api import Page, expect
+
+from tests.factories import PASSWORD
 
 
 def field_block(html: str, name: str) -> str:
@@ -42,3 +47,12 @@ def page_text(client: Client, path: str) -> str:
     response = client.get(path)
     assert response.status_code == 200, f"{path} answered {response.status_code}"
     return response.content.decode()
+
+
+def browser_sign_in(page: Page, base_url: str, user: User) -> None:
+    """Sign in through the dashboard's form, as a customer does, and land on the apps list."""
+    page.goto(f"{base_url}/accounts/login/")
+    page.fill("input[name=username]", user.username)
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button:has-text('Sign in')")
+    expect(page).to_have_url(f"{base_url}/apps/")

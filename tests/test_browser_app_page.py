@@ -16,18 +16,13 @@ from pytest_django.live_server_helper import LiveServer
 from delivery.ingest.service import events_ingest
 from delivery.models import Delivery
 from mappings.models import App
-from tests.factories import PASSWORD, DeliveryFactory, EventPayloadFactory, MappingFactory
+from tests.factories import DeliveryFactory, EventPayloadFactory, MappingFactory
 from tests.live_receiver import run_queued_sends, sandbox_as_chartboost, wait_until
+from tests.page_helpers import browser_sign_in
 
 pytestmark = pytest.mark.browser
 
 
-def _sign_in(page: Page, live_server: LiveServer, member: User) -> None:
-    page.goto(f"{live_server.url}/accounts/login/")
-    page.fill("input[name=username]", member.username)
-    page.fill("input[name=password]", PASSWORD)
-    page.click("button:has-text('Sign in')")
-    expect(page).to_have_url(f"{live_server.url}/apps/")
 
 
 def _failed_delivery(app: App, settings: Settings) -> Delivery:
@@ -45,7 +40,7 @@ def test_a_failed_delivery_found_from_the_overview_is_retried_and_turns_delivere
     live_server: LiveServer, page: Page, member: User, app: App, settings: Settings
 ) -> None:
     delivery = _failed_delivery(app, settings)
-    _sign_in(page, live_server, member)
+    browser_sign_in(page, live_server.url, member)
     # Found from the overview's problems, then the failed list, where the reason shows.
     page.goto(f"{live_server.url}/apps/{app.pk}/")
     page.locator("[data-problem=failed]").get_by_role("link").click()
@@ -86,7 +81,7 @@ def _two_failed_deliveries(app: App) -> None:
 def test_recover_with_a_preset_shows_the_count_in_place(live_server: LiveServer, page: Page, member: User,
                                                         app: App) -> None:
     _two_failed_deliveries(app)
-    _sign_in(page, live_server, member)
+    browser_sign_in(page, live_server.url, member)
     page.set_viewport_size({"width": 1366, "height": 768})
     page.goto(f"{live_server.url}/apps/{app.pk}/deliveries/")
     page.evaluate("window.stillTheSamePage = true")
@@ -112,7 +107,7 @@ def test_recover_with_a_preset_works_without_javascript(live_server: LiveServer,
     context.set_default_timeout(10_000)
     page = context.new_page()
     try:
-        _sign_in(page, live_server, member)
+        browser_sign_in(page, live_server.url, member)
         page.goto(f"{live_server.url}/apps/{app.pk}/deliveries/")
         page.locator("#recover").get_by_role("link", name="7 d").click()
         expect(page.locator("#recover input[name=since]")).to_have_value("7d")
@@ -135,7 +130,7 @@ def test_times_show_in_the_browsers_local_time_with_utc_in_the_tooltip(live_serv
     context.set_default_timeout(10_000)
     page = context.new_page()
     try:
-        _sign_in(page, live_server, member)
+        browser_sign_in(page, live_server.url, member)
         page.goto(f"{live_server.url}/deliveries/{delivery.pk}/")
         created = page.locator('time[datetime="2026-12-01T22:35:03Z"]').first
         expect(created).to_have_text("2026-12-02 07:35:03 GMT+9")

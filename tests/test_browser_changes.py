@@ -11,17 +11,14 @@ from playwright.sync_api import Page, expect
 from pytest_django.live_server_helper import LiveServer
 
 from mappings.models import App
-from tests.factories import PASSWORD
+from tests.page_helpers import browser_sign_in
 
 
 @pytest.mark.browser
 def test_the_changes_tab_shows_an_edit_made_a_moment_before(live_server: LiveServer, page: Page, member: User,
                                                             app: App) -> None:
     old_name = app.name
-    page.goto(f"{live_server.url}/accounts/login/")
-    page.fill("input[name=username]", member.username)
-    page.fill("input[name=password]", PASSWORD)
-    page.click("button:has-text('Sign in')")
+    browser_sign_in(page, live_server.url, member)
 
     page.goto(f"{live_server.url}/apps/{app.pk}/settings/")
     page.get_by_role("link", name="Edit app").first.click()

@@ -9,7 +9,7 @@ from playwright.sync_api import ConsoleMessage, Page, expect
 from pytest_django.live_server_helper import LiveServer
 
 from mappings.models import App
-from tests.factories import PASSWORD
+from tests.page_helpers import browser_sign_in
 
 
 def _csp_violations(page: Page) -> list[str]:
@@ -24,19 +24,11 @@ def _csp_violations(page: Page) -> list[str]:
     return violations
 
 
-def _sign_in(page: Page, live_server: LiveServer, member: User) -> None:
-    page.goto(f"{live_server.url}/accounts/login/")
-    page.fill("input[name=username]", member.username)
-    page.fill("input[name=password]", PASSWORD)
-    page.click("button:has-text('Sign in')")
-    expect(page).to_have_url(f"{live_server.url}/apps/")
-
-
 @pytest.mark.browser
 def test_the_app_page_and_its_chart_render_with_nothing_refused(live_server: LiveServer, page: Page,
                                                                  member: User, app: App) -> None:
     violations = _csp_violations(page)
-    _sign_in(page, live_server, member)
+    browser_sign_in(page, live_server.url, member)
     page.goto(f"{live_server.url}/apps/{app.pk}/")
     expect(page.locator("h1")).to_contain_text(app.name)
     expect(page.locator(".history-chart svg").first).to_be_visible()

@@ -14,8 +14,9 @@ from pytest_django.live_server_helper import LiveServer
 
 from delivery.models import Delivery
 from mappings.models import App
-from tests.factories import PASSWORD, AttemptFactory, DeliveryFactory, MappingFactory
+from tests.factories import AttemptFactory, DeliveryFactory, MappingFactory
 from tests.live_receiver import sandbox_as_chartboost
+from tests.page_helpers import browser_sign_in
 
 
 @pytest.mark.browser
@@ -30,10 +31,7 @@ def test_a_customer_sends_a_test_event_then_reads_the_deliveries_and_one_deliver
                    request_body={"token": app.chartboost_app_token_hint, "party": "CB Tracker"})
     DeliveryFactory(event__app=app, event__event_id="evt-fine", status=Delivery.Status.DELIVERED)
 
-    page.goto(f"{live_server.url}/accounts/login/")
-    page.fill("input[name=username]", member.username)
-    page.fill("input[name=password]", PASSWORD)
-    page.click("button:has-text('Sign in')")
+    browser_sign_in(page, live_server.url, member)
     page.goto(f"{live_server.url}/apps/{app.pk}/settings/")
 
     with sandbox_as_chartboost(settings) as sandbox:
@@ -73,10 +71,7 @@ def test_a_customer_exports_the_filtered_deliveries_as_csv(live_server: LiveServ
     DeliveryFactory(event__app=app, event__event_id="=HYPERLINK(\"http://evil\")", status=Delivery.Status.FAILED)
     DeliveryFactory(event__app=app, event__event_id="evt-fine", status=Delivery.Status.DELIVERED)
 
-    page.goto(f"{live_server.url}/accounts/login/")
-    page.fill("input[name=username]", member.username)
-    page.fill("input[name=password]", PASSWORD)
-    page.click("button:has-text('Sign in')")
+    browser_sign_in(page, live_server.url, member)
     page.goto(f"{live_server.url}/apps/{app.pk}/deliveries/")
     page.select_option("select[name=status]", "failed")
     page.click("button:has-text('Filter')")
