@@ -1,5 +1,5 @@
 """What the app's pages need from delivery: the overview's history and rejections, the Deliveries
-tab's recover form, the Settings tab's test event result.
+tab's recover form, the Settings tab's test event result, and when a delivery's status panel polls.
 
 The app's overview and settings belong to the dashboard shell (`trackerui.views`); they ask
 this module for the delivery part of their context, so the shell stays a few lines and the
@@ -8,6 +8,7 @@ delivery panels can change without touching it.
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.http import HttpRequest
@@ -16,6 +17,7 @@ from delivery.forms import RecoverForm
 from delivery.history.chart import history_chart
 from delivery.history.rejections import rejections_summary
 from delivery.history.stats import STATS_DEFAULT_DAYS, app_stats
+from delivery.models import Delivery
 from delivery.outbox.probe import TestEventResult
 from mappings.models import App
 
@@ -64,3 +66,30 @@ def app_overview_panels(app: App) -> dict[str, Any]:
         "history_chart": history_chart(stats),
         "rejections": rejections_summary(app),
     }
+
+
+# A delivery's status panel asks for itself again each second, so a retried delivery turns
+# delivered without a reload; the limits keep an open tab from asking for ever.
+STATUS_POLLS_MAX = 60
+STATUS_POLL_HORIZON = timedelta(seconds=5)
+
+
+def status_polls_done(value: str | None) -> int:
+    """The `?poll=N` the panel's own request carries: none on a page load or a retry's answer;
+    anything unreadable counts as the limit reached, so it stops polling."""
+    if value is None:
+        return 0
+    return min(int(value), STATUS_POLLS_MAX) if value.isdigit() else STATUS_POLLS_MAX
+
+
+def status_poll_next(delivery: Delivery, polls_done: int, now: datetime) -> int | None:
+    """The number of the panel's next poll, or None when polling is of no use: the status is final,
+    the limit is reached, delivery is paused, or the next attempt is more than a few seconds away
+    (a backoff, a 429 pause); the page then shows when, and a link to look again."""
+    if delivery.status not in Delivery.SENDABLE or polls_done >= STATUS_POLLS_MAX:
+        return None
+    if not delivery.app.delivery_enabled:
+        return None
+    if delivery.next_attempt_at is not None and delivery.next_attempt_at > now + STATUS_POLL_HORIZON:
+        return None
+    return polls_done + 1

@@ -105,6 +105,11 @@ def unmapped_event_names(app: App) -> QuerySet[EventName]:
     return event_names_catalogue(app).filter(mapped=False)[:UNMAPPED_EVENTS_SHOWN]
 
 
+def unmapped_event_names_count(app: App) -> int:
+    """How many event names no mapping uses, all of them: the list above shows only the first few."""
+    return event_names_catalogue(app).filter(mapped=False).count()
+
+
 def event_fields_mapped(app: App, names: Iterable[str]) -> dict[str, list[int]]:
     """Per event name, the Chartboost Event IDs its mappings (active or not) send to, in order."""
     fields: dict[str, list[int]] = {name: [] for name in names}

@@ -9,6 +9,8 @@ retry and recover answer with the part of the page that changed instead, in plac
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
@@ -18,9 +20,16 @@ from django.views.decorators.http import require_GET, require_POST
 
 from delivery.filters import DeliveryFilterSet, DeliverySearchFilterSet
 from delivery.forms import RecoverForm
+from delivery.models import Delivery
 from delivery.outbox.probe import test_event_send
 from delivery.outbox.recovery import DeliveryNotFailed, deliveries_recover, delivery_retry
-from delivery.panels import recover_form_keep, recover_form_take, test_event_result_keep
+from delivery.panels import (
+    recover_form_keep,
+    recover_form_take,
+    status_poll_next,
+    status_polls_done,
+    test_event_result_keep,
+)
 from delivery.selectors import deliveries_for_app, deliveries_for_organization, delivery_get_for_organization
 from mappings.selectors import app_get_for_request
 from trackerui.accounts.decorators import organization_required
@@ -62,12 +71,17 @@ def delivery_search(request: HttpRequest) -> HttpResponse:
 @organization_required
 @require_GET
 def delivery_detail(request: HttpRequest, delivery_id: int) -> HttpResponse:
-    """One delivery; asked by htmx (polling after a retry), only its status panel."""
+    """One delivery; asked by htmx (the status panel polling, `?poll=N`), only its status panel."""
     delivery = delivery_get_for_organization(organization_for_request(request), delivery_id)
     if is_htmx(request):
-        context = {"delivery": delivery, "app": delivery.app, "htmx_partial": True}
+        context = _status_panel_context(delivery, status_polls_done(request.GET.get("poll")), htmx_partial=True)
         return vary_on_htmx(render(request, "deliveries/_status_panel.html", context))
-    return vary_on_htmx(render(request, "deliveries/detail.html", {"delivery": delivery, "app": delivery.app}))
+    return vary_on_htmx(render(request, "deliveries/detail.html", _status_panel_context(delivery, 0)))
+
+
+def _status_panel_context(delivery: Delivery, polls_done: int, **extra: Any) -> dict[str, Any]:
+    next_poll = status_poll_next(delivery, polls_done, timezone.now())
+    return {"delivery": delivery, "app": delivery.app, "next_poll": next_poll, **extra}
 
 
 @organization_required
@@ -83,8 +97,10 @@ def delivery_retry_view(request: HttpRequest, delivery_id: int) -> HttpResponse:
     if is_htmx(request):
         # The status panel swaps in with the message inside it, and polls until the status is final.
         delivery.refresh_from_db()
-        context = {"delivery": delivery, "app": delivery.app, "htmx_partial": True, "panel_message": text,
-                   "panel_message_level": "success" if level == messages.SUCCESS else "error"}
+        context = _status_panel_context(
+            delivery, 0, htmx_partial=True, panel_message=text,
+            panel_message_level="success" if level == messages.SUCCESS else "error",
+        )
         return vary_on_htmx(render(request, "deliveries/_status_panel.html", context))
     messages.add_message(request, level, text)
     return redirect("delivery-detail", delivery_id=delivery.pk)

@@ -49,6 +49,12 @@ def event_fields_free(app: App) -> list[int]:
     return sorted(set(EVENT_FIELDS) - set(app.mappings.values_list("event_field", flat=True)))
 
 
+def mapping_counts(app: App) -> tuple[int, int]:
+    """How many mappings the app has, and how many of them are active, in one query."""
+    counts = app.mappings.aggregate(total=Count("pk"), active=Count("pk", filter=Q(active=True)))
+    return counts["total"], counts["active"]
+
+
 def active_mappings_by_event_name(app: App) -> dict[str, list[Mapping]]:
     by_name: dict[str, list[Mapping]] = {}
     for mapping in app.mappings.filter(active=True).order_by("event_field"):

@@ -9,10 +9,14 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 import time_machine
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 
 from delivery.ingest.service import events_ingest
 from delivery.models import Delivery
+from delivery.panels import STATUS_POLLS_MAX
+from delivery.selectors import UNMAPPED_EVENTS_SHOWN
 from mappings.models import App
 from tests.factories import AppFactory, DeliveryFactory, EventNameFactory, EventPayloadFactory, MappingFactory
 from tests.page_helpers import field_block, field_errors, page_text
@@ -20,6 +24,9 @@ from tests.page_helpers import field_block, field_errors, page_text
 Status = Delivery.Status
 NOW = datetime(2025, 3, 10, 15, tzinfo=UTC)
 HTMX = {"HTTP_HX_REQUEST": "true"}
+# Signing in and the app (6 today), then health with its circuit (4), apps sharing the Chartboost app
+# ID, the mapping counts, the unmapped names' count and the rejections' total.
+LIVE_PART_QUERIES = 14
 TABS = {"Overview": "", "Mappings": "mappings/", "Deliveries": "deliveries/", "Changes": "changes/",
         "Settings": "settings/"}
 
@@ -92,6 +99,51 @@ def test_the_overview_lists_each_open_problem_with_a_link_to_where_it_is_fixed(s
     assert f'href="/apps/{app.pk}/settings/#s2s-checklist"' in problems["s2s"]
     # The S2S warning is said once, here.
     assert html.count("Chartboost ignores server-to-server events") == 1
+
+
+@time_machine.travel(NOW, tick=False)
+def test_the_problems_count_every_unmapped_name_every_waiting_delivery_and_every_rejection(
+    signed_in_client: Client, app: App
+) -> None:
+    MappingFactory(app=app, event_name="level_complete", event_field=1)
+    # More than the Mappings tab lists at once: the problem still counts them all.
+    for number in range(UNMAPPED_EVENTS_SHOWN + 5):
+        EventNameFactory(app=app, name=f"unmapped_{number}")
+    DeliveryFactory(event__app=app, status=Status.PENDING, created_at=NOW - timedelta(hours=1))
+    for _ in range(2):
+        DeliveryFactory(event__app=app, status=Status.RETRYING, created_at=NOW - timedelta(hours=1))
+    events_ingest(app=app, events=[EventPayloadFactory(timestamp=None), EventPayloadFactory(timestamp=None)])
+
+    for html in (page_text(signed_in_client, f"/apps/{app.pk}/"),
+                 signed_in_client.get(f"/apps/{app.pk}/", **HTMX).content.decode()):
+        problems = dict(re.findall(r'data-problem="([a-z0-9-]+)">(.*?)</li>', section(html, "problems"), re.S))
+        assert f"{UNMAPPED_EVENTS_SHOWN + 5} tracked event names</strong> not mapped" in problems["unmapped"]
+        assert "2 rejected</strong> events" in problems["rejected"]
+        # Waiting is pending and retrying: the link shows both, so it filters no status.
+        assert "3 waiting</strong>" in problems["waiting"]
+        assert f'href="/apps/{app.pk}/deliveries/"' in problems["waiting"]
+
+
+@time_machine.travel(NOW, tick=False)
+def test_the_overviews_live_part_reads_only_what_it_shows(signed_in_client: Client, app: App) -> None:
+    MappingFactory(app=app, event_name="level_complete", event_field=1)
+    EventNameFactory(app=app, name="boss_defeated")
+    DeliveryFactory(event__app=app, status=Status.FAILED, created_at=NOW - timedelta(hours=2))
+    events_ingest(app=app, events=[EventPayloadFactory(timestamp=None)])
+
+    with CaptureQueriesContext(connection) as full:
+        signed_in_client.get(f"/apps/{app.pk}/")
+    with CaptureQueriesContext(connection) as live:
+        signed_in_client.get(f"/apps/{app.pk}/", **HTMX)
+
+    assert len(live) < len(full)
+    assert len(live) <= LIVE_PART_QUERIES, [query["sql"] for query in live.captured_queries]
+    # Neither the 30 days' history nor the rejections' examples are read.
+    history, examples = '"delivery_deliverydayrollup"."day"', '"delivery_rejectionrollup"."example"'
+    live_sql = " ".join(query["sql"] for query in live.captured_queries)
+    full_sql = " ".join(query["sql"] for query in full.captured_queries)
+    assert history not in live_sql and examples not in live_sql
+    assert history in full_sql and examples in full_sql
 
 
 def test_an_app_with_nothing_to_fix_says_so(signed_in_client: Client, organization: object) -> None:
@@ -224,15 +276,67 @@ def test_retry_answers_htmx_with_the_status_panel_that_polls_until_final(signed_
     assert response.status_code == 200 and "<html" not in html
     assert html.lstrip().startswith('<section class="card" id="delivery-status"')
     assert 'data-status="pending"' in html and "Sent again" in html
-    assert f'hx-get="/deliveries/{delivery.pk}/" hx-trigger="every 1s"' in html
+    assert status_poll(html) == f"/deliveries/{delivery.pk}/?poll=1"
     assert "Sent again" not in page_text(signed_in_client, f"/deliveries/{delivery.pk}/")
 
+    # Each answer asks for the next poll, counting.
+    again = signed_in_client.get(f"/deliveries/{delivery.pk}/?poll=1", **HTMX).content.decode()
+    assert status_poll(again) == f"/deliveries/{delivery.pk}/?poll=2" and "(this updates by itself)" in again
+
     Delivery.objects.filter(pk=delivery.pk).update(status=Status.DELIVERED, next_attempt_at=None)
-    final = signed_in_client.get(f"/deliveries/{delivery.pk}/", **HTMX).content.decode()
+    final = signed_in_client.get(f"/deliveries/{delivery.pk}/?poll=2", **HTMX).content.decode()
     assert 'data-status="delivered"' in final and "hx-trigger" not in final and "<html" not in final
     # The attempts come along, swapped in by their id, so a new attempt shows without a reload.
     assert '<section class="card" id="attempts" hx-swap-oob="true">' in final
     assert "hx-swap-oob" not in page_text(signed_in_client, f"/deliveries/{delivery.pk}/")
+
+
+def status_poll(html: str) -> str | None:
+    """The URL the status panel asks for a second later, or None when it does not poll."""
+    panel = html[html.index('id="delivery-status"'):]
+    panel = panel[:panel.index(">")]
+    found = re.search(r'hx-get="([^"]+)" hx-trigger="load delay:1s"', panel)
+    return found.group(1) if found else None
+
+
+def test_the_status_panel_stops_polling_after_its_limit(signed_in_client: Client, app: App) -> None:
+    delivery = DeliveryFactory(event__app=app, status=Status.PENDING, next_attempt_at=None)
+
+    last = signed_in_client.get(f"/deliveries/{delivery.pk}/?poll={STATUS_POLLS_MAX - 1}", **HTMX).content.decode()
+    assert status_poll(last) == f"/deliveries/{delivery.pk}/?poll={STATUS_POLLS_MAX}"
+
+    for poll in (str(STATUS_POLLS_MAX), "1000", "-1", "x"):
+        html = signed_in_client.get(f"/deliveries/{delivery.pk}/?poll={poll}", **HTMX).content.decode()
+        assert status_poll(html) is None and "hx-trigger" not in html, poll
+        # Still waiting: a link to look again instead of a promise that it updates.
+        assert 'data-status="pending"' in html and "(this updates by itself)" not in html
+        assert f'<a href="/deliveries/{delivery.pk}/" data-refresh>Refresh</a>' in html
+
+
+@time_machine.travel(NOW, tick=False)
+def test_a_delivery_due_in_an_hour_does_not_poll(signed_in_client: Client, app: App) -> None:
+    delivery = DeliveryFactory(event__app=app, status=Status.RETRYING, next_attempt_at=NOW + timedelta(hours=1))
+
+    page = page_text(signed_in_client, f"/deliveries/{delivery.pk}/")
+    polled = signed_in_client.get(f"/deliveries/{delivery.pk}/?poll=3", **HTMX).content.decode()
+
+    for html in (page, polled):
+        assert status_poll(html) is None and "hx-trigger" not in html
+        assert f'<a href="/deliveries/{delivery.pk}/" data-refresh>Refresh</a>' in html
+    assert '<time datetime="2025-03-10T16:00:00Z"' in page and "data-relative" in page
+
+
+@time_machine.travel(NOW, tick=False)
+def test_a_delivery_due_within_seconds_polls_on_a_page_load_unless_delivery_is_paused(signed_in_client: Client,
+                                                                                       app: App) -> None:
+    delivery = DeliveryFactory(event__app=app, status=Status.RETRYING, next_attempt_at=NOW + timedelta(seconds=2))
+    assert status_poll(page_text(signed_in_client, f"/deliveries/{delivery.pk}/")) == (
+        f"/deliveries/{delivery.pk}/?poll=1"
+    )
+
+    App.objects.filter(pk=app.pk).update(delivery_enabled=False)
+    paused = page_text(signed_in_client, f"/deliveries/{delivery.pk}/")
+    assert status_poll(paused) is None and "waits: delivery is paused" in paused
 
 
 def test_retry_without_javascript_posts_and_redirects_to_the_delivery_with_the_message(signed_in_client: Client,

@@ -16,12 +16,19 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods
 
 from delivery.history.health import app_health
+from delivery.history.rejections import rejections_last_24h_total
 from delivery.outbox.circuit import circuits_view
 from delivery.panels import app_overview_panels, test_event_result_take
-from delivery.selectors import unmapped_event_names
+from delivery.selectors import unmapped_event_names, unmapped_event_names_count
 from mappings.event_fields import EVENT_FIELDS
 from mappings.models import App
-from mappings.selectors import app_get_for_request, apps_sharing_chartboost_app_id, apps_with_active_mapping_counts
+from mappings.selectors import (
+    app_get_for_request,
+    apps_sharing_chartboost_app_id,
+    apps_with_active_mapping_counts,
+    event_fields_free,
+    mapping_counts,
+)
 from trackerui.accounts import roles
 from trackerui.accounts.decorators import organization_required
 from trackerui.accounts.selectors import organization_for_request
@@ -42,11 +49,29 @@ def _mapping_context(app: App) -> dict[str, Any]:
     return {
         # Each mapping beside its Event ID's definition, for the mappings table.
         "mapping_rows": [(mapping, EVENT_FIELDS[mapping.event_field]) for mapping in mappings],
-        "active_mapping_count": sum(mapping.active for mapping in mappings),
-        "free_event_fields": sorted(set(EVENT_FIELDS) - {mapping.event_field for mapping in mappings}),
+        "free_event_fields": event_fields_free(app),
         "unmapped_events": list(unmapped_event_names(app)),
         # Tells "nothing arrived yet" apart from "everything that arrived is mapped".
         "any_event_received": app.event_names.exists(),
+    }
+
+
+def _overview_live_context(app: App) -> dict[str, Any]:
+    """What templates/apps/_overview_live.html shows (health, the circuit, open problems) and no more:
+    htmx asks for it every 10 s while the overview is open."""
+    mapping_count, active_mapping_count = mapping_counts(app)
+    health = app_health([app])[app.pk]
+    return {
+        "app": app,
+        "health": health,
+        # Read with the health already, from the same queue row.
+        "circuit": health.circuit,
+        # Duplicates saved before the rule that refuses them (App.clean) are only flagged.
+        "apps_sharing_app_id": list(apps_sharing_chartboost_app_id(app)),
+        "mapping_count": mapping_count,
+        "active_mapping_count": active_mapping_count,
+        "unmapped_event_count": unmapped_event_names_count(app),
+        "rejected_24h": rejections_last_24h_total(app),
     }
 
 
@@ -55,20 +80,14 @@ def _mapping_context(app: App) -> dict[str, Any]:
 def app_detail(request: HttpRequest, app_id: int) -> HttpResponse:
     """The overview: health, the circuit, open problems and the history chart.
 
-    htmx asks for it again every few seconds; it then gets only the live numbers.
+    htmx asks for it again every few seconds; it then gets only the live numbers, and only
+    they are read.
     """
     app = app_get_for_request(request, app_id)
-    context = {
-        "app": app,
-        "health": app_health([app])[app.pk],
-        "circuit": circuits_view([app.pk], timezone.now())[app.pk],
-        # Duplicates saved before the rule that refuses them (App.clean) are only flagged.
-        "apps_sharing_app_id": list(apps_sharing_chartboost_app_id(app)),
-        **_mapping_context(app),
-        **app_overview_panels(app),
-    }
-    template = "apps/_overview_live.html" if is_htmx(request) else "apps/detail.html"
-    return vary_on_htmx(render(request, template, context))
+    context = _overview_live_context(app)
+    if is_htmx(request):
+        return vary_on_htmx(render(request, "apps/_overview_live.html", context))
+    return vary_on_htmx(render(request, "apps/detail.html", {**context, **app_overview_panels(app)}))
 
 
 @organization_required

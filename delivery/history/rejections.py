@@ -18,6 +18,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import connection
+from django.db.models import Sum
 from django.utils import timezone
 
 from delivery.bulk_insert import max_query_params
@@ -193,6 +194,14 @@ def rejections_summary(app: App) -> RejectionsSummary:
         name: sorted(reasons.values(), key=lambda r: (-r.count, r.reason)) for name, reasons in windows.items()
     }
     return RejectionsSummary(last_24h=ranked["last_24h"], last_7d=ranked["last_7d"])
+
+
+def rejections_last_24h_total(app: App) -> int:
+    """How many of the app's events were rejected in the summary's last 24 hours (the same window as
+    `RejectionsSummary.last_24h_total`), in one aggregate: for the overview's live part."""
+    start = hour_of(timezone.now() - SUMMARY_WINDOWS["last_24h"])
+    total = RejectionRollup.objects.filter(app=app, hour__gte=start, count__gt=0).aggregate(total=Sum("count"))
+    return total["total"] or 0
 
 
 def _merged(
