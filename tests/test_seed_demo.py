@@ -7,7 +7,8 @@ from io import StringIO
 
 import pytest
 from django.contrib.auth import authenticate
-from django.core.management import call_command
+from django.contrib.auth.models import User
+from django.core.management import CommandError, call_command
 from pytest_django import DjangoCaptureOnCommitCallbacks, Settings
 
 from delivery.models import Delivery
@@ -130,3 +131,11 @@ def test_the_demo_events_fail_for_the_stale_token_app_only_saying_why_until_its_
         while run_queued_sends():
             pass
     assert set(Delivery.objects.filter(app=stale).values_list("status", flat=True)) == {Delivery.Status.DELIVERED}
+
+
+@pytest.mark.django_db
+def test_it_refuses_to_run_with_a_real_secret_key(settings: Settings) -> None:
+    settings.SECRET_KEY = "a-deployment-key-" + "x" * 40
+    with pytest.raises(CommandError, match="development SECRET_KEY"):
+        call_command("seed_demo", stdout=StringIO())
+    assert not User.objects.exists()
