@@ -1,4 +1,4 @@
-"""/api/v1/ routes for ingestion, deliveries, retry, recover and stats (included by trackerui.urls)."""
+"""/api/v1/ routes for ingestion, deliveries, retry, recover, stats and the test event (included by trackerui.urls)."""
 
 from django.urls import path
 
@@ -10,6 +10,7 @@ urlpatterns = [
     path("apps/<int:app_id>/deliveries/", api.AppDeliveryListApi.as_view(), name="api-delivery-list"),
     path("apps/<int:app_id>/recover/", api.AppRecoverApi.as_view(), name="api-app-recover"),
     path("apps/<int:app_id>/stats/", api.AppStatsApi.as_view(), name="api-app-stats"),
+    path("apps/<int:app_id>/test-event/", api.AppTestEventApi.as_view(), name="api-app-test-event"),
     path("deliveries/<int:id>/", api.DeliveryDetailApi.as_view(), name="api-delivery-detail"),
     path("deliveries/<int:id>/retry/", api.DeliveryRetryApi.as_view(), name="api-delivery-retry"),
 ]

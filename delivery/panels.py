@@ -16,7 +16,7 @@ from delivery.history.chart import history_chart
 from delivery.history.rejections import rejections_summary
 from delivery.history.stats import STATS_DEFAULT_DAYS, app_stats
 from delivery.outbox.probe import TestEventResult
-from delivery.selectors import recent_deliveries
+from delivery.selectors import app_token_unreadable, recent_deliveries
 from mappings.models import App
 
 
@@ -64,4 +64,5 @@ def app_delivery_panels(request: HttpRequest, app: App) -> dict[str, Any]:
         "recent_deliveries": recent_deliveries(app),
         "recover_form": recover_form_take(request, app),
         "test_event_result": test_event_result_take(request, app),
+        "token_unreadable": app_token_unreadable(app),
     }

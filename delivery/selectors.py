@@ -7,7 +7,8 @@ from datetime import datetime
 from django.db.models import QuerySet
 from django.http import Http404
 
-from delivery.models import Delivery, EventName
+from delivery.models import AppQueue, Delivery, EventName
+from mappings.fields import SealedSecret
 from mappings.models import App
 from trackerui.accounts.models import Organization
 
@@ -70,3 +71,15 @@ def delivery_get_for_organization(organization: Organization | None, delivery_id
 def recent_deliveries(app: App) -> QuerySet[Delivery]:
     deliveries = Delivery.objects.filter(app=app).select_related("event").order_by("-created_at", "-id")
     return deliveries[:RECENT_DELIVERIES_SHOWN]
+
+
+def app_token_unreadable(app: App) -> bool:
+    """Whether signing a request found the app's saved token undecryptable, and it is still that token.
+
+    Only signing decrypts a token (`delivery.outbox.sending.signed_request`), so this is what it
+    last found: once the token is re-entered, its fingerprint changes and the note no longer applies.
+    """
+    token = app.chartboost_app_token
+    if not isinstance(token, SealedSecret):
+        return False
+    return AppQueue.objects.filter(app_id=app.pk, token_unreadable=token.fingerprint).exists()

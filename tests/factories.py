@@ -14,6 +14,7 @@ from django.db.models import Q
 from delivery.history.rollups import rollup_key, rollups_adjust
 from delivery.models import AppQueue, Attempt, Delivery, EventName, TrackedEvent
 from delivery.outbox.state import _due_hint_lower
+from mappings.fields import secret_reveal
 from mappings.models import App, Mapping, Platform
 from trackerui.accounts.models import Membership, Organization
 
@@ -170,3 +171,8 @@ class EventNameFactory(factory.django.DjangoModelFactory):
     name = factory.Sequence(lambda n: f"event_{n}")
     count = 1
     example_properties = factory.LazyFunction(dict)
+
+
+def saved_token(app: App) -> str:
+    """The app's token as saved, decrypted: what the next signed request will carry."""
+    return secret_reveal(App.objects.get(pk=app.pk).chartboost_app_token)
