@@ -9,6 +9,7 @@ from django.test import Client
 from rest_framework.test import APIClient
 
 from delivery.models import Delivery
+from delivery.sandbox import ChartboostSandbox
 from mappings.models import App, Mapping
 from tests.factories import DeliveryFactory, saved_token
 from tests.page_helpers import field_block, page_text
@@ -230,3 +231,12 @@ def test_an_owner_or_a_full_key_creates_an_app_replaces_its_credentials_and_dele
     assert owner_api.delete(f"/api/v1/apps/{app_id}/").status_code == 204
     assert App.objects.get(pk=app_id).archived_at is not None
 
+
+
+def test_a_member_can_send_a_test_event_on_the_page_and_in_the_api(
+    chartboost_sandbox: ChartboostSandbox, plain_member_client: Client, member_api: APIClient, app: App
+) -> None:
+    assert plain_member_client.post(f"/apps/{app.pk}/test-event/").status_code == 302
+    response = member_api.post(f"/api/v1/apps/{app.pk}/test-event/")
+    assert response.status_code == 200 and response.json()["delivered"] is True
+    assert len(chartboost_sandbox.received) == 2
