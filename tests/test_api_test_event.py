@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 import time_machine
 from django.test import Client
 from pytest_django import Settings
@@ -13,8 +11,7 @@ from delivery.sandbox import ChartboostSandbox, Reply
 from mappings.models import App
 from tests.factories import AppFactory, OrganizationFactory
 from tests.live_receiver import refused_url
-
-TEN_INTO_A_MINUTE = datetime(2026, 3, 1, 12, 0, 10, tzinfo=UTC)
+from tests.test_test_event import TEN_INTO_A_MINUTE
 
 
 def test_it_answers_the_signed_request_with_the_token_masked_and_chartboosts_answer(
