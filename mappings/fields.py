@@ -69,6 +69,11 @@ def secret_reveal(value: str | SealedSecret) -> str:
     return value.reveal() if isinstance(value, SealedSecret) else value
 
 
+def secret_fingerprint(value: str | SealedSecret) -> str:
+    """The fingerprint of a saved secret; blank for one assigned but not saved yet."""
+    return value.fingerprint if isinstance(value, SealedSecret) else ""
+
+
 def token_hint(token: str) -> str:
     """What pages and the API show of a token: its last characters only."""
     # delivery.chartboost.redact_token does the same for stored requests; mappings may not import delivery.

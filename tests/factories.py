@@ -180,9 +180,9 @@ def saved_token(app: App) -> str:
     return secret_reveal(App.objects.get(pk=app.pk).chartboost_app_token)
 
 
-def app_saved_with_another_key(**fields: Any) -> App:
+def app_saved_with_another_key(key: str | None = None, **fields: Any) -> App:
     """An app whose token was encrypted with a key TOKEN_ENCRYPTION_KEY no longer holds (rotated away)."""
-    with override_settings(TOKEN_ENCRYPTION_KEYS=[Fernet.generate_key().decode()]):
+    with override_settings(TOKEN_ENCRYPTION_KEYS=[key or Fernet.generate_key().decode()]):
         app = AppFactory(**fields)
     # As the server would load it, sealed; the factory's in-memory copy still holds the plaintext.
     return App.objects.get(pk=app.pk)

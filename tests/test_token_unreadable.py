@@ -9,6 +9,7 @@ from datetime import timedelta
 
 import pytest
 import time_machine
+from cryptography.fernet import Fernet
 from django.test import Client
 from django.utils import timezone
 from pytest_django import DjangoCaptureOnCommitCallbacks, Settings
@@ -174,3 +175,22 @@ def test_the_test_event_answers_a_clear_error_on_the_page_and_in_the_api_and_sen
     assert response.status_code == 409
     assert response.json()["detail"].startswith("The app token cannot be decrypted with TOKEN_ENCRYPTION_KEY")
     assert chartboost_sandbox.received == []
+
+
+def test_adding_the_old_key_back_sends_the_held_deliveries_and_the_app_page_no_longer_warns(
+    chartboost_sandbox: ChartboostSandbox, settings: Settings, signed_in_client: Client, organization: Organization
+) -> None:
+    old_key = Fernet.generate_key().decode()
+    app = app_saved_with_another_key(old_key, organization=organization)
+    held = due(app)
+    deliveries_send(state.deliveries_claim_events([held.event_id], timezone.now()))
+    assert 'id="token-unreadable"' in signed_in_client.get(f"/apps/{app.pk}/").content.decode()
+
+    settings.TOKEN_ENCRYPTION_KEYS = [*settings.TOKEN_ENCRYPTION_KEYS, old_key]
+    later = timezone.now() + timedelta(seconds=UNSIGNED_WAIT_SECONDS + 1)
+    with time_machine.travel(later, tick=False):
+        deliveries_send(state.deliveries_claim_events([held.event_id], later))
+    held.refresh_from_db()
+    assert held.status == Delivery.Status.DELIVERED
+    assert chartboost_sandbox.received[-1].problems == []
+    assert 'id="token-unreadable"' not in signed_in_client.get(f"/apps/{app.pk}/").content.decode()

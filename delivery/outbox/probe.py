@@ -26,7 +26,7 @@ from delivery.models import Delivery, TrackedEvent
 from delivery.outbox import sending
 from delivery.outbox.circuit import TEST_EVENT
 from delivery.outbox.state import app_verdicts_note, token_unreadable_note, tokens_readable_note
-from mappings.fields import SealedSecret, SecretUnreadable
+from mappings.fields import SecretUnreadable, secret_fingerprint
 from mappings.models import App, Mapping, Platform
 
 TEST_EVENT_LABEL = "CB Tracker test event"
@@ -107,8 +107,7 @@ def test_event_send(*, app: App) -> TestEventResult:
     try:
         request = sending.signed_request(event, app, [delivery])
     except SecretUnreadable as unreadable:
-        token = app.chartboost_app_token
-        token_unreadable_note(app_id=app.pk, fingerprint=token.fingerprint if isinstance(token, SealedSecret) else "")
+        token_unreadable_note(app_id=app.pk, fingerprint=secret_fingerprint(app.chartboost_app_token))
         raise TestEventUnsigned(str(unreadable)) from None
     tokens_readable_note({app.pk})
     verdict, latency_ms = chartboost.post(sending.SESSION, request, timeout=sending.request_timeout())
@@ -124,7 +123,7 @@ def test_event_send(*, app: App) -> TestEventResult:
     )
 
 
-def _rate_limit_take(app: App, now: float | None = None) -> None:
+def _rate_limit_take(app: App) -> None:
     """Count one test event for the app in the current minute, in the cache every process shares
     (Redis or a database table, trackerui/settings.py); TestEventLimited once over the limit.
 
@@ -132,7 +131,7 @@ def _rate_limit_take(app: App, now: float | None = None) -> None:
     minute are plenty; the limit keeps a stuck button or a script from hammering Chartboost in our name.
     """
     limit = settings.TEST_EVENTS_PER_MINUTE
-    now = time.time() if now is None else now
+    now = time.time()
     window = int(now // RATE_WINDOW_SECONDS)
     key = f"test-event:{app.pk}:{window}"
     # Fixed windows named by their start: every process counts into the same key, and it expires by itself.

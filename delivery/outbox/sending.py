@@ -38,7 +38,7 @@ from requests.adapters import HTTPAdapter
 from delivery import chartboost
 from delivery.models import Delivery, TrackedEvent
 from delivery.outbox import circuit, state
-from mappings.fields import UNREADABLE_TOKEN_MESSAGE, SealedSecret, SecretUnreadable, secret_reveal
+from mappings.fields import UNREADABLE_TOKEN_MESSAGE, SecretUnreadable, secret_fingerprint, secret_reveal
 from mappings.models import App
 
 SEND_CONCURRENCY = 32
@@ -114,7 +114,14 @@ def _outgoing_requests(own: str, *, probe: bool) -> list[Outgoing]:
         stopped |= circuit.apps_held_back(set(apps) - stopped, timezone.now())
     if stopped:
         state.deliveries_release(own, delivery_ids=[d.pk for d in held if d.app_id in stopped])
-    sendable = [delivery for delivery in held if delivery.app_id not in stopped]
+    outgoing, unsigned = _requests_sign([delivery for delivery in held if delivery.app_id not in stopped], apps)
+    _unsigned_hold(own, apps, unsigned)
+    state.tokens_readable_note({item.deliveries[0].app_id for item in outgoing})
+    return outgoing
+
+
+def _requests_sign(sendable: list[Delivery], apps: dict[int, App]) -> tuple[list[Outgoing], dict[int, list[Delivery]]]:
+    """One signed request per event; and, per app whose token cannot be decrypted, its deliveries, unsent."""
     outgoing: list[Outgoing] = []
     unsigned: dict[int, list[Delivery]] = {}
     for group in (list(rows) for _, rows in groupby(sendable, key=lambda delivery: delivery.event_id)):
@@ -126,9 +133,7 @@ def _outgoing_requests(own: str, *, probe: bool) -> list[Outgoing]:
             outgoing.append(Outgoing(group, signed_request(group[0].event, app, group)))
         except SecretUnreadable:
             unsigned[app.pk] = group
-    _unsigned_hold(own, apps, unsigned)
-    state.tokens_readable_note({item.deliveries[0].app_id for item in outgoing})
-    return outgoing
+    return outgoing, unsigned
 
 
 def _unsigned_hold(own: str, apps: dict[int, App], unsigned: dict[int, list[Delivery]]) -> None:
@@ -137,10 +142,9 @@ def _unsigned_hold(own: str, apps: dict[int, App], unsigned: dict[int, list[Deli
     once the token is re-entered (or the old key is added back)."""
     until = timezone.now() + timedelta(seconds=UNSIGNED_WAIT_SECONDS)
     for app_id, deliveries in sorted(unsigned.items()):
-        token = apps[app_id].chartboost_app_token
         state.deliveries_hold_unsigned(
             own=own, delivery_ids=[delivery.pk for delivery in deliveries], until=until,
-            reason=token_unreadable_reason(), fingerprint=token.fingerprint if isinstance(token, SealedSecret) else "",
+            reason=token_unreadable_reason(), fingerprint=secret_fingerprint(apps[app_id].chartboost_app_token),
         )
 
 

@@ -437,8 +437,10 @@ def token_unreadable_note(*, app_id: int, fingerprint: str) -> None:
 
 def tokens_readable_note(app_ids: set[int]) -> None:
     """These apps' requests were signed: any earlier note of an unreadable token is over (an old key came back)."""
-    if app_ids:
-        AppQueue.objects.filter(app_id__in=app_ids).exclude(token_unreadable="").update(token_unreadable="")
+    noted = AppQueue.objects.filter(app_id__in=app_ids).exclude(token_unreadable="")
+    # Read first: an UPDATE, even of no rows, would take SQLite's one write lock for every batch.
+    if app_ids and noted.exists():
+        noted.update(token_unreadable="")
 
 
 # ---- the other transitions ----------------------------------------------------------
