@@ -19,8 +19,9 @@ three phases run; the coverage phase's systematic cases (about 900 requests, mos
 time) are not repeated with DEBUG on, whose run is the examples and random fuzzing (valid
 and invalid data) with more examples per operation. DEBUG changes only how errors are
 answered, and tests/test_api_errors.py checks each kind of error with DEBUG on by hand.
-Each run is bounded by `--max-examples` and a timeout; both together take about 1.4 times
-as long as the one run did before (on a busy 2-core machine: 107 s with DEBUG off, 40 s on).
+Each run is bounded by `--max-examples` and a timeout; both together take about 1.3 to 1.4 times
+as long as the one run did before (on this shared 2-core machine: 76 s with DEBUG off and 21 s
+on; 107 s and 40 s when busier).
 """
 
 from __future__ import annotations
