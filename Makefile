@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PIP := $(VENV)/bin/pip
 
-.PHONY: run test test-postgres bench lint install chromium clean
+.PHONY: run test test-postgres bench lint install chromium axe clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -28,10 +28,25 @@ chromium:
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null; }
 
+# axe-core, for the accessibility browser tests only: from npm into tests/vendor/ (git-ignored,
+# never served by the site). Debian's npm is installed first when it is missing.
+AXE_VERSION := 4.10.3
+AXE := tests/vendor/axe-core-$(AXE_VERSION).min.js
+axe: $(AXE)
+$(AXE):
+	@command -v npm >/dev/null 2>&1 || { \
+	  echo "Installing Debian's npm to fetch axe-core for the browser tests..."; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq npm >/dev/null; }
+	@mkdir -p tests/vendor
+	cd tests/vendor && npm pack --silent axe-core@$(AXE_VERSION) >/dev/null \
+	  && tar -xzf axe-core-$(AXE_VERSION).tgz package/axe.min.js \
+	  && mv package/axe.min.js axe-core-$(AXE_VERSION).min.js && rm -rf package axe-core-$(AXE_VERSION).tgz
+
 run: $(VENV)/.installed-run
 	@PY=$(PY) bash scripts/run.sh
 
-test: $(VENV)/.installed-test chromium
+test: $(VENV)/.installed-test chromium $(AXE)
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 # The same suite on the scale-out backends: PostgreSQL with django-q2's Redis broker, real

@@ -9,6 +9,7 @@ here reads the app's token.
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
 from django.contrib import admin, messages
@@ -29,6 +30,7 @@ from delivery.outbox.recovery import deliveries_retry
 from delivery.selectors import device_identity
 from delivery.templatetags.delivery_tags import pretty_json
 from mappings.models import App
+from trackerui.templatetags.dashboard_tags import utc_time
 
 HISTORY_DAY_CHOICES = [7, 14, 30, 90]
 HISTORY_DEFAULT_DAYS = 30
@@ -78,8 +80,9 @@ class AttemptInline(ReadOnly, admin.StackedInline):
 
 @admin.register(Delivery)
 class DeliveryAdmin(ReadOnly, admin.ModelAdmin):
-    list_display = ["id", "created_at", "app", "event_id_shown", "event_name", "event_field", "device", "status",
-                    "attempt_count", "next_attempt_at"]
+    # Status second, and few, short columns, so a 1366 px screen shows the whole row with the
+    # sidebar open; the device and the full timestamps are on each delivery's page.
+    list_display = ["id", "status_shown", "created", "app_name", "event_shown", "event_id_number", "attempts"]
     list_filter = ["status", "app", "event_field"]
     list_select_related = ["event", "app"]
     search_fields = ["event__event_id", "device"]
@@ -93,13 +96,33 @@ class DeliveryAdmin(ReadOnly, admin.ModelAdmin):
     actions = ["retry_failed"]
     item_sent = _json_display("item", "Item sent in track_info")
 
-    @admin.display(description="Event id", ordering="event__event_id")
-    def event_id_shown(self, delivery: Delivery) -> str:
-        return delivery.event.event_id
+    @admin.display(description="Created", ordering="created_at")
+    def created(self, delivery: Delivery) -> str:
+        return _short_time(delivery.created_at)
 
-    @admin.display(description="Event name", ordering="event__name")
-    def event_name(self, delivery: Delivery) -> str:
-        return delivery.event.name
+    @admin.display(description="App", ordering="app__name")
+    def app_name(self, delivery: Delivery) -> str:
+        return delivery.app.name
+
+    @admin.display(description="Event id and name", ordering="event__event_id")
+    def event_shown(self, delivery: Delivery) -> str:
+        return format_html('{}<div class="quiet">{}</div>', delivery.event.event_id, delivery.event.name)
+
+    @admin.display(description="Event ID", ordering="event_field")
+    def event_id_number(self, delivery: Delivery) -> int:
+        return delivery.event_field
+
+    @admin.display(description="Attempts", ordering="attempt_count")
+    def attempts(self, delivery: Delivery) -> int:
+        return delivery.attempt_count
+
+    @admin.display(description="Status", ordering="status")
+    def status_shown(self, delivery: Delivery) -> str:
+        """The status, and when a waiting delivery is next due: a column of its own would not fit."""
+        if delivery.next_attempt_at is None or delivery.status not in Delivery.SENDABLE:
+            return delivery.get_status_display()
+        return format_html('{}<div class="quiet">next {}</div>', delivery.get_status_display(),
+                           _short_time(delivery.next_attempt_at))
 
     def get_search_results(
         self, request: HttpRequest, queryset: QuerySet[Delivery], search_term: str
@@ -180,6 +203,11 @@ class DeliveryAdmin(ReadOnly, admin.ModelAdmin):
             "deliveries_url": reverse("admin:delivery_delivery_changelist") + f"?app__id__exact={app.pk}",
         }
         return TemplateResponse(request, "admin/delivery/history.html", context)
+
+
+def _short_time(moment: datetime) -> str:
+    """To the second, written as on every page (`utc_time`): UTC, shown in local time by time.js."""
+    return utc_time(moment, seconds=True)
 
 
 def _history_days(raw: str | None) -> int:

@@ -172,6 +172,7 @@ class EventIngestView(APIView):
         super().initial(request, *args, **kwargs)
 
     @extend_schema(
+        tags=["events"],
         operation_id="events_ingest",
         summary="Ingest tracked events",
         description=(

@@ -5,6 +5,7 @@ They only turn what was typed into values and say, next to the input, what was w
 
 from __future__ import annotations
 
+import re
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -14,32 +15,52 @@ from django.utils import timezone
 from delivery.ingest.schema import MAX_EVENT_ID_LENGTH, MAX_UUID_LENGTH
 from delivery.models import Delivery
 from mappings.event_fields import EVENT_FIELDS
+from trackerui.durations import duration_seconds
 from trackerui.validators import time_in_range
 
-TIME_HELP = "ISO-8601, UTC unless it says otherwise, e.g. 2025-03-01T00:00Z or 2025-03-01 14:30."
-TIME_INVALID = "Enter a date and time like 2025-03-01T00:00Z (ISO-8601)."
+TIME_HELP = ("ISO-8601, UTC unless it says otherwise, e.g. 2025-03-01T00:00Z or 2025-03-01 14:30; "
+             "or 1h, 24h, 7d for that long ago.")
+TIME_INVALID = "Enter a date and time like 2025-03-01T00:00Z (ISO-8601), or 24h for 24 hours ago."
+# "24h", "90m", "7d": that long before now. A unit is required, so a bare number is never a year.
+_AGO = re.compile(r"^\s*\d{1,6}[smhd]\s*$", re.IGNORECASE)
+
+
+class TimeWidget(forms.TextInput):
+    """A text input, so that both ISO-8601 and "24h" fit; static/js/time-input.js adds a picker."""
+
+    def __init__(self, attrs: dict[str, Any] | None = None) -> None:
+        super().__init__(attrs={"autocomplete": "off", "data-time-input": "", **(attrs or {})})
 
 
 class TimeField(forms.DateTimeField):
-    """A date and time, in UTC, within the range every backend stores (`time_in_range`)."""
+    """A date and time, in UTC, within the range every backend stores (`time_in_range`), or a
+    duration with its unit ("24h") meaning that long before now, for the presets' links."""
+
+    widget = TimeWidget
+    # Shows the 1 h, 24 h, 7 d links beside the input (templates/includes/field.html).
+    presets = False
 
     def to_python(self, value: Any) -> datetime | None:
-        # Django makes the time aware here, which can overflow near year 1 or 9999.
+        # Django makes the time aware here, and "999999d" reaches before year 1: both can overflow.
         try:
+            if isinstance(value, str) and _AGO.match(value):
+                return time_in_range(timezone.now() - timedelta(seconds=duration_seconds(value)))
             result = super().to_python(value)
         except OverflowError:
             raise forms.ValidationError(TIME_INVALID, code="invalid") from None
         return None if result is None else time_in_range(result)
 
 
-def _time_field(label: str, placeholder: str) -> TimeField:
-    return TimeField(
+def _time_field(label: str, placeholder: str, *, presets: bool = False) -> TimeField:
+    field = TimeField(
         label=label,
         required=False,
         help_text=TIME_HELP,
         error_messages={"invalid": TIME_INVALID},
-        widget=forms.TextInput(attrs={"placeholder": placeholder, "autocomplete": "off"}),
+        widget=TimeWidget(attrs={"placeholder": placeholder}),
     )
+    field.presets = presets
+    return field
 
 
 class DeliveryFilterForm(forms.Form):
@@ -72,7 +93,7 @@ class DeliveryFilterForm(forms.Form):
         help_text="Your event_id for the tracked event.",
         widget=forms.TextInput(attrs={"autocomplete": "off"}),
     )
-    since = _time_field("Since", "2025-03-01T00:00Z")
+    since = _time_field("Since", "2025-03-01T00:00Z", presets=True)
     until = _time_field("Until", "2025-03-02T00:00Z")
 
     def clean(self) -> dict[str, Any]:
@@ -101,7 +122,6 @@ class RecoverForm(forms.Form):
         label="Failed deliveries created since",
         help_text=TIME_HELP,
         error_messages={"invalid": TIME_INVALID, "required": "Say since when: " + TIME_INVALID},
-        widget=forms.TextInput(attrs={"autocomplete": "off"}),
     )
 
     @classmethod

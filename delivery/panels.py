@@ -1,7 +1,8 @@
-"""What the app page's delivery panels need: history, rejections, recent deliveries, recovery, the test event.
+"""What the app's pages need from delivery: the overview's history and rejections, the Deliveries
+tab's recover form, the Settings tab's test event result.
 
-The app page belongs to the dashboard shell (`trackerui.views.app_detail`); it asks this
-module for the delivery part of its context, so the shell stays a few lines and the
+The app's overview and settings belong to the dashboard shell (`trackerui.views`); they ask
+this module for the delivery part of their context, so the shell stays a few lines and the
 delivery panels can change without touching it.
 """
 
@@ -16,7 +17,6 @@ from delivery.history.chart import history_chart
 from delivery.history.rejections import rejections_summary
 from delivery.history.stats import STATS_DEFAULT_DAYS, app_stats
 from delivery.outbox.probe import TestEventResult
-from delivery.selectors import app_token_unreadable, recent_deliveries
 from mappings.models import App
 
 
@@ -44,25 +44,23 @@ def recover_form_keep(request: HttpRequest, app: App, since: str) -> None:
     request.session[_recover_form_session_key(app)] = since
 
 
-def recover_form_take(request: HttpRequest, app: App) -> RecoverForm:
-    """The form as last refused, once, with its error next to the field; else the default offer."""
+def recover_form_take(request: HttpRequest, app: App, *, preset: str | None = None) -> RecoverForm:
+    """The form as last refused, once, with its error next to the field; else `preset` (a link such
+    as `?recover_since=24h`) when given; else the default offer."""
     since = request.session.pop(_recover_form_session_key(app), None)
-    if since is None:
+    if since is None and not preset:
         return RecoverForm.with_default()
-    form = RecoverForm({"since": since})
+    form = RecoverForm({"since": since if since is not None else preset[:200]})
     form.is_valid()
     return form
 
 
-def app_delivery_panels(request: HttpRequest, app: App) -> dict[str, Any]:
+def app_overview_panels(app: App) -> dict[str, Any]:
+    """The overview's history (chart, and the per-day table behind it) and rejected events."""
     stats = app_stats(app, days=STATS_DEFAULT_DAYS)
     return {
         "history": stats,
         "history_days": list(reversed(stats.days)),
         "history_chart": history_chart(stats),
         "rejections": rejections_summary(app),
-        "recent_deliveries": recent_deliveries(app),
-        "recover_form": recover_form_take(request, app),
-        "test_event_result": test_event_result_take(request, app),
-        "token_unreadable": app_token_unreadable(app),
     }

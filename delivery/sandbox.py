@@ -119,10 +119,13 @@ class Received:
 
 
 def check_request(
-    method: str, path: str, headers: Mapping[str, str], raw_body: bytes
+    method: str, path: str, headers: Mapping[str, str], raw_body: bytes, *, app_tokens: Mapping[str, str] | None = None
 ) -> tuple[int, list[str], Any]:
     """What is wrong with a request, the status Chartboost would answer for it (200 if nothing), and its
-    body parsed (None when it is not JSON), which the record of the request keeps."""
+    body parsed (None when it is not JSON), which the record of the request keeps.
+
+    `app_tokens` are the apps whose token the sandbox knows, as Chartboost knows every app's: a request
+    for one of them signed with another token is refused. Any other well-formed pair is accepted."""
     try:
         body, is_json = json.loads(raw_body), True
     except ValueError:
@@ -142,7 +145,7 @@ def check_request(
         return 400, body_problems, body
     problems = _credential_problems(lowered)
     if not problems:
-        problems = _signature_problems(lowered, body)
+        problems = _signature_problems(lowered, body, (app_tokens or {}).get(lowered["x-chartboost-app"]))
     return (401 if problems else 200), problems, body
 
 
@@ -156,10 +159,12 @@ def _credential_problems(headers: Mapping[str, str]) -> list[str]:
     return problems
 
 
-def _signature_problems(headers: Mapping[str, str], body: Mapping[str, Any]) -> list[str]:
+def _signature_problems(headers: Mapping[str, str], body: Mapping[str, Any], known_token: str | None) -> list[str]:
     expected = chartboost.signature(headers["x-chartboost-app"], body["token"], body["timestamp"])
     if headers["x-chartboost-signature"] != expected:
         return ["X-Chartboost-Signature does not match sha256(action:pia;app:…;token:…;timestamp:…;)"]
+    if known_token is not None and body["token"].lower() != known_token.lower():
+        return ["Invalid app signature: signed with a token that is not the app's current one"]
     return []
 
 
@@ -299,12 +304,14 @@ class ChartboostSandbox(ThreadingHTTPServer):
         reject_rate: float = 0.0,
         script: Iterable[Reply] = (),
         seed: int | None = None,
+        app_tokens: Mapping[str, str] | None = None,
     ) -> None:
         super().__init__((host, port), _Handler)
         self.latency_ms = latency_ms
         self.fail_rate = fail_rate
         self.http_500_rate = http_500_rate
         self.reject_rate = reject_rate
+        self.app_tokens = dict(app_tokens or {})
         self.received: list[Received] = []
         self._script: deque[Reply] = deque(script)
         # Per Chartboost app id: answer every request with this reply until then (monotonic time).
@@ -341,7 +348,7 @@ class ChartboostSandbox(ThreadingHTTPServer):
         self, method: str, path: str, headers: dict[str, str], raw_body: bytes, *, client: tuple[str, int]
     ) -> Received:
         arrived_at = time.monotonic()
-        status, problems, body = check_request(method, path, headers, raw_body)
+        status, problems, body = check_request(method, path, headers, raw_body, app_tokens=self.app_tokens)
         received = Received(arrived_at, method, path, headers, raw_body, body, problems, client)
         with self._changed:
             received.reply = (self._outage_reply(headers, arrived_at) or self._first_try_reply(headers, raw_body)

@@ -1,4 +1,4 @@
-"""Reads for deliveries: lists with filters, one delivery, recent deliveries, unmapped event names."""
+"""Reads for deliveries: lists with filters, one delivery, unmapped event names."""
 
 from __future__ import annotations
 
@@ -12,7 +12,6 @@ from mappings.fields import SealedSecret
 from mappings.models import App
 from trackerui.accounts.models import Organization
 
-RECENT_DELIVERIES_SHOWN = 10
 UNMAPPED_EVENTS_SHOWN = 20
 
 
@@ -66,11 +65,6 @@ def delivery_get_for_organization(organization: Organization | None, delivery_id
         )
     except (Delivery.DoesNotExist, ValueError, TypeError):
         raise Http404("No such delivery.") from None
-
-
-def recent_deliveries(app: App) -> QuerySet[Delivery]:
-    deliveries = Delivery.objects.filter(app=app).select_related("event").order_by("-created_at", "-id")
-    return deliveries[:RECENT_DELIVERIES_SHOWN]
 
 
 def app_token_unreadable(app: App) -> bool:

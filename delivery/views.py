@@ -1,8 +1,10 @@
-"""Dashboard pages for deliveries: an app's deliveries, one delivery with every attempt, and the
-app page's actions (retry, recover, send a test event).
+"""Dashboard pages for deliveries: an app's Deliveries tab (with recover), one delivery with every
+attempt, and the actions retry, recover and send a test event.
 
 Each view checks access (another organization's app or delivery is a 404), reads its input
-with a form, calls one selector or service and renders or redirects.
+with a form, calls one selector or service and renders or redirects. An action redirects to
+the tab where its form is, with its message at the top. Asked by htmx (trackerui/htmx.py),
+retry and recover answer with the part of the page that changed instead, in place.
 """
 
 from __future__ import annotations
@@ -11,25 +13,20 @@ from django.contrib import messages
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
 from delivery.forms import DeliveryFilterForm, RecoverForm
 from delivery.outbox.probe import TestEventRefused, test_event_send
 from delivery.outbox.recovery import DeliveryNotFailed, deliveries_recover, delivery_retry
-from delivery.panels import recover_form_keep, test_event_result_keep
+from delivery.panels import recover_form_keep, recover_form_take, test_event_result_keep
 from delivery.selectors import deliveries_for_app, delivery_get_for_organization
-from mappings.models import App
 from mappings.selectors import app_get_for_request
 from trackerui.accounts.decorators import organization_required
 from trackerui.accounts.selectors import organization_for_request
+from trackerui.htmx import is_htmx, vary_on_htmx
 
 DELIVERIES_PER_PAGE = 50
-
-
-def _back_to_app(app: App, section: str) -> HttpResponse:
-    return redirect(f"{reverse('app-detail', args=[app.pk])}#{section}")
 
 
 @organization_required
@@ -39,15 +36,23 @@ def app_deliveries(request: HttpRequest, app_id: int) -> HttpResponse:
     form = DeliveryFilterForm(request.GET)
     filters = form.filters()
     page = Paginator(deliveries_for_app(app, **filters), DELIVERIES_PER_PAGE).get_page(request.GET.get("page"))
-    context = {"app": app, "form": form, "page": page, "filtered": bool(filters)}
+    context = {
+        "app": app, "form": form, "page": page, "filtered": bool(filters),
+        # A preset link (`?recover_since=24h`) fills the recover form without JavaScript.
+        "recover_form": recover_form_take(request, app, preset=request.GET.get("recover_since")),
+    }
     return render(request, "deliveries/list.html", context)
 
 
 @organization_required
 @require_GET
 def delivery_detail(request: HttpRequest, delivery_id: int) -> HttpResponse:
+    """One delivery; asked by htmx (polling after a retry), only its status panel."""
     delivery = delivery_get_for_organization(organization_for_request(request), delivery_id)
-    return render(request, "deliveries/detail.html", {"delivery": delivery, "app": delivery.app})
+    if is_htmx(request):
+        context = {"delivery": delivery, "app": delivery.app, "htmx_partial": True}
+        return vary_on_htmx(render(request, "deliveries/_status_panel.html", context))
+    return vary_on_htmx(render(request, "deliveries/detail.html", {"delivery": delivery, "app": delivery.app}))
 
 
 @organization_required
@@ -57,9 +62,16 @@ def delivery_retry_view(request: HttpRequest, delivery_id: int) -> HttpResponse:
     try:
         delivery_retry(delivery=delivery)
     except DeliveryNotFailed as not_failed:
-        messages.error(request, str(not_failed))
+        level, text = messages.ERROR, str(not_failed)
     else:
-        messages.success(request, "Sent again: the delivery is pending and goes out to Chartboost now.")
+        level, text = messages.SUCCESS, "Sent again: the delivery is pending and goes out to Chartboost now."
+    if is_htmx(request):
+        # The status panel swaps in with the message inside it, and polls until the status is final.
+        delivery.refresh_from_db()
+        context = {"delivery": delivery, "app": delivery.app, "htmx_partial": True, "panel_message": text,
+                   "panel_message_level": "success" if level == messages.SUCCESS else "error"}
+        return vary_on_htmx(render(request, "deliveries/_status_panel.html", context))
+    messages.add_message(request, level, text)
     return redirect("delivery-detail", delivery_id=delivery.pk)
 
 
@@ -69,19 +81,27 @@ def app_recover(request: HttpRequest, app_id: int) -> HttpResponse:
     app = app_get_for_request(request, app_id)
     form = RecoverForm(request.POST)
     if not form.is_valid():
-        # Shown next to the field on the app page, not as a banner: the redirect keeps a
+        if is_htmx(request):
+            return vary_on_htmx(render(request, "deliveries/_recover.html", {"app": app, "recover_form": form}))
+        # Shown next to the field on the Deliveries tab, not as a banner: the redirect keeps a
         # reload from posting again.
         recover_form_keep(request, app, request.POST.get("since", "")[:200])
-        return _back_to_app(app, "recover")
+        return redirect("app-deliveries", app_id=app.pk)
     since = form.cleaned_data["since"]
     count = deliveries_recover(app=app, since=since)
     when = timezone.localtime(since).strftime("%Y-%m-%d %H:%M UTC")
     if count:
         noun = "delivery" if count == 1 else "deliveries"
-        messages.success(request, f"Queued {count} failed {noun} since {when} to be sent again.")
+        level, text = messages.SUCCESS, f"Queued {count} failed {noun} since {when} to be sent again."
     else:
-        messages.info(request, f"No failed deliveries since {when}: nothing to send again.")
-    return _back_to_app(app, "recent-deliveries")
+        level, text = messages.INFO, f"No failed deliveries since {when}: nothing to send again."
+    if is_htmx(request):
+        # The count shows inside the form, where the user is looking; the typed value stays.
+        context = {"app": app, "recover_form": form, "recover_message": text,
+                   "recover_message_level": "success" if count else "info"}
+        return vary_on_htmx(render(request, "deliveries/_recover.html", context))
+    messages.add_message(request, level, text)
+    return redirect("app-deliveries", app_id=app.pk)
 
 
 @organization_required
@@ -94,4 +114,4 @@ def app_test_event(request: HttpRequest, app_id: int) -> HttpResponse:
         messages.error(request, str(refused))
     else:
         test_event_result_keep(request, app, result)
-    return _back_to_app(app, "test-event")
+    return redirect("app-settings", app_id=app.pk)

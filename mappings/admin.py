@@ -12,10 +12,15 @@ from django import forms
 from django.contrib import admin
 from django.db.models import QuerySet
 from django.http import HttpRequest
+from django.urls import reverse
+from django.utils.html import format_html
 
 from mappings.forms import AppForm
 from mappings.models import App, Mapping
+from mappings.selectors import app_changes
 from mappings.services import APP_FIELDS, MAPPING_FIELDS, app_create, app_update, mapping_create, mapping_update
+from trackerui.accounts.admin import AuditHistoryAdmin
+from trackerui.accounts.audit import ChangeFeed
 
 
 class AppAdminForm(AppForm):
@@ -65,19 +70,22 @@ class MappingInline(admin.TabularInline):
 
 
 @admin.register(App)
-class AppAdmin(admin.ModelAdmin):
+class AppAdmin(AuditHistoryAdmin):
     form = AppAdminForm
+    audit_object_type = "app"
+    audit_history_intro = ("Every change to this app and to its mappings (deleted ones too), from the dashboard, "
+                           "the API, the admin and the system.")
     list_display = ["name", "state", "organization", "platform", "chartboost_app_id", "chartboost_app_token_hint",
                     "delivery_enabled", "s2s_confirmed"]
     list_filter = [ArchivedFilter, "platform", "delivery_enabled", "s2s_confirmed", "organization"]
     search_fields = ["name", "chartboost_app_id", "organization__name", "organization__slug"]
-    readonly_fields = ["chartboost_app_token_hint", "created_at", "updated_at", "archived_at"]
+    readonly_fields = ["chartboost_app_token_hint", "created_at", "updated_at", "archived_at", "audit_trail_link"]
     fieldsets = [
         (None, {"fields": ["organization", "name", "platform"]}),
         ("Chartboost credentials", {"fields": ["chartboost_app_id", "chartboost_app_token_hint",
                                                "chartboost_app_token"]}),
         ("Sending", {"fields": ["delivery_enabled", "s2s_confirmed"]}),
-        ("History", {"fields": ["created_at", "updated_at", "archived_at"]}),
+        ("History", {"fields": ["created_at", "updated_at", "archived_at", "audit_trail_link"]}),
     ]
     inlines = [MappingInline]
 
@@ -99,6 +107,16 @@ class AppAdmin(admin.ModelAdmin):
             kwargs["form"] = forms.ModelForm
         return super().get_form(request, obj, change, **kwargs)
 
+    def audit_changes(self, obj: App) -> ChangeFeed:
+        return app_changes(obj)
+
+    @admin.display(description="Audit trail")
+    def audit_trail_link(self, app: App) -> str:
+        if app.pk is None:
+            return "—"
+        return format_html('<a href="{}">Changes to this app and its mappings</a>',
+                           reverse("admin:mappings_app_history", args=[app.pk]))
+
     @admin.display(description="Token")
     def chartboost_app_token_hint(self, app: App) -> str:
         return app.chartboost_app_token_hint or "—"
@@ -112,7 +130,8 @@ class AppAdmin(admin.ModelAdmin):
 
 
 @admin.register(Mapping)
-class MappingAdmin(admin.ModelAdmin):
+class MappingAdmin(AuditHistoryAdmin):
+    audit_object_type = "mapping"
     list_display = ["event_name", "event_field", "label", "app", "active"]
     list_filter = ["event_field", "active", "app__organization"]
     search_fields = ["event_name", "event_label", "app__name"]

@@ -19,7 +19,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from mappings.models import INT32_MAX, INT32_MIN, App, Mapping, Platform
-from mappings.selectors import app_get_for_request, apps_for_organization, mapping_get_for_app
+from mappings.selectors import app_changes, app_get_for_request, apps_for_organization, mapping_get_for_app
 from mappings.services import (
     app_create,
     app_update,
@@ -28,6 +28,7 @@ from mappings.services import (
     mapping_update,
 )
 from trackerui.accounts import roles
+from trackerui.accounts.audit import Action, ActorType, Source
 from trackerui.accounts.selectors import organization_for_request
 from trackerui.api import Pagination, paginated_response
 
@@ -320,3 +321,44 @@ class MappingDetailApi(APIView):
     def delete(self, request: Request, app_id: int, id: int) -> Response:
         mapping_delete(mapping=self._mapping(request, app_id, id))
         return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+# What an app's audit trail lists (mappings.selectors.app_changes).
+CHANGE_OBJECTS = ["app", "mapping"]
+
+
+class ChangeActorSerializer(serializers.Serializer):
+    type = serializers.ChoiceField(choices=ActorType.choices)
+    name = serializers.CharField(help_text="The username, the API key (its prefix and name), or `system`.")
+
+
+class FieldChangeSerializer(serializers.Serializer):
+    field = serializers.CharField(help_text="The field's name, as in the app or mapping answers. The token "
+                                  "shows as `chartboost_app_token_hint`: the audit trail never holds the token.")
+    before = serializers.JSONField(allow_null=True, help_text="null when the object was created.")
+    after = serializers.JSONField(allow_null=True, help_text="null when the object was deleted.")
+
+
+class ChangeSerializer(serializers.Serializer):
+    at = serializers.DateTimeField()
+    actor = ChangeActorSerializer()
+    source = serializers.ChoiceField(choices=Source.choices)
+    object = serializers.ChoiceField(source="object_type", choices=CHANGE_OBJECTS)
+    object_id = serializers.IntegerField()
+    action = serializers.ChoiceField(choices=Action.choices, help_text="`archived`: the app was deleted.")
+    changes = FieldChangeSerializer(many=True, help_text="Created: every field. Changed: the fields that changed.")
+
+
+@extend_schema(tags=["apps"], parameters=[APP_ID_PARAMETER])
+class AppChangesApi(APIView):
+    pagination_class = Pagination
+
+    @extend_schema(
+        operation_id="apps_changes_list",
+        responses=ChangeSerializer(many=True),
+        description="The app's audit trail, newest first: its own changes and its mappings', with when, "
+        "who, from where, and each field before and after.",
+    )
+    def get(self, request: Request, app_id: int) -> Response:
+        changes = app_changes(app_get_for_request(request, app_id))
+        return paginated_response(request=request, view=self, queryset=changes, serializer_class=ChangeSerializer)

@@ -17,6 +17,7 @@ from django.utils import timezone
 
 from mappings.event_fields import EVENT_FIELD_CHOICES, EVENT_FIELDS, NON_SEQUENTIAL_FIELDS, SEQUENTIAL_FIELDS
 from mappings.fields import EncryptedTextField, SecretHintField, UnlessSealed
+from trackerui.accounts.audit import AuditedRecords
 from trackerui.accounts.models import Organization
 from trackerui.validators import validate_no_control_characters
 
@@ -44,6 +45,10 @@ validate_chartboost_app_token = RegexValidator(
 )
 
 
+# What a mapping's writers may set (mappings.services), and what its audit trail shows.
+MAPPING_FIELDS = ("event_name", "event_field", "event_label", "main_level_property",
+                  "main_level_value", "sub_level_property", "sub_level_value",
+                  "description_property", "description", "active")
 MAPPING_TEXT_FIELDS = ("event_name", "event_label", "main_level_property", "sub_level_property",
                        "description_property", "description")
 
@@ -94,6 +99,18 @@ class App(models.Model):
     # Set when the app is deleted: it is archived, not removed, so its history stays readable.
     archived_at = models.DateTimeField(null=True, blank=True)
 
+    # The token is a secret: the audit trail keeps its hint, never the token, not even encrypted.
+    # `updated_at` is when the row was saved, which every history row says already.
+    audit_trail = AuditedRecords(
+        shown=("name", "platform", "chartboost_app_id", "chartboost_app_token_hint", "delivery_enabled",
+               "s2s_confirmed", "archived_at"),
+        # The hint is a column of its own (mappings/fields.py), copied as `derived` so the trail's own
+        # column stays as it was.
+        excluded_fields=("chartboost_app_token", "chartboost_app_token_hint", "updated_at"),
+        derived={"chartboost_app_token_hint": models.CharField(max_length=16, blank=True)},
+        archived_by="archived_at",
+    )
+
     class Meta:
         ordering = ["name", "id"]
         constraints = [
@@ -103,7 +120,9 @@ class App(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.name} ({self.get_platform_display()})"
+        # Studios often name an app after its platform already ("Puzzle Quest (iOS)"): say it once.
+        platform = self.get_platform_display()
+        return self.name if platform.lower() in self.name.lower() else f"{self.name} ({platform})"
 
     def clean_fields(self, exclude: Collection[str] | None = None) -> None:
         strip_text(self, ("name", "chartboost_app_id", "chartboost_app_token"))
@@ -170,6 +189,8 @@ class Mapping(models.Model):
     active = models.BooleanField(default=True)
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(auto_now=True)
+
+    audit_trail = AuditedRecords(shown=MAPPING_FIELDS, excluded_fields=("updated_at",))
 
     class Meta:
         ordering = ["event_field"]

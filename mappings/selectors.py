@@ -5,7 +5,9 @@ from __future__ import annotations
 from django.db.models import Count, Q, QuerySet
 from django.http import Http404, HttpRequest
 
+from mappings.event_fields import EVENT_FIELDS
 from mappings.models import App, Mapping
+from trackerui.accounts.audit import ChangeFeed
 from trackerui.accounts.models import Organization
 from trackerui.accounts.selectors import organization_for_request
 
@@ -42,6 +44,11 @@ def mapping_get_for_app(app: App, mapping_id: int | str) -> Mapping:
         raise Http404("No such mapping.") from None
 
 
+def event_fields_free(app: App) -> list[int]:
+    """The Event IDs no mapping of the app holds yet, paused ones included: each carries one mapping."""
+    return sorted(set(EVENT_FIELDS) - set(app.mappings.values_list("event_field", flat=True)))
+
+
 def active_mappings_by_event_name(app: App) -> dict[str, list[Mapping]]:
     by_name: dict[str, list[Mapping]] = {}
     for mapping in app.mappings.filter(active=True).order_by("event_field"):
@@ -54,3 +61,14 @@ def apps_with_active_mapping_counts(organization: Organization | None) -> QueryS
     return apps_for_organization(organization).annotate(
         active_mapping_count=Count("mappings", filter=Q(mappings__active=True))
     )
+
+
+def app_changes(app: App) -> ChangeFeed:
+    """The app's audit trail: its own changes and its mappings' (deleted ones too), newest first.
+
+    The one reader behind the changes API, the app's Changes page and its admin history.
+    """
+    return ChangeFeed({
+        "app": App.audit_trail.filter(id=app.pk),
+        "mapping": Mapping.audit_trail.filter(app_id=app.pk),
+    })

@@ -7,14 +7,11 @@ from typing import Any
 
 from django.db import IntegrityError, transaction
 
-from mappings.models import App, Mapping
+from mappings.models import MAPPING_FIELDS, App, Mapping
 from trackerui.accounts.models import Organization
 
 APP_FIELDS = ("name", "platform", "chartboost_app_id", "chartboost_app_token",
               "delivery_enabled", "s2s_confirmed")
-MAPPING_FIELDS = ("event_name", "event_field", "event_label", "main_level_property",
-                  "main_level_value", "sub_level_property", "sub_level_value",
-                  "description_property", "description", "active")
 
 
 def _assign(instance: App | Mapping, allowed: tuple[str, ...], values: dict[str, Any]) -> list[str]:

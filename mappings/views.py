@@ -1,6 +1,7 @@
 """Dashboard pages for apps and their mappings.
 
-Each view checks access (another organization's app or mapping is a 404), lets a form
+Each action redirects to the app's tab where its form is (Mappings, Settings), so its
+message shows at the top. Each view checks access (another organization's app or mapping is a 404), lets a form
 turn the post into values, calls one service and renders. The rules themselves live
 on the models, reached through `mappings.services`.
 """
@@ -11,17 +12,21 @@ import copy
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
+from mappings.event_fields import EVENT_FIELDS
 from mappings.forms import AppForm, MappingForm, add_service_errors
 from mappings.models import App, Mapping
-from mappings.selectors import app_get_for_request, mapping_get_for_app
+from mappings.selectors import app_changes, app_get_for_request, event_fields_free, mapping_get_for_app
 from mappings.services import app_create, app_update, mapping_create, mapping_delete, mapping_set_active, mapping_update
 from trackerui.accounts import roles
 from trackerui.accounts.decorators import organization_required
 from trackerui.accounts.selectors import organization_for_request
+
+CHANGES_PER_PAGE = 25
 
 
 def _mapping_for(request: HttpRequest, app_id: int, mapping_id: int) -> Mapping:
@@ -63,7 +68,7 @@ def app_edit(request: HttpRequest, app_id: int) -> HttpResponse:
             add_service_errors(form, error)
         else:
             messages.success(request, f"{app.name} is saved.")
-            return redirect("app-detail", app_id=app.pk)
+            return redirect("app-settings", app_id=app.pk)
     return render(request, "apps/form.html", {"form": form, "app": app})
 
 
@@ -72,7 +77,7 @@ def app_edit(request: HttpRequest, app_id: int) -> HttpResponse:
 def app_s2s_confirm(request: HttpRequest, app_id: int) -> HttpResponse:
     app = app_update(app=app_get_for_request(request, app_id), s2s_confirmed=True)
     messages.success(request, f"Marked {app.name} as switched to S2S by Chartboost.")
-    return redirect("app-detail", app_id=app.pk)
+    return redirect("app-settings", app_id=app.pk)
 
 
 @organization_required
@@ -84,13 +89,17 @@ def app_delivery_toggle(request: HttpRequest, app_id: int) -> HttpResponse:
         messages.success(request, "Delivery is on: waiting events go out to Chartboost now.")
     else:
         messages.success(request, "Delivery is paused: new events wait as pending until you turn it back on.")
-    return redirect("app-detail", app_id=app.pk)
+    return redirect("app-settings", app_id=app.pk)
 
 
 @organization_required
 @require_http_methods(["GET", "POST"])
 def mapping_new(request: HttpRequest, app_id: int) -> HttpResponse:
     app = app_get_for_request(request, app_id)
+    if not event_fields_free(app):
+        # Every option of the form would be refused: say so, and point at what can be done instead.
+        mappings = [(mapping, EVENT_FIELDS[mapping.event_field]) for mapping in app.mappings.order_by("event_field")]
+        return render(request, "mappings/all_used.html", {"app": app, "mappings": mappings})
     initial = {"event_name": request.GET.get("event_name", "")}
     form = MappingForm(request.POST or None, instance=Mapping(app=app), initial=initial)
     if request.method == "POST" and form.is_valid():
@@ -100,7 +109,7 @@ def mapping_new(request: HttpRequest, app_id: int) -> HttpResponse:
             add_service_errors(form, error)
         else:
             messages.success(request, f"{mapping.event_name} is now sent as Event ID {mapping.event_field}.")
-            return redirect("app-detail", app_id=app.pk)
+            return redirect("app-mappings", app_id=app.pk)
     return render(request, "mappings/form.html", {"form": form, "app": app})
 
 
@@ -117,7 +126,7 @@ def mapping_edit(request: HttpRequest, app_id: int, mapping_id: int) -> HttpResp
             add_service_errors(form, error)
         else:
             messages.success(request, f"The mapping of {mapping.event_name} is saved.")
-            return redirect("app-detail", app_id=mapping.app_id)
+            return redirect("app-mappings", app_id=mapping.app_id)
     return render(request, "mappings/form.html", {"form": form, "app": mapping.app, "mapping": mapping})
 
 
@@ -128,7 +137,7 @@ def mapping_delete_view(request: HttpRequest, app_id: int, mapping_id: int) -> H
     if request.method == "POST":
         mapping_delete(mapping=mapping)
         messages.success(request, f"The mapping of {mapping.event_name} to Event ID {mapping.event_field} is deleted.")
-        return redirect("app-detail", app_id=mapping.app_id)
+        return redirect("app-mappings", app_id=mapping.app_id)
     return render(request, "mappings/confirm_delete.html", {"mapping": mapping, "app": mapping.app})
 
 
@@ -139,4 +148,11 @@ def mapping_toggle(request: HttpRequest, app_id: int, mapping_id: int) -> HttpRe
     mapping = mapping_set_active(mapping=mapping, active=not mapping.active)
     state = "active" if mapping.active else "paused: matching events are not sent"
     messages.success(request, f"The mapping of {mapping.event_name} is {state}.")
-    return redirect("app-detail", app_id=mapping.app_id)
+    return redirect("app-mappings", app_id=mapping.app_id)
+
+
+@organization_required
+def app_changes_view(request: HttpRequest, app_id: int) -> HttpResponse:
+    app = app_get_for_request(request, app_id)
+    changes_page = Paginator(app_changes(app), CHANGES_PER_PAGE).get_page(request.GET.get("page"))
+    return render(request, "apps/changes.html", {"app": app, "changes_page": changes_page})

@@ -41,11 +41,15 @@ trap 'exit 130' INT TERM
 
 "$PY" manage.py migrate --noinput
 sign_in=$("$PY" manage.py seed_demo)
+# The sandbox knows the demo apps' current tokens, as Chartboost would: the demo app seeded with
+# an old one sees its deliveries fail with status 401.
+sandbox_line=$("$PY" manage.py seed_demo --sandbox-args)
+read -r -a sandbox_args <<<"$sandbox_line"
 
 # The worker and the sandbox log to files, so the terminal keeps the dev server and the
 # sign-in details readable.
 mkdir -p .run
-setsid "$PY" manage.py chartboost_sandbox --port "$SANDBOX_PORT" >.run/sandbox.log 2>&1 &
+setsid "$PY" manage.py chartboost_sandbox --port "$SANDBOX_PORT" "${sandbox_args[@]}" >.run/sandbox.log 2>&1 &
 sandbox_pid=$!
 setsid "$PY" manage.py qcluster >.run/qcluster.log 2>&1 &
 cluster_pid=$!

@@ -39,6 +39,25 @@ def test_customers_who_are_not_staff_cannot_open_the_delivery_admin(db: None) ->
         assert response.status_code == 302 and response["Location"].startswith("/admin/login/")
 
 
+def test_the_list_shows_status_early_in_a_few_short_columns_and_each_app_once(staff_client: Client) -> None:
+    delivery = DeliveryFactory(event__app__name="Puzzle Quest (iOS)", event__app__platform="ios",
+                               event__event_id="evt-42", event__name="level_up", status=Status.FAILED)
+    html = staff_client.get(CHANGELIST).content.decode()
+    columns = re.findall(r'<th scope="col" class="[^"]*column-(\w+)', html)
+    assert columns[:3] == ["id", "status_shown", "created"]
+    assert len(columns) <= 8
+    row = html[html.index(f'value="{delivery.pk}"'):]
+    row = row[:row.index("</tr>")]
+    assert "Puzzle Quest (iOS)" in row and "(iOS) (iOS)" not in row
+    assert "evt-42" in row and "level_up" in row and "Failed" in row
+    retrying = DeliveryFactory(status=Status.RETRYING, next_attempt_at=datetime(2025, 3, 10, 15, 0, 8, tzinfo=UTC))
+    html = staff_client.get(CHANGELIST).content.decode()
+    row = html[html.index(f'value="{retrying.pk}"'):]
+    next_due = ('<time datetime="2025-03-10T15:00:08Z" title="2025-03-10 15:00:08 UTC" data-seconds>'
+                "2025-03-10 15:00:08 UTC</time>")
+    assert f'Retrying<div class="quiet">next {next_due}</div>' in row[:row.index("</tr>")]
+
+
 def test_staff_find_a_delivery_by_event_id(staff_client: Client) -> None:
     wanted = DeliveryFactory(event__event_id="order-2025-03-10-0042")
     DeliveryFactory(event__event_id="order-2025-03-10-0043")

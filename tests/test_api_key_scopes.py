@@ -46,6 +46,7 @@ def test_an_ingest_key_can_send_events(ingest_api: APIClient, app: App) -> None:
         ("post", "/api/v1/apps/{app}/mappings/"),
         ("get", "/api/v1/apps/{app}/deliveries/"),
         ("get", "/api/v1/apps/{app}/stats/"),
+        ("get", "/api/v1/apps/{app}/changes/"),
         ("post", "/api/v1/apps/{app}/recover/"),
         ("post", "/api/v1/apps/{app}/test-event/"),
         ("get", "/api/v1/deliveries/{delivery}/"),

@@ -27,6 +27,7 @@ SPEC_OPERATIONS = {
     "/api/v1/deliveries/{id}/retry/": {"post"},
     "/api/v1/apps/{app_id}/recover/": {"post"},
     "/api/v1/apps/{app_id}/stats/": {"get"},
+    "/api/v1/apps/{app_id}/changes/": {"get"},
 }
 HTTP_METHODS = {"get", "put", "post", "delete", "options", "head", "patch", "trace"}
 
@@ -122,3 +123,23 @@ def test_the_docs_page_is_public_and_loads_nothing_from_outside(db: None) -> Non
     # Nothing absolute anywhere, the initialiser included (Swagger UI's validator badge is off).
     for text in (page, Client().get(initialiser).content.decode()):
         assert "http://" not in text and "https://" not in text and "//cdn" not in text
+
+
+def test_an_apps_changes_are_documented_with_their_shape(schema: dict) -> None:
+    answer = schema["paths"]["/api/v1/apps/{app_id}/changes/"]["get"]["responses"]["200"]
+    page = answer["content"]["application/json"]["schema"]["$ref"].rsplit("/", 1)[-1]
+    item = schema["components"]["schemas"][page]["properties"]["results"]["items"]["$ref"].rsplit("/", 1)[-1]
+    change = schema["components"]["schemas"][item]
+    assert set(change["properties"]) == {"at", "actor", "source", "object", "object_id", "action", "changes"}
+    assert set(change["required"]) == set(change["properties"])
+
+
+def test_every_operation_is_filed_under_the_resource_it_acts_on(schema: dict) -> None:
+    tags = {
+        (method, path): tuple(operation.get("tags", ()))
+        for path, item in schema["paths"].items()
+        for method, operation in item.items()
+        if method in HTTP_METHODS
+    }
+    assert tags[("post", "/api/v1/apps/{app_id}/events/")] == ("events",)
+    assert {found for found in tags.values() if len(found) != 1 or "v1" in found} == set()

@@ -87,3 +87,8 @@ def test_the_edit_page_refuses_a_bad_replacement_token_and_keeps_the_saved_one(s
     assert "64 hexadecimal characters" in field_errors(response.content.decode(), "chartboost_app_token")
     app.refresh_from_db()
     assert saved_token(app) == saved
+
+
+def test_an_app_names_its_platform_once_even_when_its_name_already_does(organization: Organization) -> None:
+    assert str(AppFactory(organization=organization, name="Word Blitz", platform="android")) == "Word Blitz (Android)"
+    assert str(AppFactory(organization=organization, name="Puzzle Quest (iOS)", platform="ios")) == "Puzzle Quest (iOS)"

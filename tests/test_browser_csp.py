@@ -42,6 +42,14 @@ def test_the_app_page_and_its_chart_render_with_nothing_refused(live_server: Liv
     expect(page.locator(".history-chart svg").first).to_be_visible()
     # Our stylesheet for the chart loaded: its legend is laid out as a row.
     assert page.locator(".chart-legend").evaluate("element => getComputedStyle(element).display") == "flex"
+    # htmx loaded with its CSP-safe settings, and the live numbers refresh with nothing refused.
+    assert page.evaluate("[htmx.config.allowEval, htmx.config.includeIndicatorStyles]") == [False, False]
+    with page.expect_response(lambda response: response.request.headers.get("hx-request") == "true",
+                              timeout=15_000):
+        pass
+    for path in ("mappings/", "deliveries/", "settings/"):
+        page.goto(f"{live_server.url}/apps/{app.pk}/{path}")
+        expect(page.locator("nav.tabs [aria-current=page]")).to_be_visible()
     assert violations == []
 
 

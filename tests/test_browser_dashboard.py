@@ -30,14 +30,17 @@ def test_a_customer_maps_an_event_and_is_refused_a_second_mapping_on_its_event_i
     page.click("button:has-text('Add app')")
     expect(page.locator("h1")).to_have_text("Puzzle Quest (iOS)")
     app = App.objects.get()
+    page.locator("nav.tabs").get_by_role("link", name="Settings").click()
     expect(page.locator("#credentials")).to_contain_text(app.chartboost_app_token_hint)
 
+    page.locator("nav.tabs").get_by_role("link", name="Overview").click()
     page.click("text=Add your first mapping")
     page.fill("input[name=event_name]", "level_complete")
     expect(page.locator("[data-label-sent]")).to_have_text("Label sent: level_complete (default)")
     expect(page.locator("input[name=event_field][value='1']")).to_be_checked()
     page.fill("input[name=main_level_property]", "level")
     page.click("button:has-text('Add mapping')")
+    expect(page).to_have_url(f"{live_server.url}/apps/{app.pk}/mappings/")
     row = page.locator("#mappings tbody tr", has_text="level_complete")
     expect(row).to_contain_text("level_complete default")
 

@@ -1,5 +1,5 @@
-"""The delivery pages in real headless Chromium: send a test event from the app page against a local
-Chartboost stand-in and read its answer, then open the deliveries list and one delivery."""
+"""The delivery pages in real headless Chromium: send a test event from the app's Settings tab against a
+local Chartboost stand-in and read its answer, then open the deliveries list and one delivery."""
 
 from __future__ import annotations
 
@@ -31,7 +31,7 @@ def test_a_customer_sends_a_test_event_then_reads_the_deliveries_and_one_deliver
     page.fill("input[name=username]", member.username)
     page.fill("input[name=password]", PASSWORD)
     page.click("button:has-text('Sign in')")
-    page.goto(f"{live_server.url}/apps/{app.pk}/")
+    page.goto(f"{live_server.url}/apps/{app.pk}/settings/")
 
     with sandbox_as_chartboost(settings) as sandbox:
         page.click("button:has-text('Send test event')")
@@ -43,7 +43,7 @@ def test_a_customer_sends_a_test_event_then_reads_the_deliveries_and_one_deliver
     expect(result).to_contain_text('"message": "Success"')
     assert app.chartboost_app_token not in page.content()
 
-    page.locator("#recent-deliveries").get_by_role("link", name="All deliveries").click()
+    page.locator("nav.tabs").get_by_role("link", name="Deliveries").click()
     expect(page).to_have_url(f"{live_server.url}/apps/{app.pk}/deliveries/")
     expect(page.locator("table.deliveries tbody tr")).to_have_count(2)
     page.select_option("select[name=status]", "failed")
@@ -56,6 +56,6 @@ def test_a_customer_sends_a_test_event_then_reads_the_deliveries_and_one_deliver
     expect(page).to_have_url(f"{live_server.url}/deliveries/{failed.pk}/")
     expect(page.locator("#attempts")).to_contain_text("Invalid signature")
     page.click("button:has-text('Retry')")
-    expect(page.locator(".messages")).to_contain_text("Sent again")
+    expect(page.locator("#delivery-status")).to_contain_text("Sent again")
     failed.refresh_from_db()
     assert failed.status == Delivery.Status.PENDING

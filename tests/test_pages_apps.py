@@ -1,4 +1,5 @@
-"""The apps list, the app form and the app page."""
+"""The apps list, the app form, and what the app's Mappings and Settings tabs show (tests/test_pages_app_tabs.py has
+the tabs themselves, the overview and deleting an app)."""
 
 from __future__ import annotations
 
@@ -69,7 +70,7 @@ def test_editing_with_a_blank_token_keeps_the_saved_token(signed_in_client: Clie
     saved = saved_token(app)
     response = signed_in_client.post(f"/apps/{app.pk}/edit/", {**NEW_APP, "name": "Renamed",
                                                                "chartboost_app_token": ""})
-    assert response.status_code == 302
+    assert response.status_code == 302 and response["Location"] == f"/apps/{app.pk}/settings/"
     app.refresh_from_db()
     assert (app.name, saved_token(app)) == ("Renamed", saved)
 
@@ -87,17 +88,17 @@ def test_the_edit_page_shows_the_token_hint_and_a_replace_action(signed_in_clien
     assert "Leave blank to keep it" in html
 
 
-def test_the_app_page_shows_credentials_with_the_token_hint_only(signed_in_client: Client, app: App) -> None:
-    html = page_text(signed_in_client, f"/apps/{app.pk}/")
+def test_the_settings_tab_shows_credentials_with_the_token_hint_only(signed_in_client: Client, app: App) -> None:
+    html = page_text(signed_in_client, f"/apps/{app.pk}/settings/")
     assert app.chartboost_app_id in html
     assert app.chartboost_app_token_hint in html
     assert app.chartboost_app_token not in html
     assert "iOS" in html
 
 
-def test_until_s2s_is_confirmed_the_app_page_says_why_events_may_not_show(signed_in_client: Client,
-                                                                         app: App) -> None:
-    html = page_text(signed_in_client, f"/apps/{app.pk}/")
+def test_until_s2s_is_confirmed_the_settings_tab_says_why_events_may_not_show(signed_in_client: Client,
+                                                                             app: App) -> None:
+    html = page_text(signed_in_client, f"/apps/{app.pk}/settings/")
     assert "Chartboost ignores server-to-server events for this app until its support switches the app " \
            "from SDK to S2S." in html
     assert f"switch app <code>{app.chartboost_app_id}</code> from SDK to S2S" in html
@@ -106,19 +107,24 @@ def test_until_s2s_is_confirmed_the_app_page_says_why_events_may_not_show(signed
 
 def test_marking_s2s_confirmed_ticks_it_and_the_warning_goes(signed_in_client: Client, app: App) -> None:
     response = signed_in_client.post(f"/apps/{app.pk}/s2s-confirm/")
-    assert response.status_code == 302
+    assert response.status_code == 302 and response["Location"] == f"/apps/{app.pk}/settings/"
     app.refresh_from_db()
     assert app.s2s_confirmed is True
-    html = page_text(signed_in_client, f"/apps/{app.pk}/")
+    html = page_text(signed_in_client, f"/apps/{app.pk}/settings/")
     assert "Chartboost ignores server-to-server events" not in html
     assert "switched this app from SDK to S2S" in html
+    assert "Chartboost ignores server-to-server events" not in page_text(signed_in_client, f"/apps/{app.pk}/")
 
 
-def test_delivery_can_be_paused_and_resumed_from_the_app_page(signed_in_client: Client, app: App) -> None:
-    signed_in_client.post(f"/apps/{app.pk}/delivery/")
+def test_delivery_can_be_paused_and_resumed_from_the_settings_tab(signed_in_client: Client, app: App) -> None:
+    response = signed_in_client.post(f"/apps/{app.pk}/delivery/", follow=True)
+    assert response.redirect_chain == [(f"/apps/{app.pk}/settings/", 302)]
     app.refresh_from_db()
     assert app.delivery_enabled is False
-    assert "Paused: new events wait as pending" in page_text(signed_in_client, f"/apps/{app.pk}/")
+    html = response.content.decode()
+    # The message first, at the top of the page, then the state beside the button.
+    assert html.index("Delivery is paused: new events wait") < html.index('id="delivery"')
+    assert "Paused: new events wait as pending" in html
     signed_in_client.post(f"/apps/{app.pk}/delivery/")
     app.refresh_from_db()
     assert app.delivery_enabled is True
@@ -129,13 +135,13 @@ def test_state_changing_buttons_refuse_get(signed_in_client: Client, app: App) -
     assert signed_in_client.get(f"/apps/{app.pk}/delivery/").status_code == 405
 
 
-def test_the_app_page_lists_its_mappings_with_definition_label_and_sources(signed_in_client: Client,
-                                                                          app: App) -> None:
+def test_the_mappings_tab_lists_the_mappings_with_definition_label_and_sources(signed_in_client: Client,
+                                                                             app: App) -> None:
     MappingFactory(app=app, event_name="level_complete", event_field=1, main_level_property="level",
                    sub_level_property="stage")
     MappingFactory(app=app, event_name="tutorial_complete", event_field=5, main_level_property="",
                    event_label="FTUE completed?", description="Tutorial Completed")
-    html = page_text(signed_in_client, f"/apps/{app.pk}/")
+    html = page_text(signed_in_client, f"/apps/{app.pk}/mappings/")
     table = html[html.index('id="mappings"'):html.index('id="unmapped-events"')]
     assert "Highest numerical level a user has reached" in table
     assert "Extra field for developers to send non-sequential data" in table
@@ -146,13 +152,13 @@ def test_the_app_page_lists_its_mappings_with_definition_label_and_sources(signe
     assert "always 1 and 0" in table
 
 
-def test_the_app_page_offers_tracked_events_not_yet_mapped(signed_in_client: Client, app: App) -> None:
+def test_the_mappings_tab_offers_tracked_events_not_yet_mapped(signed_in_client: Client, app: App) -> None:
     MappingFactory(app=app, event_name="level_complete", event_field=1)
     EventNameFactory(app=app, name="level_complete", count=40)
     EventNameFactory(app=app, name="boss defeated", count=1423, last_seen_at=timezone.now(),
                      example_properties={"boss": "Lava King"})
     EventNameFactory(name="another_apps_event")
-    html = page_text(signed_in_client, f"/apps/{app.pk}/")
+    html = page_text(signed_in_client, f"/apps/{app.pk}/mappings/")
     panel = html[html.index('id="unmapped-events"'):]
     assert "boss defeated" in panel and "1423" in panel and "boss=Lava King" in panel
     assert f'href="/apps/{app.pk}/mappings/new/?event_name=boss%20defeated"' in panel
@@ -164,12 +170,24 @@ def test_an_event_name_mapped_only_by_a_paused_mapping_is_not_offered_again(sign
                                                                            app: App) -> None:
     MappingFactory(app=app, event_name="level_complete", event_field=1, active=False)
     EventNameFactory(app=app, name="level_complete")
-    panel = page_text(signed_in_client, f"/apps/{app.pk}/").split('id="unmapped-events"')[1]
+    panel = page_text(signed_in_client, f"/apps/{app.pk}/mappings/").split('id="unmapped-events"')[1]
     assert "level_complete" not in panel
+    assert "Every event name your game has sent is mapped." in panel
+
+
+def test_with_no_event_ever_received_the_mappings_tab_says_so_and_points_to_the_ingest_docs(
+    signed_in_client: Client, app: App
+) -> None:
+    MappingFactory(app=app, event_name="level_complete", event_field=1)
+    panel = page_text(signed_in_client, f"/apps/{app.pk}/mappings/").split('id="unmapped-events"')[1]
+    assert "No events received yet." in panel
+    assert f"/api/v1/apps/{app.pk}/events/" in panel and 'href="/api/docs/"' in panel
+    assert "every event name" not in panel.lower()
 
 
 def test_pages_need_sign_in(client: Client, app: App) -> None:
-    for path in ("/apps/", "/apps/new/", f"/apps/{app.pk}/", f"/apps/{app.pk}/edit/"):
+    for path in ("/apps/", "/apps/new/", f"/apps/{app.pk}/", f"/apps/{app.pk}/edit/", f"/apps/{app.pk}/mappings/",
+                 f"/apps/{app.pk}/settings/", f"/apps/{app.pk}/delete/"):
         response = client.get(path)
         assert response.status_code == 302
         assert response["Location"].startswith("/accounts/login/?next=")

@@ -109,7 +109,7 @@ def test_a_time_out_of_range_is_an_error_next_to_the_filter_not_a_500(
     assert response.status_code == 200
     html = response.content.decode()
     assert field_errors(html, "since").strip() in (
-        "Enter a date and time like 2025-03-01T00:00Z (ISO-8601).",
+        "Enter a date and time like 2025-03-01T00:00Z (ISO-8601), or 24h for 24 hours ago.",
         "Out of range: enter a time between 1970-01-01 and 9999-01-01 (UTC).",
     )
     assert field_errors(html, "until") == field_errors(html, "since")

@@ -30,6 +30,41 @@ def test_the_picker_marks_event_ids_already_mapped_and_preselects_a_free_one(sig
     assert 'value="2" id="id_event_field_1" required checked' in html
 
 
+def all_five_mapped(app: App) -> list[Mapping]:
+    # Event IDs 2 and 5 take no level properties.
+    return [MappingFactory(app=app, event_name=f"event_{number}", event_field=number,
+                           main_level_property="level" if info.sequential else "")
+            for number, info in EVENT_FIELDS.items()]
+
+
+def test_with_all_five_event_ids_mapped_the_new_mapping_page_says_so_and_links_edit_and_delete(
+    signed_in_client: Client, app: App
+) -> None:
+    mappings = all_five_mapped(app)
+    mappings[2].active = False
+    mappings[2].save()
+    for response in (signed_in_client.get(f"/apps/{app.pk}/mappings/new/"),
+                     signed_in_client.post(f"/apps/{app.pk}/mappings/new/", {**FORM_DEFAULTS, "event_field": 1})):
+        html = response.content.decode()
+        assert response.status_code == 200
+        assert "All five Event IDs are in use" in html
+        assert 'name="event_field"' not in html
+        for mapping in mappings:
+            assert f'href="/apps/{app.pk}/mappings/{mapping.pk}/edit/"' in html
+            assert f'href="/apps/{app.pk}/mappings/{mapping.pk}/delete/"' in html
+    assert app.mappings.count() == 5
+    # One delete frees an Event ID, and the form is back, offering it.
+    mappings[1].delete()
+    assert 'value="2" id="id_event_field_1" required checked' in page_text(
+        signed_in_client, f"/apps/{app.pk}/mappings/new/")
+
+
+def test_with_all_five_event_ids_mapped_the_app_page_offers_no_new_mapping(signed_in_client: Client,
+                                                                           app: App) -> None:
+    all_five_mapped(app)
+    assert f'href="/apps/{app.pk}/mappings/new/' not in page_text(signed_in_client, f"/apps/{app.pk}/")
+
+
 def test_the_label_visibly_defaults_to_the_event_name(signed_in_client: Client, app: App) -> None:
     mapping = MappingFactory(app=app, event_name="level_complete", event_label="")
     html = page_text(signed_in_client, f"/apps/{app.pk}/mappings/{mapping.pk}/edit/")
@@ -61,11 +96,11 @@ def test_a_tracked_event_can_be_mapped_from_its_map_it_link(signed_in_client: Cl
     assert 'name="event_name" value="boss defeated"' in html
 
 
-def test_adding_a_mapping_saves_it_and_returns_to_the_app_page(signed_in_client: Client, app: App) -> None:
+def test_adding_a_mapping_saves_it_and_returns_to_the_mappings_tab(signed_in_client: Client, app: App) -> None:
     response = signed_in_client.post(f"/apps/{app.pk}/mappings/new/", {
         **FORM_DEFAULTS, "main_level_property": "level", "sub_level_property": "stage",
     })
-    assert response.status_code == 302 and response["Location"] == f"/apps/{app.pk}/"
+    assert response.status_code == 302 and response["Location"] == f"/apps/{app.pk}/mappings/"
     mapping = app.mappings.get()
     assert (mapping.event_name, mapping.event_field, mapping.label) == ("level_complete", 1, "level_complete")
     assert (mapping.main_level_property, mapping.sub_level_property, mapping.active) == ("level", "stage", True)
@@ -99,7 +134,7 @@ def test_a_mapping_can_be_paused_and_activated(signed_in_client: Client, app: Ap
     signed_in_client.post(f"/apps/{app.pk}/mappings/{mapping.pk}/toggle/")
     mapping.refresh_from_db()
     assert mapping.active is False
-    assert "paused" in page_text(signed_in_client, f"/apps/{app.pk}/")
+    assert "paused" in page_text(signed_in_client, f"/apps/{app.pk}/mappings/")
     signed_in_client.post(f"/apps/{app.pk}/mappings/{mapping.pk}/toggle/")
     mapping.refresh_from_db()
     assert mapping.active is True
@@ -111,7 +146,7 @@ def test_deleting_a_mapping_asks_first_then_deletes_on_post(signed_in_client: Cl
     assert "Delete this mapping?" in html and "level_complete" in html
     assert Mapping.objects.filter(pk=mapping.pk).exists()
     response = signed_in_client.post(f"/apps/{app.pk}/mappings/{mapping.pk}/delete/")
-    assert response.status_code == 302 and response["Location"] == f"/apps/{app.pk}/"
+    assert response.status_code == 302 and response["Location"] == f"/apps/{app.pk}/mappings/"
     assert not Mapping.objects.filter(pk=mapping.pk).exists()
 
 

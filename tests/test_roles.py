@@ -240,3 +240,17 @@ def test_a_member_can_send_a_test_event_on_the_page_and_in_the_api(
     response = member_api.post(f"/api/v1/apps/{app.pk}/test-event/")
     assert response.status_code == 200 and response.json()["delivered"] is True
     assert len(chartboost_sandbox.received) == 2
+
+
+def test_owners_members_and_full_keys_read_an_apps_changes(owner_api: APIClient, member_api: APIClient,
+                                                           plain_member_client: Client, app: App) -> None:
+    for client in (owner_api, member_api):
+        response = client.get(f"/api/v1/apps/{app.pk}/changes/")
+        assert response.status_code == 200 and response.json()["count"] == 1
+    assert plain_member_client.get(f"/apps/{app.pk}/changes/").status_code == 200
+
+
+def test_a_members_own_changes_are_audited_as_theirs(member_api: APIClient, plain_member: User, app: App) -> None:
+    member_api.patch(f"/api/v1/apps/{app.pk}/", {"delivery_enabled": False}, format="json")
+    newest = member_api.get(f"/api/v1/apps/{app.pk}/changes/").json()["results"][0]
+    assert newest["actor"] == {"type": "user", "name": plain_member.username}

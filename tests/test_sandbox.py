@@ -70,6 +70,18 @@ def test_a_signature_made_with_another_token_is_answered_401(sandbox: Chartboost
     assert "X-Chartboost-Signature does not match" in response.json()["message"]
 
 
+def test_an_app_whose_token_it_knows_is_refused_when_signed_with_another_token() -> None:
+    current = "a" * 64
+    with ChartboostSandbox(app_tokens={APP_ID: current}) as sandbox:
+        # Signed consistently, but with the app's old token: Chartboost checks against the one it holds.
+        stale = post(sandbox, body()).json()
+        assert stale["status"] == 401 and "not the app's current one" in stale["message"]
+        headers = chartboost.request_headers(app_id=APP_ID, app_token=current, timestamp=TIMESTAMP)
+        assert post(sandbox, body(token=current), headers).json() == {"status": 200, "message": "Success"}
+        other_app = chartboost.request_headers(app_id="5" * 24, app_token=TOKEN, timestamp=TIMESTAMP)
+        assert post(sandbox, body(), other_app).json()["status"] == 200
+
+
 def test_a_signature_over_another_timestamp_is_answered_401(sandbox: ChartboostSandbox) -> None:
     headers = chartboost.request_headers(app_id=APP_ID, app_token=TOKEN, timestamp=TIMESTAMP + 1)
     assert post(sandbox, body(), headers).json()["status"] == 401
@@ -201,16 +213,18 @@ def test_a_kept_alive_connection_is_reused_without_nagle_delays(sandbox: Chartbo
 def test_the_command_serves_on_the_given_port_and_logs_each_request() -> None:
     port = int(refused_url().split(":")[2].split("/")[0])
     process = subprocess.Popen(
-        [sys.executable, "manage.py", "chartboost_sandbox", "--port", str(port), "--latency-ms", "1"],
+        [sys.executable, "manage.py", "chartboost_sandbox", "--port", str(port), "--latency-ms", "1",
+         "--app-token", f"{APP_ID}:{'0' * 64}"],
         cwd=settings.BASE_DIR, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )
     try:
         assert any("listening on" in process.stdout.readline() for _ in range(20))
         url = f"http://127.0.0.1:{port}/event_service/v2/level"
         headers = chartboost.request_headers(app_id=APP_ID, app_token=TOKEN, timestamp=TIMESTAMP)
+        # The command was told the app's token is another one.
         answer = requests.post(url, data=json.dumps(body()), headers=headers, timeout=5).json()
-        assert answer == {"status": 200, "message": "Success"}
-        expected = f"app={APP_ID} fields=1 -> HTTP 200 status 200 'Success'"
+        assert answer["status"] == 401
+        expected = f"app={APP_ID} fields=1 -> HTTP 200 status 401"
         assert any(expected in process.stdout.readline() for _ in range(20))
     finally:
         process.terminate()
@@ -224,3 +238,12 @@ def test_the_command_refuses_failure_rates_that_add_up_to_more_than_one() -> Non
     )
     assert result.returncode != 0
     assert "add up to more than 1" in result.stderr
+
+
+def test_the_command_refuses_an_app_token_that_is_not_an_app_id_and_a_token() -> None:
+    result = subprocess.run(
+        [sys.executable, "manage.py", "chartboost_sandbox", "--app-token", f"{APP_ID}={TOKEN}"],
+        cwd=settings.BASE_DIR, capture_output=True, text=True, timeout=60,
+    )
+    assert result.returncode != 0
+    assert "--app-token" in result.stderr

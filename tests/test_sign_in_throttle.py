@@ -83,5 +83,5 @@ def test_the_admin_sign_in_is_throttled_too(client: Client, db: None) -> None:
         _sign_in(client, staff.username, "wrong", path="/admin/login/")
     status, html = _sign_in(client, staff.username, PASSWORD, path="/admin/login/")
     assert status == 429
-    assert LOCKED_OUT in html and "Django administration" in html
+    assert LOCKED_OUT in html and "CB Tracker admin" in html
     assert client.get("/admin/").status_code == 302

@@ -115,8 +115,10 @@ def test_the_button_shows_the_signed_request_with_the_token_masked_and_the_answe
         response = signed_in_client.post(f"/apps/{app.pk}/test-event/")
         [received] = sandbox.received
 
-    assert response.status_code == 302 and response["Location"] == f"/apps/{app.pk}/#test-event"
-    html = unescape(signed_in_client.get(f"/apps/{app.pk}/").content.decode())
+    # Back to the Settings tab, where the button is, with the answer first on the page.
+    assert response.status_code == 302 and response["Location"] == f"/apps/{app.pk}/settings/"
+    html = unescape(signed_in_client.get(f"/apps/{app.pk}/settings/").content.decode())
+    assert html.index('id="test-event"') < html.index('id="credentials"')
     panel = html[html.index('id="test-event"'):]
     panel = panel[:panel.index("</section>")]
     assert "Chartboost accepted the test event" in panel
@@ -127,7 +129,7 @@ def test_the_button_shows_the_signed_request_with_the_token_masked_and_the_answe
     assert '"status": 200' in panel and '"message": "Success"' in panel
     assert app.chartboost_app_token not in html
     # Shown once: a reload shows the button again, and sends nothing.
-    assert "Chartboost accepted" not in signed_in_client.get(f"/apps/{app.pk}/").content.decode()
+    assert "Chartboost accepted" not in signed_in_client.get(f"/apps/{app.pk}/settings/").content.decode()
     assert len(sandbox.received) == 1
 
 

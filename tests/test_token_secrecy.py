@@ -11,13 +11,17 @@ import logging
 import pytest
 from django.db import connection
 from django.test import Client
+from rest_framework.test import APIClient
 
-from mappings.models import App
+from mappings.models import App, Mapping
 from tests.factories import EventNameFactory, MappingFactory, UserFactory
 from tests.test_app_rules import GOOD as GOOD_APP
+from trackerui import crypto
+from trackerui.accounts.models import ApiKey, Membership
 
 RAW_TOKEN = "5e8a0c37d1f94b62a7c3e9d05b18f4a26c9e3d71b04f8a25e6c1d93f07b4a8c2"
 REPLACEMENT_TOKEN = "d4c3b2a1" * 8
+THIRD_TOKEN = "0f1e2d3c" * 8
 
 
 def stored_ciphertext(app: App) -> str:
@@ -29,7 +33,9 @@ def stored_ciphertext(app: App) -> str:
 def customer_pages(app: App) -> list[str]:
     mapping = app.mappings.get()
     return [
-        "/apps/", f"/apps/{app.pk}/", f"/apps/{app.pk}/edit/", f"/apps/{app.pk}/mappings/new/",
+        "/apps/", f"/apps/{app.pk}/", f"/apps/{app.pk}/mappings/", f"/apps/{app.pk}/settings/",
+        f"/apps/{app.pk}/deliveries/", f"/apps/{app.pk}/delete/", f"/apps/{app.pk}/edit/",
+        f"/apps/{app.pk}/mappings/new/",
         f"/apps/{app.pk}/mappings/{mapping.pk}/edit/", f"/apps/{app.pk}/mappings/{mapping.pk}/delete/",
         "/settings/api-keys/",
     ]
@@ -88,7 +94,7 @@ def test_the_token_never_appears_in_pages_admin_or_logs_after_saving(
         for secret in secrets:
             assert secret not in html, f"{path} shows a token or its ciphertext"
             assert secret[:20] not in html, f"{path} shows the start of a token or its ciphertext"
-    assert f"…{REPLACEMENT_TOKEN[-9:]}" in shown[f"/apps/{app.pk}/"]
+    assert f"…{REPLACEMENT_TOKEN[-9:]}" in shown[f"/apps/{app.pk}/settings/"]
     assert f"…{REPLACEMENT_TOKEN[-9:]}" in shown["/admin/mappings/app/"]
     assert caplog.records, "logging was not captured"
     for record in caplog.records:
@@ -96,3 +102,48 @@ def test_the_token_never_appears_in_pages_admin_or_logs_after_saving(
             assert secret not in record.getMessage()
     for secret in secrets:
         assert secret not in caplog.text
+
+
+def audit_rows() -> tuple[list[str], list[tuple]]:
+    """Every column name and every row of the audit trail's tables, read raw."""
+    columns, rows = [], []
+    with connection.cursor() as cursor:
+        for model in (App, Mapping, ApiKey, Membership):
+            table = model.audit_trail.model._meta.db_table
+            cursor.execute(f"SELECT * FROM {table}")
+            columns += [column[0] for column in cursor.description]
+            rows += cursor.fetchall()
+    return columns, rows
+
+
+def is_our_ciphertext(value: str) -> bool:
+    try:
+        crypto.decrypt(value)
+    except Exception:  # Whatever decrypt raises, a value that is not our ciphertext does not decrypt.
+        return False
+    return True
+
+
+def test_the_audit_trail_never_holds_the_token_not_even_encrypted(signed_in_client: Client, api: APIClient) -> None:
+    created = signed_in_client.post("/apps/new/", {**GOOD_APP, "chartboost_app_token": RAW_TOKEN})
+    assert created.status_code == 302
+    app = App.objects.get()
+    secrets = [RAW_TOKEN, stored_ciphertext(app)]
+    assert api.patch(f"/api/v1/apps/{app.pk}/", {"chartboost_app_token": REPLACEMENT_TOKEN},
+                     format="json").status_code == 200
+    secrets.append(stored_ciphertext(app))
+    replaced = signed_in_client.post(f"/apps/{app.pk}/edit/", {**GOOD_APP, "chartboost_app_token": THIRD_TOKEN})
+    assert replaced.status_code == 302
+    secrets += [REPLACEMENT_TOKEN, THIRD_TOKEN, stored_ciphertext(app)]
+    answer = api.get(f"/api/v1/apps/{app.pk}/changes/").content.decode()
+    assert api.delete(f"/api/v1/apps/{app.pk}/").status_code == 204
+
+    columns, rows = audit_rows()
+    assert "chartboost_app_token" not in columns
+    stored = [str(value) for row in rows for value in row if value is not None]
+    for secret in secrets:
+        assert not [value for value in stored if secret[:20] in value], "the audit trail holds a token"
+        assert secret[:20] not in answer
+    assert not [value for value in stored if is_our_ciphertext(value)], "the audit trail holds something encrypted"
+    hints = {f"…{token[-9:]}" for token in (RAW_TOKEN, REPLACEMENT_TOKEN, THIRD_TOKEN)}
+    assert hints <= set(stored), "each token's hint is what the trail keeps"

@@ -39,5 +39,10 @@ class AppAdmin(mappings_admin.AppAdmin):
         return archived, {}, set(), []
 
 
+# Support staff see the product's name, not "Django administration".
+admin.site.site_header = "CB Tracker admin"
+admin.site.site_title = "CB Tracker admin"
+admin.site.index_title = "Support: deliveries, apps and organizations"
+
 admin.site.unregister(App)
 admin.site.register(App, AppAdmin)

@@ -167,6 +167,7 @@ INSTALLED_APPS = [
     "django_q",
     "axes",
     "csp",
+    "simple_history",
     "trackerui",
     "trackerui.accounts",
     "mappings",
@@ -184,6 +185,9 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Keeps the request at hand for the audit trail, which reads who acts and from where only when
+    # it writes a change, after DRF has authenticated the request (trackerui/accounts/audit.py).
+    "simple_history.middleware.HistoryRequestMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
@@ -250,6 +254,8 @@ LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True
+# The admin writes times as the dashboard does: 2026-12-01 22:35:03 UTC (trackerui/formats/en/formats.py).
+FORMAT_MODULE_PATH = ["trackerui.formats"]
 
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
@@ -460,9 +466,16 @@ SPECTACULAR_SETTINGS = {
     # in the browser's storage, where any script on our origin could read it.
     "SWAGGER_UI_SETTINGS": {"deepLinking": True, "validatorUrl": None, "persistAuthorization": False},
     "COMPONENT_SPLIT_REQUEST": True,
+    # Tags default to the first path part after this prefix. Guessed, the prefix is only the
+    # common "/api", and a view without a tag of its own would be filed under "v1".
+    "SCHEMA_PATH_PREFIX": r"/api/v[0-9]+",
     "ENUM_NAME_OVERRIDES": {
         "PlatformEnum": "mappings.models.Platform",
         "DeliveryStatusEnum": "delivery.models.Delivery.Status",
+        "ChangeActionEnum": "trackerui.accounts.audit.Action",
+        "ChangeSourceEnum": "trackerui.accounts.audit.Source",
+        "ChangeActorTypeEnum": "trackerui.accounts.audit.ActorType",
+        "ChangeObjectEnum": "mappings.api.CHANGE_OBJECTS",
     },
 }
 

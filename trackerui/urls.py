@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.contrib import admin
 from django.http import HttpRequest, HttpResponseRedirect
 from django.shortcuts import redirect
+from django.templatetags.static import static
 from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView
 
@@ -15,6 +16,12 @@ from trackerui.api_errors import api_not_found
 
 def home(request: HttpRequest) -> HttpResponseRedirect:
     return redirect("app-list" if request.user.is_authenticated else "login")
+
+
+def favicon(request: HttpRequest) -> HttpResponseRedirect:
+    # Browsers ask for /favicon.ico whatever the pages link: send them to the one icon we have.
+    # Resolved per request, since the hashed static name is known only once collectstatic ran.
+    return redirect(static("img/favicon.svg"), permanent=True)
 
 
 api_v1 = [
@@ -37,6 +44,7 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", ApiDocsView.as_view(url_name="api-schema"), name="api-docs"),
     path("admin/", admin.site.urls),
+    path("favicon.ico", favicon),
     # Last: any other /api/ path is a JSON 404, even with DEBUG on, where Django's own
     # 404 page would bypass handler404 (trackerui/api_errors.py).
     re_path(r"^api/", api_not_found),

@@ -1,19 +1,32 @@
-"""The dashboard shell's pages: the apps list and the app page, which gather panels from every part of the product."""
+"""The dashboard shell's pages: the apps list and an app's tabs (overview, mappings, settings), which
+gather panels from every part of the product, and deleting an app.
+
+The app's tabs are listed in trackerui/templatetags/dashboard_tags.py (`APP_TABS`); its
+Deliveries tab is delivery's page (`delivery.views.app_deliveries`).
+"""
 
 from __future__ import annotations
 
+from typing import Any
+
+from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 from django.utils import timezone
+from django.views.decorators.http import require_GET, require_http_methods
 
 from delivery.history.health import app_health
 from delivery.outbox.circuit import circuits_view
-from delivery.panels import app_delivery_panels
-from delivery.selectors import unmapped_event_names
+from delivery.panels import app_overview_panels, test_event_result_take
+from delivery.selectors import app_token_unreadable, unmapped_event_names
 from mappings.event_fields import EVENT_FIELDS
+from mappings.models import App
 from mappings.selectors import app_get_for_request, apps_sharing_chartboost_app_id, apps_with_active_mapping_counts
+from trackerui.accounts import roles
 from trackerui.accounts.decorators import organization_required
 from trackerui.accounts.selectors import organization_for_request
+from trackerui.htmx import is_htmx, vary_on_htmx
+from trackerui.services import app_archive
 
 
 @organization_required
@@ -24,19 +37,72 @@ def app_list(request: HttpRequest) -> HttpResponse:
     return render(request, "apps/list.html", {"apps": apps, "app_rows": [(app, health[app.pk]) for app in apps]})
 
 
-@organization_required
-def app_detail(request: HttpRequest, app_id: int) -> HttpResponse:
-    app = app_get_for_request(request, app_id)
-    mappings = app.mappings.order_by("event_field")
-    context = {
-        "app": app,
+def _mapping_context(app: App) -> dict[str, Any]:
+    mappings = list(app.mappings.order_by("event_field"))
+    return {
         # Each mapping beside its Event ID's definition, for the mappings table.
         "mapping_rows": [(mapping, EVENT_FIELDS[mapping.event_field]) for mapping in mappings],
+        "active_mapping_count": sum(mapping.active for mapping in mappings),
         "free_event_fields": sorted(set(EVENT_FIELDS) - {mapping.event_field for mapping in mappings}),
-        "unmapped_events": unmapped_event_names(app),
+        "unmapped_events": list(unmapped_event_names(app)),
+        # Tells "nothing arrived yet" apart from "everything that arrived is mapped".
+        "any_event_received": app.event_names.exists(),
+    }
+
+
+@organization_required
+@require_GET
+def app_detail(request: HttpRequest, app_id: int) -> HttpResponse:
+    """The overview: health, the circuit, open problems and the history chart.
+
+    htmx asks for it again every few seconds; it then gets only the live numbers.
+    """
+    app = app_get_for_request(request, app_id)
+    context = {
+        "app": app,
+        "health": app_health([app])[app.pk],
         "circuit": circuits_view([app.pk], timezone.now())[app.pk],
+        "token_unreadable": app_token_unreadable(app),
         # Duplicates saved before the rule that refuses them (App.clean) are only flagged.
         "apps_sharing_app_id": list(apps_sharing_chartboost_app_id(app)),
-        **app_delivery_panels(request, app),
+        **_mapping_context(app),
+        **app_overview_panels(app),
     }
-    return render(request, "apps/detail.html", context)
+    template = "apps/_overview_live.html" if is_htmx(request) else "apps/detail.html"
+    return vary_on_htmx(render(request, template, context))
+
+
+@organization_required
+@require_GET
+def app_mappings(request: HttpRequest, app_id: int) -> HttpResponse:
+    app = app_get_for_request(request, app_id)
+    return render(request, "apps/mappings.html", {"app": app, **_mapping_context(app)})
+
+
+@organization_required
+@require_GET
+def app_settings(request: HttpRequest, app_id: int) -> HttpResponse:
+    app = app_get_for_request(request, app_id)
+    context = {
+        "app": app,
+        "circuit": circuits_view([app.pk], timezone.now())[app.pk],
+        "token_unreadable": app_token_unreadable(app),
+        "test_event_result": test_event_result_take(request, app),
+    }
+    return render(request, "apps/settings.html", context)
+
+
+@organization_required
+@require_http_methods(["GET", "POST"])
+def app_delete(request: HttpRequest, app_id: int) -> HttpResponse:
+    """Owners only: a confirm page, then the archive (trackerui/services.py::app_archive)."""
+    # The app first: another organization's app is a 404 for everyone, a member's try a 403.
+    app = app_get_for_request(request, app_id)
+    if not roles.request_is_owner(request):
+        return roles.owner_refusal(request, roles.DELETE_APPS)
+    if request.method == "POST":
+        failed = app_archive(app=app)
+        ended = f" {failed} waiting {'delivery' if failed == 1 else 'deliveries'} ended failed." if failed else ""
+        messages.success(request, f"{app.name} is deleted: it takes no more events and sends nothing.{ended}")
+        return redirect("app-list")
+    return render(request, "apps/confirm_delete.html", {"app": app})

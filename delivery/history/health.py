@@ -133,9 +133,10 @@ def _apps_with_active_mappings(apps: list[App]) -> set[int]:
 
 
 def _problems(app: App, health: Health, *, has_active_mapping: bool) -> list[str]:
+    # S2S not confirmed is no delivery problem: Chartboost accepts what we send either way, so
+    # a full success rate stays green. The app's overview says once what S2S means
+    # (templates/apps/_problems.html), and the apps list has a column for it.
     problems = []
-    if not app.s2s_confirmed:
-        problems.append("S2S not confirmed: Chartboost ignores our events until its support switches the app")
     if not app.delivery_enabled:
         problems.append("Delivery paused: new events wait until it is back on")
     if not has_active_mapping:

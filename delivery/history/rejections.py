@@ -167,6 +167,11 @@ class RejectionsSummary:
         recent = {reason.reason: reason.count for reason in self.last_24h}
         return [(reason, recent.get(reason.reason, 0)) for reason in self.last_7d]
 
+    @property
+    def last_24h_total(self) -> int:
+        """How many events were rejected in the last 24 h, all reasons together."""
+        return sum(reason.count for reason in self.last_24h)
+
 
 def rejections_summary(app: App) -> RejectionsSummary:
     """The app's rejections per reason over the last 24 hours and the last 7 days, most frequent first.

@@ -13,6 +13,8 @@ from django.core.validators import RegexValidator
 from django.db import models
 from django.utils import timezone
 
+from trackerui.accounts.audit import AuditedRecords
+
 API_KEY_PREFIX = "cbt"
 
 
@@ -40,6 +42,8 @@ class Membership(models.Model):
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE)
     role = models.CharField(max_length=10, choices=Role.choices, default=Role.MEMBER)
     created_at = models.DateTimeField(default=timezone.now)
+
+    audit_trail = AuditedRecords(shown=("user", "role"))
 
     class Meta:
         constraints = [
@@ -76,6 +80,11 @@ class ApiKey(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
     last_used_at = models.DateTimeField(null=True, blank=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
+
+    # Not audited: the hash of the secret, and `last_used_at`, which says the key was used, not changed
+    # (trackerui/accounts/selectors.py::api_key_for_raw touches it with a queryset update, which writes no history).
+    audit_trail = AuditedRecords(shown=("name", "prefix", "scope", "revoked_at"),
+                                 excluded_fields=("key_hash", "last_used_at"))
 
     class Meta:
         ordering = ["-created_at"]

@@ -7,6 +7,7 @@ from django.db.models import QuerySet
 from django.http import Http404, HttpRequest
 from django.utils import timezone
 
+from trackerui.accounts.audit import ChangeFeed
 from trackerui.accounts.models import ApiKey, Membership, Organization, hash_api_key
 
 SESSION_ORGANIZATION_KEY = "organization_id"
@@ -48,6 +49,7 @@ def api_key_for_raw(raw_key: str) -> ApiKey | None:
         # Touch at most once a minute: a hot key must not write on every request.
         now = timezone.now()
         if api_key.last_used_at is None or (now - api_key.last_used_at).total_seconds() > 60:
+            # A queryset update writes no audit entry, and needs none: `last_used_at` is not audited.
             ApiKey.objects.filter(pk=api_key.pk).update(last_used_at=now)
             api_key.last_used_at = now
     return api_key
@@ -75,3 +77,13 @@ def membership_get_for_organization(organization: Organization, membership_id: i
         return memberships_for_organization(organization).get(pk=int(membership_id))
     except (Membership.DoesNotExist, ValueError, TypeError):
         raise Http404("No such member.") from None
+
+
+def api_key_changes(organization: Organization) -> ChangeFeed:
+    """The audit trail of the organization's API keys (created, renamed, revoked), newest first."""
+    return ChangeFeed({"api_key": ApiKey.audit_trail.filter(organization_id=organization.pk)})
+
+
+def membership_changes(organization: Organization) -> ChangeFeed:
+    """The audit trail of the organization's memberships (added, role changed, removed), newest first."""
+    return ChangeFeed({"membership": Membership.audit_trail.filter(organization_id=organization.pk)})

@@ -20,8 +20,10 @@ from trackerui.accounts.models import Membership
 from trackerui.accounts.password_reset_limits import password_reset_allowed
 from trackerui.accounts.selectors import (
     SESSION_ORGANIZATION_KEY,
+    api_key_changes,
     api_key_get_for_organization,
     api_keys_for_organization,
+    membership_changes,
     membership_get_for_organization,
     memberships_for_organization,
     organization_for_request,
@@ -36,6 +38,9 @@ from trackerui.accounts.services import (
 from trackerui.client_ip import client_ip
 
 logger = logging.getLogger(__name__)
+
+# How many of the latest audit entries the API keys and members pages show.
+RECENT_CHANGES = 10
 
 
 class RateLimitedPasswordResetView(PasswordResetView):
@@ -80,7 +85,8 @@ def api_keys(request: HttpRequest) -> HttpResponse:
         response = render(request, "accounts/api_key_created.html", {"api_key": api_key, "raw_key": raw_key})
         response["Cache-Control"] = "no-store"
         return response
-    context = {"form": form, "api_keys": api_keys_for_organization(organization)}
+    context = {"form": form, "api_keys": api_keys_for_organization(organization),
+               "recent_changes": api_key_changes(organization)[:RECENT_CHANGES]}
     return render(request, "accounts/api_keys.html", context)
 
 
@@ -114,6 +120,7 @@ def members(request: HttpRequest) -> HttpResponse:
         "form": form,
         "memberships": memberships_for_organization(organization),
         "role_choices": Membership.Role.choices,
+        "recent_changes": membership_changes(organization)[:RECENT_CHANGES],
     }
     return render(request, "accounts/members.html", context)
 

@@ -7,6 +7,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from delivery import sandbox
 from delivery.sandbox import ChartboostSandbox
 
 
@@ -15,6 +16,13 @@ def rate(value: str) -> float:
     if not 0 <= number <= 1:
         raise ValueError(value)
     return number
+
+
+def app_token(value: str) -> tuple[str, str]:
+    app_id, _, token = value.partition(":")
+    if not (sandbox.HEX24.fullmatch(app_id) and sandbox.HEX64.fullmatch(token)):
+        raise ValueError(value)
+    return app_id, token
 
 
 class Command(BaseCommand):
@@ -33,6 +41,9 @@ class Command(BaseCommand):
                             help="Share of requests (0-1) answered HTTP 500.")
         parser.add_argument("--reject-rate", type=rate, default=0.0,
                             help='Share of requests (0-1) answered {"status": 400}, which senders do not retry.')
+        parser.add_argument("--app-token", action="append", default=[], type=app_token, metavar="APP_ID:TOKEN",
+                            help="An app whose token the sandbox knows, as Chartboost does: a request for it signed "
+                                 "with another token is answered status 401. Repeat for several apps.")
         parser.add_argument("--seed", type=int, default=None, help="Seed the injected failures, to repeat a run.")
 
     def handle(self, *args: Any, **options: Any) -> None:
@@ -50,6 +61,7 @@ class Command(BaseCommand):
                 http_500_rate=options["http_500_rate"],
                 reject_rate=options["reject_rate"],
                 seed=options["seed"],
+                app_tokens=dict(options["app_token"]),
             )
         except OSError as exc:
             raise CommandError(f"Cannot listen on {options['host']}:{options['port']}: {exc}") from None

@@ -1,4 +1,9 @@
-"""Demo data for `make run`: an organization, a user, an API key, two apps and typical mappings.
+"""Demo data for `make run`: an organization, a user, a support staff user, an API key, three apps
+and typical mappings.
+
+The third app holds an out-of-date token, so its deliveries fail (Chartboost answers 401) and a
+newcomer sees the failure and retry screens: `--sandbox-args` prints the arguments that tell the
+local sandbox each demo app's current token, as Chartboost would know it (scripts/run.sh).
 
 Idempotent: run it again and it creates only what is missing, leaving edits alone.
 """
@@ -10,9 +15,10 @@ from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandParser
 from django.db import transaction
 
+from mappings.event_fields import EVENT_FIELDS
 from mappings.models import App, Platform
 from mappings.services import app_create, mapping_create
 from trackerui.accounts.models import Organization
@@ -23,6 +29,8 @@ ORGANIZATION_SLUG = "demo"
 ORGANIZATION_NAME = "Demo Studio"
 USERNAME = "demo"
 PASSWORD = "demo-password-123"
+STAFF_USERNAME = "support"
+STAFF_PASSWORD = "support-password-123"
 
 # Made-up credentials in Chartboost's format; the local sandbox accepts any well-formed pair.
 APPS: list[dict[str, Any]] = [
@@ -38,7 +46,17 @@ APPS: list[dict[str, Any]] = [
         "chartboost_app_id": "5f2a9c41e8b7d3a6c0e19f57",
         "chartboost_app_token": "3d7b1e9c5a2f8d4b0e6c3a9f7d1b5e2c8a4f0d6b3e9c7a1f5d2b8e4c0a6f3d9b",
     },
+    {
+        "name": "Word Blitz",
+        "platform": Platform.ANDROID,
+        "chartboost_app_id": "5f2a9c41e8b7d3a6c0e19f63",
+        # The token as the studio saved it before regenerating it in Chartboost's dashboard.
+        "chartboost_app_token": "6b1f4d8a2c7e0b5d9f3a6c1e8b4d7a0f2c5e9b3d6a1f4c8e7b0d3a5f9c2e6b14",
+    },
 ]
+STALE_TOKEN_APP = "Word Blitz"
+# The token Chartboost holds for the stale app; the others' stored tokens are current.
+CURRENT_TOKENS = {"5f2a9c41e8b7d3a6c0e19f63": "e4a7c0f3d6b9e2a5c8f1b4d7a0e3c6f9b2d5a8e1c4f7b0d3a6e9c2f5b8d1a4c7"}
 
 MAPPINGS: list[dict[str, Any]] = [
     {"event_name": "level_complete", "event_field": 1, "event_label": "Highest level completed",
@@ -51,27 +69,68 @@ MAPPINGS: list[dict[str, Any]] = [
     {"event_name": "tutorial_complete", "event_field": 5, "event_label": "FTUE completed?",
      "description": "Tutorial Completed"},
 ]
+# Enough for the stale app to show a few failures without crowding its pages.
+STALE_TOKEN_APP_FIELDS = {1, 5}
+
+
+def base_url() -> str:
+    # scripts/run.sh serves the dashboard on $PORT (8000 unless set), and runs this command with it.
+    return f"http://127.0.0.1:{os.environ.get('PORT') or 8000}"
 
 
 def sign_in_url() -> str:
-    # scripts/run.sh serves the dashboard on $PORT (8000 unless set), and runs this command with it.
-    return f"http://127.0.0.1:{os.environ.get('PORT') or 8000}/accounts/login/"
+    return f"{base_url()}/accounts/login/"
+
+
+def sandbox_args() -> list[str]:
+    """`chartboost_sandbox` arguments that make it hold each demo app's current token, as Chartboost does."""
+    tokens = {values["chartboost_app_id"]: values["chartboost_app_token"] for values in APPS} | CURRENT_TOKENS
+    return [arg for app_id, token in tokens.items() for arg in ("--app-token", f"{app_id}:{token}")]
 
 
 class Command(BaseCommand):
-    help = "Create demo data (organization demo, user demo, two apps with mappings). Safe to run again."
+    help = ("Create demo data (organization demo, users demo and support, three apps with mappings). "
+            "Safe to run again.")
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--sandbox-args", action="store_true",
+                            help="Only print the chartboost_sandbox arguments that know the demo apps' tokens.")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        if options["sandbox_args"]:
+            self.stdout.write(" ".join(sandbox_args()))
+            return
+        self._seed()
 
     @transaction.atomic
-    def handle(self, *args: Any, **options: Any) -> None:
+    def _seed(self) -> None:
         user = self._user()
         organization, _ = organization_create_or_update(slug=ORGANIZATION_SLUG, name=ORGANIZATION_NAME, owner=user)
         for values in APPS:
             self._app(organization, values)
         self._api_key(organization, user)
+        self._staff_user()
         self.stdout.write("")
         self.stdout.write(f"Sign in at {sign_in_url()}")
         self.stdout.write(f"  username: {USERNAME}")
         self.stdout.write(f"  password: {PASSWORD}")
+        self.stdout.write(f"Support staff sign in to the admin at {base_url()}/admin/")
+        self.stdout.write(f"  username: {STAFF_USERNAME}")
+        self.stdout.write(f"  password: {STAFF_PASSWORD}")
+        self.stdout.write(f"{STALE_TOKEN_APP} holds an out-of-date app token, so its deliveries fail: "
+                          "open it to see why, and retry them once its token is fixed.")
+
+    def _staff_user(self) -> None:
+        # A superuser, so the demo admin shows every page; real support staff get is_staff and the
+        # permissions their job needs.
+        user, created = get_user_model().objects.get_or_create(
+            username=STAFF_USERNAME,
+            defaults={"email": "support@example.com", "first_name": "Support", "is_staff": True, "is_superuser": True},
+        )
+        if created:
+            user.set_password(STAFF_PASSWORD)
+            user.save(update_fields=["password"])
+            self.stdout.write(f"Created support staff user {STAFF_USERNAME}.")
 
     def _user(self) -> AbstractBaseUser:
         user, created = get_user_model().objects.get_or_create(
@@ -89,8 +148,9 @@ class Command(BaseCommand):
             app = app_create(organization=organization, **values)
             self.stdout.write(f"Created app {app.name}.")
         taken = set(app.mappings.values_list("event_field", flat=True))
+        wanted = STALE_TOKEN_APP_FIELDS if values["name"] == STALE_TOKEN_APP else set(EVENT_FIELDS)
         for mapping in MAPPINGS:
-            if mapping["event_field"] not in taken:
+            if mapping["event_field"] in wanted - taken:
                 mapping_create(app=app, **mapping)
                 self.stdout.write(f"  mapped {mapping['event_name']} to Event ID {mapping['event_field']}.")
 

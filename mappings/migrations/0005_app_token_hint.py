@@ -21,7 +21,7 @@ def hints_fill(apps, schema_editor):  # noqa: ANN001, ANN201 (the migration fram
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('mappings', '0003_text_and_integer_rules'),
+        ('mappings', '0004_audit_trail'),
     ]
 
     operations = [

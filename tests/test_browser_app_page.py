@@ -1,0 +1,149 @@
+"""An app's pages in real headless Chromium: a retried delivery turns `delivered` in place (sent to the
+local Chartboost sandbox), recover with a preset shows its count where the user looks (with and without
+JavaScript), and times show in the browser's local time with UTC in the tooltip."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from django.contrib.auth.models import User
+from playwright.sync_api import Browser, Page, expect
+from pytest_django import Settings
+from pytest_django.live_server_helper import LiveServer
+
+from delivery.ingest.service import events_ingest
+from delivery.models import Delivery
+from mappings.models import App
+from tests.factories import PASSWORD, DeliveryFactory, EventPayloadFactory, MappingFactory
+from tests.live_receiver import run_queued_sends, sandbox_as_chartboost, wait_until
+
+pytestmark = pytest.mark.browser
+
+
+def _sign_in(page: Page, live_server: LiveServer, member: User) -> None:
+    page.goto(f"{live_server.url}/accounts/login/")
+    page.fill("input[name=username]", member.username)
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button:has-text('Sign in')")
+    expect(page).to_have_url(f"{live_server.url}/apps/")
+
+
+def _failed_delivery(app: App, settings: Settings) -> Delivery:
+    """A delivery that really failed: Chartboost (the sandbox) refused it."""
+    MappingFactory(app=app, event_name="level_up", event_field=1, main_level_property="level")
+    events_ingest(app=app, events=[EventPayloadFactory(name="level_up", properties={"level": 3})])
+    with sandbox_as_chartboost(settings, reject_rate=1.0):
+        assert run_queued_sends() == 1
+    delivery = Delivery.objects.get()
+    assert delivery.status == Delivery.Status.FAILED
+    return delivery
+
+
+def test_a_failed_delivery_found_from_the_overview_is_retried_and_turns_delivered_without_a_reload(
+    live_server: LiveServer, page: Page, member: User, app: App, settings: Settings
+) -> None:
+    delivery = _failed_delivery(app, settings)
+    _sign_in(page, live_server, member)
+    # Found from the overview's problems, then the failed list, where the reason shows.
+    page.goto(f"{live_server.url}/apps/{app.pk}/")
+    page.locator("[data-problem=failed]").get_by_role("link").click()
+    rows = page.locator("table.deliveries tbody tr")
+    expect(rows).to_have_count(1)
+    rows.get_by_role("link").first.click()
+    expect(page).to_have_url(f"{live_server.url}/deliveries/{delivery.pk}/")
+    expect(page.locator("main")).to_contain_text(delivery.reason)
+    status = page.locator("#delivery-status")
+    expect(status).to_have_attribute("data-status", "failed")
+    # Gone if the page reloads.
+    page.evaluate("window.stillTheSamePage = true")
+
+    with sandbox_as_chartboost(settings) as sandbox:
+        status.get_by_role("button", name="Retry").click()
+        expect(status).to_contain_text("Sent again")
+        expect(status).to_have_attribute("data-status", "pending")
+        # A worker picks it up, as qcluster would, and Chartboost accepts it.
+        assert wait_until(lambda: run_queued_sends() == 1, timeout=5)
+        assert len(sandbox.received) == 1
+
+    expect(status).to_have_attribute("data-status", "delivered", timeout=5_000)
+    expect(status.locator(".badge").first).to_have_text("delivered")
+    expect(page.locator("#attempts article")).to_have_count(2)
+    expect(page.locator("#attempt-2")).to_contain_text("delivered")
+    assert page.evaluate("window.stillTheSamePage") is True
+    assert page.url == f"{live_server.url}/deliveries/{delivery.pk}/"
+
+
+def _two_failed_deliveries(app: App) -> None:
+    for hours in (2, 5):
+        DeliveryFactory(event__app=app, status=Delivery.Status.FAILED,
+                        created_at=datetime.now(tz=UTC) - timedelta(hours=hours))
+    DeliveryFactory(event__app=app, status=Delivery.Status.FAILED,
+                    created_at=datetime.now(tz=UTC) - timedelta(days=3))
+
+
+def test_recover_with_a_preset_shows_the_count_in_place(live_server: LiveServer, page: Page, member: User,
+                                                        app: App) -> None:
+    _two_failed_deliveries(app)
+    _sign_in(page, live_server, member)
+    page.set_viewport_size({"width": 1366, "height": 768})
+    page.goto(f"{live_server.url}/apps/{app.pk}/deliveries/")
+    page.evaluate("window.stillTheSamePage = true")
+
+    recover = page.locator("#recover")
+    recover.get_by_role("link", name="24 h").click()
+    # The preset filled the input with that time ago, in UTC, instead of loading a page.
+    expect(recover.locator("input[name=since]")).to_have_value(
+        re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\dZ$"))
+    recover.get_by_role("button", name="Send failed ones again").click()
+
+    result = page.locator("#recover-result")
+    expect(result).to_contain_text("Queued 2 failed deliveries since")
+    expect(result).to_be_in_viewport()
+    assert page.evaluate("window.stillTheSamePage") is True
+    assert Delivery.objects.filter(status=Delivery.Status.PENDING).count() == 2
+
+
+def test_recover_with_a_preset_works_without_javascript(live_server: LiveServer, browser: Browser, member: User,
+                                                        app: App) -> None:
+    _two_failed_deliveries(app)
+    context = browser.new_context(java_script_enabled=False, viewport={"width": 390, "height": 844})
+    context.set_default_timeout(10_000)
+    page = context.new_page()
+    try:
+        _sign_in(page, live_server, member)
+        page.goto(f"{live_server.url}/apps/{app.pk}/deliveries/")
+        page.locator("#recover").get_by_role("link", name="7 d").click()
+        expect(page.locator("#recover input[name=since]")).to_have_value("7d")
+        page.locator("#recover").get_by_role("button", name="Send failed ones again").click()
+
+        expect(page).to_have_url(f"{live_server.url}/apps/{app.pk}/deliveries/")
+        message = page.locator(".messages")
+        expect(message).to_contain_text("Queued 3 failed deliveries since")
+        expect(message).to_be_in_viewport()
+    finally:
+        context.close()
+
+
+def test_times_show_in_the_browsers_local_time_with_utc_in_the_tooltip(live_server: LiveServer, browser: Browser,
+                                                                        member: User, app: App) -> None:
+    delivery = DeliveryFactory(event__app=app, created_at=datetime(2026, 12, 1, 22, 35, 3, tzinfo=UTC),
+                               status=Delivery.Status.RETRYING,
+                               next_attempt_at=datetime.now(tz=UTC) + timedelta(seconds=30))
+    context = browser.new_context(timezone_id="Asia/Tokyo", locale="en-US")
+    context.set_default_timeout(10_000)
+    page = context.new_page()
+    try:
+        _sign_in(page, live_server, member)
+        page.goto(f"{live_server.url}/deliveries/{delivery.pk}/")
+        created = page.locator('time[datetime="2026-12-01T22:35:03Z"]').first
+        expect(created).to_have_text("2026-12-02 07:35:03 GMT+9")
+        expect(created).to_have_attribute("title", "2026-12-01 22:35:03 UTC")
+        # "Next attempt in 30 s", kept true as time passes.
+        next_attempt = page.locator("time[data-relative]").first
+        expect(next_attempt).to_have_text(re.compile(r"^in (2\d|30) s$"))
+        first = next_attempt.text_content()
+        expect(next_attempt).not_to_have_text(first, timeout=3_000)
+    finally:
+        context.close()
