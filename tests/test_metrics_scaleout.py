@@ -38,6 +38,7 @@ pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
 HTTPS = {"X-Forwarded-Proto": "https"}
 DRAIN_SECONDS = 60
+MAX_REPEATS = 50
 
 
 def _device(n: int) -> dict[str, str]:
@@ -168,7 +169,12 @@ def test_the_counters_match_a_scripted_run_exactly_with_two_web_processes_and_tw
     with ThreadPoolExecutor(max_workers=len(calls)) as pool:
         statuses = list(pool.map(lambda call: _ingest(web, key, *call), calls))
     assert statuses == [202] * len(calls)
-    # Both web processes took ingest calls (gunicorn's sync workers answer one call at a time each).
+    # Both web processes must take ingest calls; which one accepts a connection is the kernel's choice,
+    # so until both have, the repeated batch goes again: each time, two more duplicates, counted below.
+    repeats = 0
+    while len(two_web_processes.pids_that_ingested()) < 2 and repeats < MAX_REPEATS:
+        assert _ingest(web, key, *calls[1]) == 202
+        repeats += 1
     assert len(two_web_processes.pids_that_ingested()) == 2, two_web_processes.log.read_text()
     drained = wait_until(_drained, timeout=DRAIN_SECONDS, interval=0.5)
     assert drained, "\n".join(cluster.log()[-2000:] for cluster in two_workers)
@@ -177,9 +183,10 @@ def test_the_counters_match_a_scripted_run_exactly_with_two_web_processes_and_tw
     def counts(name: str, label: str, values: tuple[str, ...]) -> dict[str, float]:
         return {value: seen.get(f'{name}{{{label}="{value}"}}', 0) for value in values}
 
-    print(f"\nafter the scripted run: {json.dumps({k: v for k, v in seen.items() if 'total' in k or '_count' in k})}")
+    counters = {name: value for name, value in seen.items() if "total" in name or "_count" in name}
+    print(f"\nafter the scripted run ({repeats} repeats of the duplicate batch): {json.dumps(counters)}")
     assert counts("cbtracker_ingested_events_total", "result", ("accepted", "duplicate", "unmapped", "rejected")) == {
-        "accepted": 7, "duplicate": 2, "unmapped": 1, "rejected": 2}
+        "accepted": 7, "duplicate": 2 + 2 * repeats, "unmapped": 1, "rejected": 2}
     # The good app: 2 requests of 2 deliveries each; the flaky one: 3 requests failed once, then
     # delivered; the refused one: 2 requests failed at once.
     assert counts("cbtracker_requests_total", "outcome", ("delivered", "retry", "failed")) == {
