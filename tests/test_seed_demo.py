@@ -16,6 +16,7 @@ from delivery.outbox.recovery import deliveries_retry
 from mappings.management.commands.seed_demo import sandbox_args
 from mappings.models import App, Mapping
 from mappings.services import app_update
+from tests.factories import saved_token
 from tests.live_receiver import run_queued_sends, sandbox_as_chartboost
 from trackerui.accounts.models import ApiKey, Membership
 from trackerui.accounts.selectors import api_key_for_raw
@@ -78,7 +79,7 @@ def test_the_sandbox_arguments_hold_a_newer_token_for_the_app_seeded_with_an_old
     known = dict(pair.split(":") for pair in args[1::2])
     apps = {app.chartboost_app_id: app for app in App.objects.all()}
     assert set(known) == set(apps)
-    stale = {apps[app_id].name for app_id, token in known.items() if apps[app_id].chartboost_app_token != token}
+    stale = {apps[app_id].name for app_id, token in known.items() if saved_token(apps[app_id]) != token}
     assert stale == {"Word Blitz"}
 
 

@@ -18,7 +18,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 from delivery.history.health import app_health
 from delivery.outbox.circuit import circuits_view
 from delivery.panels import app_overview_panels, test_event_result_take
-from delivery.selectors import unmapped_event_names
+from delivery.selectors import app_token_unreadable, unmapped_event_names
 from mappings.event_fields import EVENT_FIELDS
 from mappings.models import App
 from mappings.selectors import app_get_for_request, apps_sharing_chartboost_app_id, apps_with_active_mapping_counts
@@ -62,6 +62,7 @@ def app_detail(request: HttpRequest, app_id: int) -> HttpResponse:
         "app": app,
         "health": app_health([app])[app.pk],
         "circuit": circuits_view([app.pk], timezone.now())[app.pk],
+        "token_unreadable": app_token_unreadable(app),
         # Duplicates saved before the rule that refuses them (App.clean) are only flagged.
         "apps_sharing_app_id": list(apps_sharing_chartboost_app_id(app)),
         **_mapping_context(app),
@@ -85,6 +86,7 @@ def app_settings(request: HttpRequest, app_id: int) -> HttpResponse:
     context = {
         "app": app,
         "circuit": circuits_view([app.pk], timezone.now())[app.pk],
+        "token_unreadable": app_token_unreadable(app),
         "test_event_result": test_event_result_take(request, app),
     }
     return render(request, "apps/settings.html", context)
