@@ -1,4 +1,5 @@
-"""REST API for deliveries: an app's list and the search across apps, one with its attempts, retry, recover, stats.
+"""REST API for deliveries: an app's list and the search across apps, one with its attempts, retry, recover,
+stats, the event names and the test event.
 
 Views check access (another organization's app or delivery is a 404), read their input
 with a small serializer, and call one selector or service.
@@ -11,11 +12,12 @@ from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import (
     OpenApiExample,
     OpenApiParameter,
+    OpenApiResponse,
     extend_schema,
     extend_schema_field,
     extend_schema_view,
 )
-from rest_framework import serializers, status
+from rest_framework import exceptions, serializers, status
 from rest_framework.generics import ListAPIView
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -24,6 +26,7 @@ from rest_framework.views import APIView
 from delivery.filters import DeliveryFilterSet, DeliverySearchFilterSet
 from delivery.history.stats import STATS_DEFAULT_DAYS, STATS_MAX_DAYS, app_stats
 from delivery.models import Delivery
+from delivery.outbox.probe import TestEventLimited, TestEventRefused, test_event_send
 from delivery.outbox.recovery import DeliveryNotFailed, deliveries_recover, delivery_retry
 from delivery.selectors import (
     deliveries_for_app,
@@ -305,3 +308,78 @@ class AppEventNamesApi(APIView):
             for event_name in event_names
         ]
         return paginator.get_paginated_response(EventNameOutputSerializer(rows, many=True).data)
+
+
+class TestEventAnswerSerializer(serializers.Serializer):
+    outcome = serializers.CharField(help_text="delivered, retry or failed: what a delivery with this answer would "
+                                    "have come to.")
+    http_status = serializers.IntegerField(allow_null=True, help_text="Null when Chartboost could not be reached.")
+    response_status = serializers.IntegerField(allow_null=True, help_text="The `status` in Chartboost's JSON answer.")
+    response_message = serializers.CharField()
+    response_body = serializers.CharField()
+    error = serializers.CharField(help_text="What went wrong when there was no readable answer (a timeout, say).")
+    hint = serializers.CharField(help_text="A plain-English next step when Chartboost refused the event.")
+
+
+class TestEventRequestSerializer(serializers.Serializer):
+    url = serializers.CharField()
+    headers = serializers.DictField(child=serializers.CharField(), help_text="The signature is sent as computed.")
+    body = serializers.DictField(help_text="The body sent, with the token masked.")
+
+
+class TestEventOutputSerializer(serializers.Serializer):
+    delivered = serializers.BooleanField(help_text="Chartboost accepted the event.")
+    source = serializers.CharField(help_text="Which item was sent: the first active mapping's, or a fixed one.")
+    request = TestEventRequestSerializer(help_text="The exact signed request, token masked.")
+    answer = TestEventAnswerSerializer(source="verdict", help_text="Chartboost's answer.")
+    latency_ms = serializers.IntegerField(allow_null=True)
+
+
+class TestEventThrottled(exceptions.APIException):
+    """429 with our own message; DRF's handler sends `wait` as Retry-After."""
+
+    status_code = status.HTTP_429_TOO_MANY_REQUESTS
+
+    def __init__(self, detail: str, *, wait: int) -> None:
+        super().__init__(detail)
+        self.wait = wait
+
+
+@extend_schema(tags=["apps"], parameters=[APP_ID_PARAMETER])
+class AppTestEventApi(APIView):
+    """Thin: the rules (the per-app limit, an unreadable token) live in `delivery.outbox.probe`, as for the page."""
+
+    @extend_schema(
+        operation_id="apps_test_event",
+        request=None,
+        responses={
+            200: TestEventOutputSerializer,
+            409: OpenApiResponse(DETAIL_SCHEMA, description="Nothing was sent: the app's token cannot be decrypted "
+                                 "with TOKEN_ENCRYPTION_KEY and must be re-entered."),
+            429: OpenApiResponse(DETAIL_SCHEMA, description="The app has sent its test events for this minute "
+                                 "(`TEST_EVENTS_PER_MINUTE`), or the API key its calls: wait `Retry-After` seconds."),
+        },
+        parameters=[OpenApiParameter("Retry-After", int, OpenApiParameter.HEADER, response=[429],
+                                     description="Seconds to wait before trying again.")],
+        description="Sign and send one synthetic event to Chartboost now, as the app's deliveries are sent "
+        "(the first active mapping's item at level 1, else an Event ID 5 item labelled as a test, from a device "
+        "id no real device has), and answer with the request (token masked) and what Chartboost said. "
+        "Nothing is stored. An answer counts as a probe's for an open circuit.",
+        examples=[
+            OpenApiExample("Over the limit", response_only=True, status_codes=["429"],
+                           value={"detail": "This app may send 5 test events a minute, and has sent them: try "
+                                            "again in 42 s."}),
+        ],
+    )
+    def post(self, request: Request, app_id: int) -> Response:
+        app = app_get_for_request(request, app_id)
+        try:
+            result = test_event_send(app=app)
+        except TestEventLimited as limited:
+            raise TestEventThrottled(str(limited), wait=limited.retry_after) from None
+        except TestEventRefused as refused:
+            raise Conflict(str(refused)) from None
+        body = {"delivered": result.delivered, "source": result.source, "verdict": result.verdict,
+                "request": {"url": result.url, "headers": result.headers, "body": result.body},
+                "latency_ms": result.latency_ms}
+        return Response(TestEventOutputSerializer(body).data)

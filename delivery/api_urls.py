@@ -1,5 +1,5 @@
-"""/api/v1/ routes for ingestion, deliveries (an app's and the search across apps), retry, recover, stats
-and the event names (included by trackerui.urls)."""
+"""/api/v1/ routes for ingestion, deliveries (an app's and the search across apps), retry, recover, stats,
+the event names and the test event (included by trackerui.urls)."""
 
 from django.urls import path
 
@@ -13,6 +13,7 @@ urlpatterns = [
     path("apps/<int:app_id>/recover/", api.AppRecoverApi.as_view(), name="api-app-recover"),
     path("apps/<int:app_id>/stats/", api.AppStatsApi.as_view(), name="api-app-stats"),
     path("deliveries/", api.DeliverySearchApi.as_view(), name="api-delivery-search"),
+    path("apps/<int:app_id>/test-event/", api.AppTestEventApi.as_view(), name="api-app-test-event"),
     path("deliveries/<int:id>/", api.DeliveryDetailApi.as_view(), name="api-delivery-detail"),
     path("deliveries/<int:id>/retry/", api.DeliveryRetryApi.as_view(), name="api-delivery-retry"),
 ]

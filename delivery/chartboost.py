@@ -97,7 +97,7 @@ def request_headers(*, app_id: str, app_token: str, timestamp: int) -> dict[str,
 
 
 def redact_token(token: str) -> str:
-    # mappings.models.token_hint does the same for pages; this module stays free of Django, so it cannot use it.
+    # mappings.fields.token_hint does the same for pages; this module stays free of Django, so it cannot use it.
     return f"…{token[-TOKEN_HINT_LENGTH:]}" if token else ""
 
 

@@ -44,7 +44,9 @@ CSV_HEADER = (
     "chartboost_status", "chartboost_message", "reason", "device",
 )
 EXPORT_CHUNK_SIZE = 1000
-FORMULA_STARTS = ("=", "+", "-", "@")
+# A tab or carriage return first also makes some spreadsheets read what follows as a formula,
+# and Chartboost's message and our reason are free text.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
 def spreadsheet_safe(cell: str) -> str:

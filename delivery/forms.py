@@ -45,7 +45,8 @@ class TimeField(forms.DateTimeField):
             if isinstance(value, str) and _AGO.match(value):
                 return time_in_range(timezone.now() - timedelta(seconds=duration_seconds(value)))
             result = super().to_python(value)
-        except OverflowError:
+        except (OverflowError, ValueError):
+            # ValueError: a span of nothing ("0h"), which durations refuse.
             raise forms.ValidationError(TIME_INVALID, code="invalid") from None
         return None if result is None else time_in_range(result)
 

@@ -191,7 +191,8 @@ class AppQueue(models.Model):
     """Per-app sending state that belongs to no single delivery: when the app next has
     something due, its circuit, and a pause asked for by Chartboost (HTTP 429).
 
-    Written only by `delivery.outbox.state` (the due hint) and `delivery.outbox.circuit`.
+    Written only by `delivery.outbox.state` (the due hint, an unreadable token) and
+    `delivery.outbox.circuit`.
     """
 
     class Circuit(models.TextChoices):
@@ -215,6 +216,9 @@ class AppQueue(models.Model):
     # Chartboost asked us to slow down (status 429): nothing is sent for the app until then.
     paused_until = models.DateTimeField(null=True, blank=True)
     last_delivered_at = models.DateTimeField(null=True, blank=True)
+    # The fingerprint of an app token that could not be decrypted to sign a request (blank: none).
+    # The app page shows the problem while the saved token is still that one.
+    token_unreadable = models.CharField(max_length=16, blank=True, default="")
 
     class Meta:
         verbose_name = "app sending state"

@@ -316,6 +316,9 @@ class ChartboostSandbox(ThreadingHTTPServer):
         self._script: deque[Reply] = deque(script)
         # Per Chartboost app id: answer every request with this reply until then (monotonic time).
         self._outages: dict[str, tuple[float, Reply]] = {}
+        # Per Chartboost app id: answer the first arrival of each distinct request with this reply.
+        self._first_tries: dict[str, Reply] = {}
+        self._seen_bodies: set[bytes] = set()
         self._random = random.Random(seed)
         self._changed = threading.Condition()
         self._thread: threading.Thread | None = None
@@ -335,6 +338,12 @@ class ChartboostSandbox(ThreadingHTTPServer):
         with self._changed:
             self._outages[app_id] = (time.monotonic() + seconds, reply or Reply.status(500, "Outage (sandbox)"))
 
+    def fail_first_tries(self, app_id: str, reply: Reply | None = None) -> None:
+        """Answer the first arrival of every distinct request for one app with `reply` (default: status 500),
+        and its retries as usual. A retry sends the same body, so this holds whatever order requests come in."""
+        with self._changed:
+            self._first_tries[app_id] = reply or Reply.status(500, "First try fails (sandbox)")
+
     def receive(
         self, method: str, path: str, headers: dict[str, str], raw_body: bytes, *, client: tuple[str, int]
     ) -> Received:
@@ -342,7 +351,8 @@ class ChartboostSandbox(ThreadingHTTPServer):
         status, problems, body = check_request(method, path, headers, raw_body, app_tokens=self.app_tokens)
         received = Received(arrived_at, method, path, headers, raw_body, body, problems, client)
         with self._changed:
-            received.reply = self._outage_reply(headers, arrived_at) or self._choose_reply(status, problems)
+            received.reply = (self._outage_reply(headers, arrived_at) or self._first_try_reply(headers, raw_body)
+                              or self._choose_reply(status, problems))
             self.received.append(received)
             self._changed.notify_all()
         return received
@@ -351,6 +361,14 @@ class ChartboostSandbox(ThreadingHTTPServer):
         app_id = next((value for name, value in headers.items() if name.lower() == "x-chartboost-app"), None)
         until, reply = self._outages.get(app_id or "", (0.0, None))
         return reply if now < until else None
+
+    def _first_try_reply(self, headers: dict[str, str], raw_body: bytes) -> Reply | None:
+        app_id = next((value for name, value in headers.items() if name.lower() == "x-chartboost-app"), None)
+        reply = self._first_tries.get(app_id or "")
+        if reply is None or raw_body in self._seen_bodies:
+            return None
+        self._seen_bodies.add(raw_body)
+        return reply
 
     def _choose_reply(self, status: int, problems: list[str]) -> Reply:
         if self._script:

@@ -9,7 +9,8 @@ from typing import NamedTuple
 from django.db.models import Exists, OuterRef, QuerySet, Subquery
 from django.http import Http404
 
-from delivery.models import Attempt, Delivery, EventName
+from delivery.models import AppQueue, Attempt, Delivery, EventName
+from mappings.fields import SealedSecret
 from mappings.models import App, Mapping
 from trackerui.accounts.models import Organization
 
@@ -131,3 +132,15 @@ def delivery_get_for_organization(organization: Organization | None, delivery_id
         )
     except (Delivery.DoesNotExist, ValueError, TypeError):
         raise Http404("No such delivery.") from None
+
+
+def app_token_unreadable(app: App) -> bool:
+    """Whether signing a request found the app's saved token undecryptable, and it is still that token.
+
+    Only signing decrypts a token (`delivery.outbox.sending.signed_request`), so this is what it
+    last found: once the token is re-entered, its fingerprint changes and the note no longer applies.
+    """
+    token = app.chartboost_app_token
+    if not isinstance(token, SealedSecret):
+        return False
+    return AppQueue.objects.filter(app_id=app.pk, token_unreadable=token.fingerprint).exists()

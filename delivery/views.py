@@ -21,7 +21,7 @@ from django.views.decorators.http import require_GET, require_POST
 from delivery.filters import DeliveryFilterSet, DeliverySearchFilterSet
 from delivery.forms import RecoverForm
 from delivery.models import Delivery
-from delivery.outbox.probe import test_event_send
+from delivery.outbox.probe import TestEventRefused, test_event_send
 from delivery.outbox.recovery import DeliveryNotFailed, deliveries_recover, delivery_retry
 from delivery.panels import (
     recover_form_keep,
@@ -139,5 +139,10 @@ def app_recover(request: HttpRequest, app_id: int) -> HttpResponse:
 @require_POST
 def app_test_event(request: HttpRequest, app_id: int) -> HttpResponse:
     app = app_get_for_request(request, app_id)
-    test_event_result_keep(request, app, test_event_send(app=app))
+    try:
+        result = test_event_send(app=app)
+    except TestEventRefused as refused:
+        messages.error(request, str(refused))
+    else:
+        test_event_result_keep(request, app, result)
     return redirect("app-settings", app_id=app.pk)

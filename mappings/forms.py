@@ -17,6 +17,7 @@ from django.core.validators import MaxLengthValidator
 from django.forms.boundfield import BoundWidget
 
 from mappings.event_fields import EVENT_FIELD_CHOICES, EVENT_FIELDS, NON_SEQUENTIAL_FIELDS, EventFieldInfo
+from mappings.fields import SealedSecret
 from mappings.models import App, Mapping
 from mappings.services import APP_FIELDS, MAPPING_FIELDS
 
@@ -62,6 +63,9 @@ class AppForm(forms.ModelForm):
         app_id.validators = [v for v in app_id.validators if not isinstance(v, MaxLengthValidator)]
         app_id.widget.attrs.pop("maxlength", None)
         if self.instance.pk:
+            # The saved token is sealed and never decrypted for a form: the input starts empty,
+            # and blank keeps the saved token (`clean_chartboost_app_token`).
+            self.initial["chartboost_app_token"] = ""
             token = self.fields["chartboost_app_token"]
             token.required = False
             token.help_text = (
@@ -81,7 +85,7 @@ class AppForm(forms.ModelForm):
         self.fields["chartboost_app_token"].help_text = "Only an owner can replace the token."
         self.fields["chartboost_app_id"].help_text = "Only an owner can change the app ID."
 
-    def clean_chartboost_app_token(self) -> str:
+    def clean_chartboost_app_token(self) -> str | SealedSecret:
         token = self.cleaned_data.get("chartboost_app_token", "")
         if not token and self.instance.pk:
             # Blank on edit keeps the saved token (the input never shows it).

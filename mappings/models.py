@@ -16,12 +16,11 @@ from django.db.models import Q
 from django.utils import timezone
 
 from mappings.event_fields import EVENT_FIELD_CHOICES, EVENT_FIELDS, NON_SEQUENTIAL_FIELDS, SEQUENTIAL_FIELDS
-from mappings.fields import EncryptedTextField
+from mappings.fields import EncryptedTextField, SecretHintField, UnlessSealed
 from trackerui.accounts.audit import AuditedRecords
 from trackerui.accounts.models import Organization
 from trackerui.validators import validate_no_control_characters
 
-TOKEN_HINT_LENGTH = 9
 # Integers are stored in IntegerField columns: 32-bit on PostgreSQL. SQLite would store
 # more, so the bound is a validator of its own, the same on every backend.
 INT32_MIN, INT32_MAX = -(2**31), 2**31 - 1
@@ -66,12 +65,6 @@ def strip_text(instance: models.Model, fields: tuple[str, ...]) -> None:
             setattr(instance, field, value.strip())
 
 
-def token_hint(token: str) -> str:
-    """What pages and the API show of a saved token: its last characters only."""
-    # delivery.chartboost.redact_token does the same for stored requests; mappings may not import delivery.
-    return f"…{token[-TOKEN_HINT_LENGTH:]}" if token else ""
-
-
 class App(models.Model):
     organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="apps")
     name = models.CharField(max_length=100, validators=[validate_no_control_characters])
@@ -85,10 +78,12 @@ class App(models.Model):
     chartboost_app_id = models.CharField(
         "Chartboost app ID", max_length=24, validators=[validate_chartboost_app_id]
     )
-    # Encrypted at rest; never shown in full after it is saved.
+    # Encrypted at rest and read back sealed: only signing a request decrypts it (mappings/fields.py).
     chartboost_app_token = EncryptedTextField(
-        "Chartboost app token", validators=[validate_chartboost_app_token]
+        "Chartboost app token", validators=[UnlessSealed(validate_chartboost_app_token)]
     )
+    # What pages, the API and the admin show instead of the token, written whenever a new one is saved.
+    chartboost_app_token_hint = SecretHintField(secret_field="chartboost_app_token")
     delivery_enabled = models.BooleanField(
         default=True,
         help_text="When off, new deliveries wait as pending and go out once it is back on.",
@@ -109,7 +104,9 @@ class App(models.Model):
     audit_trail = AuditedRecords(
         shown=("name", "platform", "chartboost_app_id", "chartboost_app_token_hint", "delivery_enabled",
                "s2s_confirmed", "archived_at"),
-        excluded_fields=("chartboost_app_token", "updated_at"),
+        # The hint is a column of its own (mappings/fields.py), copied as `derived` so the trail's own
+        # column stays as it was.
+        excluded_fields=("chartboost_app_token", "chartboost_app_token_hint", "updated_at"),
         derived={"chartboost_app_token_hint": models.CharField(max_length=16, blank=True)},
         archived_by="archived_at",
     )
@@ -127,10 +124,6 @@ class App(models.Model):
         platform = self.get_platform_display()
         return self.name if platform.lower() in self.name.lower() else f"{self.name} ({platform})"
 
-    @property
-    def chartboost_app_token_hint(self) -> str:
-        return token_hint(self.chartboost_app_token)
-
     def clean_fields(self, exclude: Collection[str] | None = None) -> None:
         strip_text(self, ("name", "chartboost_app_id", "chartboost_app_token"))
         super().clean_fields(exclude)
@@ -139,7 +132,8 @@ class App(models.Model):
         if self.chartboost_app_id:
             # Chartboost ids are lowercase hex; store them that way so lookups match.
             self.chartboost_app_id = self.chartboost_app_id.lower()
-        if self.chartboost_app_token:
+        if isinstance(self.chartboost_app_token, str):
+            # A newly assigned token; a saved one is sealed and was lowercased when it was assigned.
             self.chartboost_app_token = self.chartboost_app_token.lower()
         taken = self._live_app_with_same_chartboost_app_id()
         if taken is not None:

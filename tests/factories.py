@@ -8,12 +8,15 @@ from datetime import datetime
 from typing import Any
 
 import factory
+from cryptography.fernet import Fernet
 from django.contrib.auth import get_user_model
 from django.db.models import Q
+from django.test import override_settings
 
 from delivery.history.rollups import rollup_key, rollups_adjust
 from delivery.models import AppQueue, Attempt, Delivery, EventName, TrackedEvent
 from delivery.outbox.state import _due_hint_lower
+from mappings.fields import secret_reveal
 from mappings.models import App, Mapping, Platform
 from trackerui.accounts.models import Membership, Organization
 
@@ -170,3 +173,16 @@ class EventNameFactory(factory.django.DjangoModelFactory):
     name = factory.Sequence(lambda n: f"event_{n}")
     count = 1
     example_properties = factory.LazyFunction(dict)
+
+
+def saved_token(app: App) -> str:
+    """The app's token as saved, decrypted: what the next signed request will carry."""
+    return secret_reveal(App.objects.get(pk=app.pk).chartboost_app_token)
+
+
+def app_saved_with_another_key(key: str | None = None, **fields: Any) -> App:
+    """An app whose token was encrypted with a key TOKEN_ENCRYPTION_KEY no longer holds (rotated away)."""
+    with override_settings(TOKEN_ENCRYPTION_KEYS=[key or Fernet.generate_key().decode()]):
+        app = AppFactory(**fields)
+    # As the server would load it, sealed; the factory's in-memory copy still holds the plaintext.
+    return App.objects.get(pk=app.pk)

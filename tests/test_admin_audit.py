@@ -7,7 +7,7 @@ from django.test import Client
 
 from mappings.models import App
 from mappings.services import app_update, mapping_create, mapping_update
-from tests.factories import MembershipFactory
+from tests.factories import MembershipFactory, UserFactory
 from tests.test_csp import _assert_strict
 from trackerui.accounts.models import Membership
 from trackerui.accounts.services import api_key_create, api_key_revoke, membership_set_role
@@ -57,6 +57,20 @@ def test_key_and_membership_histories_list_their_changes(staff_client: Client) -
     member_page = staff_client.get(f"/admin/accounts/membership/{member.pk}/history/")
     _assert_strict(member_page)
     assert "changed membership" in member_page.content.decode()
+
+
+def test_a_memberships_history_stays_readable_once_a_former_user_is_deleted(staff_client: Client) -> None:
+    membership = MembershipFactory()
+    former = membership.user
+    former_id = former.pk
+    membership.user = UserFactory()
+    membership.save()
+    former.delete()
+    page = staff_client.get(f"/admin/accounts/membership/{membership.pk}/history/")
+    _assert_strict(page)
+    html = page.content.decode()
+    assert f"deleted user #{former_id} in {membership.organization.name} (owner)" in html
+    assert f"{membership.user.username} in {membership.organization.name} (owner)" in html
 
 
 def test_customers_who_are_not_staff_cannot_read_it(signed_in_client: Client, app: App) -> None:

@@ -11,6 +11,7 @@ from django.test import Client
 from rest_framework.test import APIClient
 
 from delivery.models import Delivery
+from delivery.sandbox import ChartboostSandbox
 from mappings.models import App
 from tests.factories import DeliveryFactory, EventPayloadFactory, MappingFactory
 from trackerui.accounts.authentication import INGEST_SCOPE_MESSAGE
@@ -47,6 +48,7 @@ def test_an_ingest_key_can_send_events(ingest_api: APIClient, app: App) -> None:
         ("get", "/api/v1/apps/{app}/stats/"),
         ("get", "/api/v1/apps/{app}/changes/"),
         ("post", "/api/v1/apps/{app}/recover/"),
+        ("post", "/api/v1/apps/{app}/test-event/"),
         ("get", "/api/v1/deliveries/{delivery}/"),
         ("post", "/api/v1/deliveries/{delivery}/retry/"),
         ("get", "/api/v1/deliveries/"),
@@ -94,3 +96,9 @@ def test_the_api_keys_page_offers_both_scopes_with_full_chosen(signed_in_client:
 def test_the_api_keys_page_shows_each_keys_scope(signed_in_client: Client, organization: Organization) -> None:
     api_key_create(organization=organization, name="game backend", scope=ApiKey.Scope.INGEST)
     assert "ingest: only sends events" in signed_in_client.get("/settings/api-keys/").content.decode()
+
+
+def test_a_full_key_can_send_a_test_event(chartboost_sandbox: ChartboostSandbox, api: APIClient, app: App) -> None:
+    response = api.post(f"/api/v1/apps/{app.pk}/test-event/")
+    assert response.status_code == 200 and response.json()["delivered"] is True
+    assert len(chartboost_sandbox.received) == 1

@@ -274,6 +274,38 @@ def test_reading_a_page_takes_the_same_number_of_queries_however_many_changes(
     assert changes[0].changes[0] == FieldChange("name", "Name 28", "Name 29")
 
 
+def test_a_membership_whose_user_is_deleted_is_labelled_from_its_history(
+    organization: Organization, plain_member: User
+) -> None:
+    user_id = plain_member.pk
+    plain_member.delete()
+    removed, added = membership_changes(organization)[0:2]
+    label = f"deleted user #{user_id} in {organization.name} (member)"
+    assert (removed.action, removed.object_label) == ("deleted", label)
+    assert (added.action, added.object_label) == ("created", label)
+    assert fields(removed)["user"] == (f"deleted user #{user_id}", None)
+
+
+def test_a_membership_is_labelled_as_its_str_while_its_user_and_organization_exist(
+    organization: Organization, plain_member: User
+) -> None:
+    membership = Membership.objects.get(user=plain_member)
+    membership_set_role(membership=membership, role="owner")
+    assert membership_changes(organization)[0].object_label == str(membership) == (
+        f"{plain_member.username} in {organization.name} (owner)")
+
+
+def test_reading_membership_changes_takes_the_same_number_of_queries_however_many_users(
+    organization: Organization, django_assert_max_num_queries: object
+) -> None:
+    for _ in range(12):
+        MembershipFactory(organization=organization, role=Membership.Role.MEMBER)
+    # The page's keys, its rows, the rows before them (two), the users, the organizations.
+    with django_assert_max_num_queries(6):
+        changes = membership_changes(organization)[0:13]
+    assert len(changes) == 13
+
+
 def test_times_are_utc(app: App) -> None:
     app_update(app=app, name="Later")
     assert latest(app).at.utcoffset() == timedelta(0)

@@ -87,6 +87,8 @@ def test_only_a_cell_starting_with_a_formula_sign_is_changed() -> None:
     assert spreadsheet_safe("evt-1") == "evt-1"
     assert spreadsheet_safe("") == ""
     assert spreadsheet_safe("=1") == "'=1"
+    assert spreadsheet_safe("\t=1") == "'\t=1"
+    assert spreadsheet_safe("\r=1") == "'\r=1"
 
 
 def test_it_takes_the_lists_filters(signed_in_client: Client, app: App) -> None:

@@ -5,8 +5,10 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 
 import pytest
+from cryptography.fernet import Fernet
 from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
+from django.test import override_settings
 
 BEFORE = [("delivery", "0002_retry_window"), ("mappings", "0001_initial")]
 
@@ -67,3 +69,22 @@ def test_the_models_and_the_migrations_agree(db: None) -> None:
     out = StringIO()
     # Exits non-zero (SystemExit) when a model change has no migration.
     call_command("makemigrations", "--check", "--dry-run", stdout=out)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_token_hint_column_is_filled_from_each_saved_token_and_left_blank_for_an_unreadable_one() -> None:
+    before = [("mappings", "0003_text_and_integer_rules")]
+    old = migrate(before).loader.project_state(before).apps
+    organization = old.get_model("accounts", "Organization").objects.create(name="Old", slug="old")
+    OldApp = old.get_model("mappings", "App")
+    readable = OldApp.objects.create(organization=organization, name="Readable", platform="ios",
+                                     chartboost_app_id="a" * 24, chartboost_app_token="ab" * 31 + "c9")
+    with override_settings(TOKEN_ENCRYPTION_KEYS=[Fernet.generate_key().decode()]):
+        unreadable = OldApp.objects.create(organization=organization, name="Rotated", platform="ios",
+                                           chartboost_app_id="b" * 24, chartboost_app_token="cd" * 32)
+
+    latest = MigrationExecutor(connection).loader.graph.leaf_nodes()
+    App = migrate(latest).loader.project_state(latest).apps.get_model("mappings", "App")
+
+    assert App.objects.get(pk=readable.pk).chartboost_app_token_hint == "…babababc9"
+    assert App.objects.get(pk=unreadable.pk).chartboost_app_token_hint == ""

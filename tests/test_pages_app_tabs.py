@@ -24,9 +24,9 @@ from tests.page_helpers import field_block, field_errors, page_text
 Status = Delivery.Status
 NOW = datetime(2025, 3, 10, 15, tzinfo=UTC)
 HTMX = {"HTTP_HX_REQUEST": "true"}
-# Signing in and the app (6 today), then health with its circuit (4), apps sharing the Chartboost app
-# ID, the mapping counts, the unmapped names' count and the rejections' total.
-LIVE_PART_QUERIES = 14
+# Signing in and the app (6 today), then health with its circuit (4), whether the token is unreadable,
+# apps sharing the Chartboost app ID, the mapping counts, the unmapped names' count, the rejections' total.
+LIVE_PART_QUERIES = 15
 TABS = {"Overview": "", "Mappings": "mappings/", "Deliveries": "deliveries/", "Changes": "changes/",
         "Settings": "settings/"}
 

@@ -3,11 +3,20 @@
 from __future__ import annotations
 
 from django.contrib.auth.models import User
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 
 from tests.factories import MembershipFactory, OrganizationFactory, UserFactory
 from tests.page_helpers import field_errors, page_text
 from trackerui.accounts.models import Membership, Organization
+from trackerui.accounts.services import membership_set_role
+
+
+def members_page_queries(client: Client) -> int:
+    with CaptureQueriesContext(connection) as queries:
+        page_text(client, "/settings/members/")
+    return len(queries)
 
 
 def role_of(user: User, organization: Organization) -> str | None:
@@ -122,3 +131,27 @@ def test_a_member_gets_a_403_for_every_change(
         assert f"Only an owner of {organization.name} can manage members" in response.content.decode()
     assert sorted(Membership.objects.values_list("user__username", "role")) == sorted(
         [(member.username, "owner"), (plain_member.username, "member")])
+
+
+def test_a_deleted_users_membership_changes_still_show(
+    signed_in_client: Client, organization: Organization, plain_member: User
+) -> None:
+    user_id = plain_member.pk
+    plain_member.delete()
+    html = page_text(signed_in_client, "/settings/members/")
+    assert f"deleted user #{user_id} in {organization.name} (member)" in html
+    assert plain_member.username not in html
+
+
+def test_the_changes_on_the_page_cost_no_query_each(
+    signed_in_client: Client, organization: Organization, plain_member: User
+) -> None:
+    # Three changes: two members added, one role changed (so one row has a row before it).
+    membership_set_role(membership=Membership.objects.get(user=plain_member), role="owner")
+    members_page_queries(signed_in_client)  # The first request also loads what the session caches.
+    few_changes = members_page_queries(signed_in_client)
+    for _ in range(5):
+        newcomer = MembershipFactory(organization=organization, role=Membership.Role.MEMBER)
+        membership_set_role(membership=newcomer, role="owner")
+    assert Membership.audit_trail.filter(organization_id=organization.pk).count() == 13
+    assert members_page_queries(signed_in_client) == few_changes

@@ -9,8 +9,9 @@ from django.test import Client
 from rest_framework.test import APIClient
 
 from delivery.models import Delivery
+from delivery.sandbox import ChartboostSandbox
 from mappings.models import App, Mapping
-from tests.factories import DeliveryFactory
+from tests.factories import DeliveryFactory, saved_token
 from tests.page_helpers import field_block, page_text
 from trackerui.accounts.models import ApiKey, Organization
 from trackerui.accounts.roles import app_credentials_changed, is_owner
@@ -81,23 +82,23 @@ def test_a_member_sees_the_credentials_disabled_on_the_edit_form(plain_member_cl
 def test_a_member_posting_new_credentials_on_the_edit_form_gets_a_403_and_nothing_changes(
     plain_member_client: Client, app: App, changes: dict[str, str]
 ) -> None:
-    saved = (app.name, app.chartboost_app_id, app.chartboost_app_token)
+    saved = (app.name, app.chartboost_app_id, saved_token(app))
     response = plain_member_client.post(f"/apps/{app.pk}/edit/", edit_post(app, name="Renamed", **changes))
     assert response.status_code == 403
     assert "can set or replace an app&#x27;s Chartboost credentials" in response.content.decode()
     app.refresh_from_db()
-    assert (app.name, app.chartboost_app_id, app.chartboost_app_token) == saved
+    assert (app.name, app.chartboost_app_id, saved_token(app)) == saved
 
 
 def test_a_member_can_rename_an_app_and_pause_its_delivery_on_the_edit_form(
     plain_member_client: Client, app: App
 ) -> None:
-    saved = (app.chartboost_app_id, app.chartboost_app_token)
+    saved = (app.chartboost_app_id, saved_token(app))
     response = plain_member_client.post(f"/apps/{app.pk}/edit/", {"name": "Renamed", "platform": app.platform})
     assert response.status_code == 302
     app.refresh_from_db()
     assert (app.name, app.delivery_enabled) == ("Renamed", False)
-    assert (app.chartboost_app_id, app.chartboost_app_token) == saved
+    assert (app.chartboost_app_id, saved_token(app)) == saved
 
 
 def test_a_member_resending_the_saved_credentials_is_no_change(plain_member_client: Client, app: App) -> None:
@@ -125,7 +126,7 @@ def test_an_owner_can_add_an_app_and_replace_its_credentials(signed_in_client: C
                                                                "chartboost_app_token": "e" * 64})
     assert response.status_code == 302
     app.refresh_from_db()
-    assert (app.chartboost_app_id, app.chartboost_app_token) == ("f" * 24, "e" * 64)
+    assert (app.chartboost_app_id, saved_token(app)) == ("f" * 24, "e" * 64)
 
 
 def test_a_member_gets_a_403_for_creating_an_api_key(
@@ -174,13 +175,13 @@ def test_a_member_gets_a_403_for_creating_an_app_in_the_api(member_api: APIClien
 def test_a_member_gets_a_403_for_changing_credentials_in_the_api(
     member_api: APIClient, app: App, changes: dict[str, str]
 ) -> None:
-    saved = (app.name, app.chartboost_app_id, app.chartboost_app_token)
+    saved = (app.name, app.chartboost_app_id, saved_token(app))
     response = member_api.patch(f"/api/v1/apps/{app.pk}/", changes, format="json")
     assert response.status_code == 403
     assert response.json() == {"detail": "Only an owner of this organization can set or replace an app's "
                                          "Chartboost credentials (app ID and token)."}
     app.refresh_from_db()
-    assert (app.name, app.chartboost_app_id, app.chartboost_app_token) == saved
+    assert (app.name, app.chartboost_app_id, saved_token(app)) == saved
 
 
 def test_a_member_can_change_name_delivery_and_s2s_in_the_api(member_api: APIClient, app: App) -> None:
@@ -241,6 +242,15 @@ def test_an_owner_or_a_full_key_creates_an_app_replaces_its_credentials_and_dele
     assert owner_api.delete(f"/api/v1/apps/{app_id}/").status_code == 204
     assert App.objects.get(pk=app_id).archived_at is not None
 
+
+
+def test_a_member_can_send_a_test_event_on_the_page_and_in_the_api(
+    chartboost_sandbox: ChartboostSandbox, plain_member_client: Client, member_api: APIClient, app: App
+) -> None:
+    assert plain_member_client.post(f"/apps/{app.pk}/test-event/").status_code == 302
+    response = member_api.post(f"/api/v1/apps/{app.pk}/test-event/")
+    assert response.status_code == 200 and response.json()["delivered"] is True
+    assert len(chartboost_sandbox.received) == 2
 
 
 def test_owners_members_and_full_keys_read_an_apps_changes(owner_api: APIClient, member_api: APIClient,

@@ -159,6 +159,15 @@ def test_scripted_replies_answer_the_next_requests_in_order_then_checks_resume(s
     assert fourth.json()["status"] == 200
 
 
+def test_fail_first_tries_answers_each_distinct_request_of_the_app_500_once_then_success(
+    sandbox: ChartboostSandbox,
+) -> None:
+    sandbox.fail_first_tries(APP_ID)
+    answers = [post(sandbox, body(timestamp=timestamp)).json()["status"]
+               for timestamp in (TIMESTAMP, TIMESTAMP + 1, TIMESTAMP, TIMESTAMP + 1, TIMESTAMP)]
+    assert answers == [500, 500, 200, 200, 200]
+
+
 @pytest.mark.parametrize(
     ("option", "http_status", "json_status"),
     [("fail_rate", 200, 500), ("http_500_rate", 500, None), ("reject_rate", 200, 400)],

@@ -7,7 +7,8 @@ from io import StringIO
 
 import pytest
 from django.contrib.auth import authenticate
-from django.core.management import call_command
+from django.contrib.auth.models import User
+from django.core.management import CommandError, call_command
 from pytest_django import DjangoCaptureOnCommitCallbacks, Settings
 
 from delivery.models import Delivery
@@ -15,6 +16,7 @@ from delivery.outbox.recovery import deliveries_retry
 from mappings.management.commands.seed_demo import sandbox_args
 from mappings.models import App, Mapping
 from mappings.services import app_update
+from tests.factories import saved_token
 from tests.live_receiver import run_queued_sends, sandbox_as_chartboost
 from trackerui.accounts.models import ApiKey, Membership
 from trackerui.accounts.selectors import api_key_for_raw
@@ -77,7 +79,7 @@ def test_the_sandbox_arguments_hold_a_newer_token_for_the_app_seeded_with_an_old
     known = dict(pair.split(":") for pair in args[1::2])
     apps = {app.chartboost_app_id: app for app in App.objects.all()}
     assert set(known) == set(apps)
-    stale = {apps[app_id].name for app_id, token in known.items() if apps[app_id].chartboost_app_token != token}
+    stale = {apps[app_id].name for app_id, token in known.items() if saved_token(apps[app_id]) != token}
     assert stale == {"Word Blitz"}
 
 
@@ -130,3 +132,11 @@ def test_the_demo_events_fail_for_the_stale_token_app_only_saying_why_until_its_
         while run_queued_sends():
             pass
     assert set(Delivery.objects.filter(app=stale).values_list("status", flat=True)) == {Delivery.Status.DELIVERED}
+
+
+@pytest.mark.django_db
+def test_it_refuses_to_run_with_a_real_secret_key(settings: Settings) -> None:
+    settings.SECRET_KEY = "a-deployment-key-" + "x" * 40
+    with pytest.raises(CommandError, match="development SECRET_KEY"):
+        call_command("seed_demo", stdout=StringIO())
+    assert not User.objects.exists()

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import os
 import re
+from datetime import UTC, datetime, timedelta
 
+import pytest
+import time_machine
 from django.test import Client
 from pytest_django import Settings
 
@@ -167,3 +171,41 @@ def test_the_panel_and_its_badge_share_one_colour(settings: Settings, signed_in_
 
     assert 'class="test-result warn"' in answered and '<span class="badge warn">no verdict</span>' in answered
     assert 'class="test-result danger"' in unreachable and '<span class="badge danger">no answer</span>' in unreachable
+
+
+# A time 10 s into a minute, so the per-minute windows are known in advance. A minute of this
+# run's own: with Redis as the cache, counts outlive the test database, and app ids repeat between runs.
+TEN_INTO_A_MINUTE = datetime(2026, 3, 1, 12, 0, 10, tzinfo=UTC) + timedelta(minutes=os.getpid())
+
+
+def test_an_app_may_send_test_events_per_minute_up_to_the_limit_then_is_told_when_to_try_again(
+    settings: Settings, db: None
+) -> None:
+    settings.TEST_EVENTS_PER_MINUTE = 2
+    app, other = AppFactory(), AppFactory()
+    with sandbox_as_chartboost(settings) as sandbox, time_machine.travel(TEN_INTO_A_MINUTE, tick=False) as clock:
+        test_event.test_event_send(app=app)
+        test_event.test_event_send(app=app)
+        with pytest.raises(test_event.TestEventLimited) as limited:
+            test_event.test_event_send(app=app)
+        # The limit is per app.
+        test_event.test_event_send(app=other)
+        assert len(sandbox.received) == 3
+        clock.shift(50)
+        assert test_event.test_event_send(app=app).delivered
+
+    assert limited.value.retry_after == 50
+    assert str(limited.value) == "This app may send 2 test events a minute, and has sent them: try again in 50 s."
+
+
+def test_over_the_limit_the_button_shows_a_clear_message_and_sends_nothing(
+    settings: Settings, signed_in_client: Client, app: App
+) -> None:
+    settings.TEST_EVENTS_PER_MINUTE = 1
+    with sandbox_as_chartboost(settings) as sandbox, time_machine.travel(TEN_INTO_A_MINUTE, tick=False):
+        signed_in_client.post(f"/apps/{app.pk}/test-event/", follow=True)
+        response = signed_in_client.post(f"/apps/{app.pk}/test-event/", follow=True)
+        assert len(sandbox.received) == 1
+    html = unescape(response.content.decode())
+    assert "This app may send 1 test event a minute, and has sent them: try again in 50 s." in html
+    assert "Chartboost accepted the test event" not in html

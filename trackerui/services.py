@@ -24,5 +24,5 @@ def app_archive(*, app: App) -> int:
         app.archived_at = timezone.now()
         app.chartboost_app_token = ""
         # Not full_clean(): an archived app has no token, which the validator would refuse.
-        app.save(update_fields=["archived_at", "chartboost_app_token", "updated_at"])
+        app.save(update_fields=["archived_at", "chartboost_app_token", "chartboost_app_token_hint", "updated_at"])
         return deliveries_archive(app_id=app.pk)

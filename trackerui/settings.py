@@ -300,6 +300,8 @@ AXES_RESET_ON_SUCCESS = False
 # Password-reset mails per hour (trackerui/accounts/password_reset_limits.py), counted in the shared cache.
 PASSWORD_RESET_LIMIT_PER_ADDRESS = env_int("PASSWORD_RESET_LIMIT_PER_ADDRESS", 5, minimum=1)
 PASSWORD_RESET_LIMIT_PER_EMAIL = env_int("PASSWORD_RESET_LIMIT_PER_EMAIL", 3, minimum=1)
+# "Send test event" (page and API): real requests to Chartboost, so a few a minute per app.
+TEST_EVENTS_PER_MINUTE = env_int("TEST_EVENTS_PER_MINUTE", 5, minimum=1)
 
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "app-list"

@@ -19,7 +19,7 @@ from delivery.history.health import app_health
 from delivery.history.rejections import rejections_last_24h_total
 from delivery.outbox.circuit import circuits_view
 from delivery.panels import app_overview_panels, test_event_result_take
-from delivery.selectors import unmapped_event_names, unmapped_event_names_count
+from delivery.selectors import app_token_unreadable, unmapped_event_names, unmapped_event_names_count
 from mappings.event_fields import EVENT_FIELDS
 from mappings.models import App
 from mappings.selectors import (
@@ -66,6 +66,7 @@ def _overview_live_context(app: App) -> dict[str, Any]:
         "health": health,
         # Read with the health already, from the same queue row.
         "circuit": health.circuit,
+        "token_unreadable": app_token_unreadable(app),
         # Duplicates saved before the rule that refuses them (App.clean) are only flagged.
         "apps_sharing_app_id": list(apps_sharing_chartboost_app_id(app)),
         "mapping_count": mapping_count,
@@ -104,6 +105,7 @@ def app_settings(request: HttpRequest, app_id: int) -> HttpResponse:
     context = {
         "app": app,
         "circuit": circuits_view([app.pk], timezone.now())[app.pk],
+        "token_unreadable": app_token_unreadable(app),
         "test_event_result": test_event_result_take(request, app),
     }
     return render(request, "apps/settings.html", context)

@@ -4,20 +4,29 @@ It goes through the sender's own code (`sending.signed_request`, the pooled sess
 `chartboost.post` and its timeouts), so a customer sees exactly what their deliveries
 look like on the wire and whether Chartboost takes their credentials. Nothing is stored:
 the event and its delivery exist only in memory, and the result carries the token masked.
+
+This module is the one place the test event's rules live, for the app page and the API
+alike: at most `TEST_EVENTS_PER_MINUTE` per app (counted across every web process), and
+a clear refusal, nothing sent, when the app's token cannot be decrypted.
 """
 
 from __future__ import annotations
 
+import math
 import time
 from dataclasses import asdict, dataclass
 from typing import Any
+
+from django.conf import settings
+from django.core.cache import cache
 
 from delivery import chartboost
 from delivery.ingest.levels import track_item
 from delivery.models import Delivery, TrackedEvent
 from delivery.outbox import sending
 from delivery.outbox.circuit import TEST_EVENT
-from delivery.outbox.state import app_verdicts_note
+from delivery.outbox.state import app_verdicts_note, token_unreadable_note, tokens_readable_note
+from mappings.fields import SecretUnreadable, secret_fingerprint
 from mappings.models import App, Mapping, Platform
 
 TEST_EVENT_LABEL = "CB Tracker test event"
@@ -26,6 +35,7 @@ TEST_EVENT_ID = "cb-tracker-test-event"
 # An advertising id no real device has: "cb7e57" reads "CB test", the rest is a pattern.
 TEST_DEVICE_ID = "cb7e57e0-0000-4000-8000-0000cb7e57e0"
 TEST_LEGACY_UUID = "cb7e57cb7e57cb7e"
+RATE_WINDOW_SECONDS = 60
 TEST_DEVICE_OS = {Platform.IOS: "iOS 17.4", Platform.ANDROID: "Android 14", Platform.AMAZON: "Fire OS 8"}
 
 
@@ -67,13 +77,39 @@ class TestEventResult:
         return cls(**{**values, "verdict": chartboost.Verdict(**values["verdict"])})
 
 
+class TestEventRefused(Exception):
+    """The test event was not sent; the message says why, in the customer's words."""
+
+
+class TestEventLimited(TestEventRefused):
+    """The app has sent as many test events as it may this minute."""
+
+    def __init__(self, message: str, *, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class TestEventUnsigned(TestEventRefused):
+    """The app's token cannot be decrypted, so no request could be signed."""
+
+
 def test_event_send(*, app: App) -> TestEventResult:
-    """Sign and POST one synthetic event for the app, synchronously, and report what happened."""
+    """Sign and POST one synthetic event for the app, synchronously, and report what happened.
+
+    Raises TestEventLimited over the app's limit (`TEST_EVENTS_PER_MINUTE`), and
+    TestEventUnsigned when its token cannot be decrypted: then nothing is sent.
+    """
+    _rate_limit_take(app)
     mapping = app.mappings.filter(active=True).order_by("event_field").first()
     event = _synthetic_event(app)
     item = _item(mapping)
     delivery = Delivery(app=app, event=event, mapping=mapping, item=item, event_field=item["event_field"])
-    request = sending.signed_request(event, app, [delivery])
+    try:
+        request = sending.signed_request(event, app, [delivery])
+    except SecretUnreadable as unreadable:
+        token_unreadable_note(app_id=app.pk, fingerprint=secret_fingerprint(app.chartboost_app_token))
+        raise TestEventUnsigned(str(unreadable)) from None
+    tokens_readable_note({app.pk})
     verdict, latency_ms = chartboost.post(sending.SESSION, request, timeout=sending.request_timeout())
     # A test event is always sent, and its answer counts as a probe's: an answer closes an open circuit.
     app_verdicts_note(app.pk, [verdict], source=TEST_EVENT)
@@ -85,6 +121,34 @@ def test_event_send(*, app: App) -> TestEventResult:
         verdict=verdict,
         latency_ms=latency_ms,
     )
+
+
+def _rate_limit_take(app: App) -> None:
+    """Count one test event for the app in the current minute, in the cache every process shares
+    (Redis or a database table, trackerui/settings.py); TestEventLimited once over the limit.
+
+    Each test event is a real request to Chartboost that the customer triggers by hand, so a few a
+    minute are plenty; the limit keeps a stuck button or a script from hammering Chartboost in our name.
+    """
+    limit = settings.TEST_EVENTS_PER_MINUTE
+    now = time.time()
+    window = int(now // RATE_WINDOW_SECONDS)
+    key = f"test-event:{app.pk}:{window}"
+    # Fixed windows named by their start: every process counts into the same key, and it expires by itself.
+    cache.add(key, 0, timeout=2 * RATE_WINDOW_SECONDS)
+    try:
+        count = cache.incr(key)
+    except ValueError:
+        # Evicted between add and incr: this one starts the count again.
+        cache.add(key, 1, timeout=2 * RATE_WINDOW_SECONDS)
+        count = 1
+    if count > limit:
+        retry_after = max(1, math.ceil((window + 1) * RATE_WINDOW_SECONDS - now))
+        noun = "test event" if limit == 1 else "test events"
+        raise TestEventLimited(
+            f"This app may send {limit} {noun} a minute, and has sent them: try again in {retry_after} s.",
+            retry_after=retry_after,
+        )
 
 
 def _synthetic_event(app: App) -> TrackedEvent:

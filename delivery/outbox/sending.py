@@ -25,6 +25,7 @@ import threading
 import time
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
+from datetime import timedelta
 from itertools import groupby
 
 import requests
@@ -37,11 +38,14 @@ from requests.adapters import HTTPAdapter
 from delivery import chartboost
 from delivery.models import Delivery, TrackedEvent
 from delivery.outbox import circuit, state
+from mappings.fields import UNREADABLE_TOKEN_MESSAGE, SecretUnreadable, secret_fingerprint, secret_reveal
 from mappings.models import App
 
 SEND_CONCURRENCY = 32
 # How often the batch wakes to renew its lease when no answer comes back.
 IDLE_WAKE_SECONDS = 0.5
+# How long deliveries wait, retrying, when their app's token cannot be decrypted, before it is tried again.
+UNSIGNED_WAIT_SECONDS = 60
 
 
 def send_deadline_seconds() -> float:
@@ -102,7 +106,7 @@ def _outgoing_requests(own: str, *, probe: bool) -> list[Outgoing]:
         .select_related("event")
         .order_by("event_id", "event_field", "id")
     )
-    # One query and one decryption per app, not per delivery.
+    # One query per app, not per delivery.
     apps = App.objects.in_bulk({delivery.app_id for delivery in held})
     # An app switched off or deleted after these were claimed: they wait, released.
     stopped = {app.pk for app in apps.values() if not app.delivery_enabled or app.archived_at}
@@ -110,23 +114,57 @@ def _outgoing_requests(own: str, *, probe: bool) -> list[Outgoing]:
         stopped |= circuit.apps_held_back(set(apps) - stopped, timezone.now())
     if stopped:
         state.deliveries_release(own, delivery_ids=[d.pk for d in held if d.app_id in stopped])
-    sendable = [delivery for delivery in held if delivery.app_id not in stopped]
-    return [
-        Outgoing(group, signed_request(group[0].event, apps[group[0].app_id], group))
-        for group in (list(rows) for _, rows in groupby(sendable, key=lambda delivery: delivery.event_id))
-    ]
+    outgoing, unsigned = _requests_sign([delivery for delivery in held if delivery.app_id not in stopped], apps)
+    _unsigned_hold(own, apps, unsigned)
+    state.tokens_readable_note({item.deliveries[0].app_id for item in outgoing})
+    return outgoing
+
+
+def _requests_sign(sendable: list[Delivery], apps: dict[int, App]) -> tuple[list[Outgoing], dict[int, list[Delivery]]]:
+    """One signed request per event; and, per app whose token cannot be decrypted, its deliveries, unsent."""
+    outgoing: list[Outgoing] = []
+    unsigned: dict[int, list[Delivery]] = {}
+    for group in (list(rows) for _, rows in groupby(sendable, key=lambda delivery: delivery.event_id)):
+        app = apps[group[0].app_id]
+        if app.pk in unsigned:
+            unsigned[app.pk] += group
+            continue
+        try:
+            outgoing.append(Outgoing(group, signed_request(group[0].event, app, group)))
+        except SecretUnreadable:
+            unsigned[app.pk] = group
+    return outgoing, unsigned
+
+
+def _unsigned_hold(own: str, apps: dict[int, App], unsigned: dict[int, list[Delivery]]) -> None:
+    """An app whose token cannot be decrypted sends nothing, and only it: its deliveries wait, retrying,
+    with the reason, while the batch goes on with every other app's. Nothing is lost: they go out
+    once the token is re-entered (or the old key is added back)."""
+    until = timezone.now() + timedelta(seconds=UNSIGNED_WAIT_SECONDS)
+    for app_id, deliveries in sorted(unsigned.items()):
+        state.deliveries_hold_unsigned(
+            own=own, delivery_ids=[delivery.pk for delivery in deliveries], until=until,
+            reason=token_unreadable_reason(), fingerprint=secret_fingerprint(apps[app_id].chartboost_app_token),
+        )
+
+
+def token_unreadable_reason() -> str:
+    """A held delivery's reason: what is wrong and how to fix it, in the customer's words."""
+    return f"not sent: {UNREADABLE_TOKEN_MESSAGE[0].lower()}{UNREADABLE_TOKEN_MESSAGE[1:]}"
 
 
 @sensitive_variables("token")
 def signed_request(event: TrackedEvent, app: App, deliveries: list[Delivery]) -> chartboost.SignedRequest:
-    """The request for one tracked event. The token is decrypted here, at send time, and only kept in memory.
+    """The request for one tracked event. The token is decrypted here, at send time, and only kept in memory;
+    SecretUnreadable when no key in TOKEN_ENCRYPTION_KEY opens it.
 
     A retry sends the same body as the first attempt (docs/design.md, "Guarantees"). The items are fixed at
     ingest and the timestamp is the event's own, so a retry's body and signature are the
     same, except when the customer replaced the app's token (or TRACKER_PARTY changed) in
     between: then the current one goes, which is what a token fix is for.
     """
-    token = app.chartboost_app_token
+    # The one place a delivery's token is decrypted (SecretUnreadable when no key opens it).
+    token = secret_reveal(app.chartboost_app_token)
     body = chartboost.request_body(
         items=[delivery.item for delivery in deliveries],
         app_platform=app.platform,

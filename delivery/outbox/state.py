@@ -16,6 +16,7 @@ first), and in the same transaction adjusts the hourly rollups
 | `deliveries_restart_failed` | failed | pending |
 | `deliveries_archive` | pending, retrying | failed |
 | `deliveries_make_due` | retrying | retrying, due now |
+| `deliveries_hold_unsigned` | pending, retrying, leased by the caller | retrying (or failed, window over) |
 
 One invariant the claim index relies on: `next_attempt_at` is set exactly when the
 status is pending or retrying, and it is only ever when the next attempt is due, never
@@ -378,6 +379,68 @@ def _attempt_values(delivery: Delivery, answer: Answer) -> tuple[Any, ...]:
     return (delivery.pk, delivery.attempt_count, answer.started_at, answer.request.url, dict(answer.request.headers),
             answer.request.redacted_body, verdict.http_status, verdict.response_status, verdict.response_message,
             verdict.response_body, answer.latency_ms, verdict.error, verdict.outcome)
+
+
+# ---- a request that could not be signed ---------------------------------------------
+
+
+def deliveries_hold_unsigned(*, own: str, delivery_ids: list[int], reason: str, until: datetime,
+                             fingerprint: str) -> int:
+    """Deliveries whose request could not be signed (their app's token cannot be decrypted):
+    retrying, due again at `until`, with the reason. Returns how many were held.
+
+    Nothing was sent, so no attempt is recorded and none is counted; `fingerprint` names the
+    unreadable token on the app's queue row, which the app page reads (it shows the problem
+    while the saved token is still that one). A retry window that has run out ends failed,
+    as behind an open circuit.
+    """
+    now = timezone.now()
+    cutoff = now - timedelta(seconds=settings.RETRY_MAX_AGE)
+    with transaction.atomic():
+        held: list[Delivery] = []
+        for chunk in id_chunks(delivery_ids):
+            held += _locked(Delivery.objects.filter(pk__in=chunk, lease_token=own, status__in=SENDABLE)).only(
+                "pk", "app", "created_at", "event_field", "status", "retry_window_started_at", "attempt_count",
+                "attempts_before_window", "reason")
+        deltas: Counter[RollupKey] = Counter()
+        due: dict[int, datetime] = {}
+        for delivery in held:
+            old = rollup_key(delivery.app_id, delivery.created_at, delivery.event_field, delivery.status)
+            window = delivery.retry_window_started_at
+            if window is not None and window <= cutoff:
+                delivery.status, delivery.next_attempt_at = Status.FAILED, None
+                delivery.reason = _gave_up(delivery.attempt_count - delivery.attempts_before_window, reason)
+            else:
+                delivery.status, delivery.next_attempt_at, delivery.reason = Status.RETRYING, until, reason
+                due[delivery.app_id] = until
+            delivery.lease_token, delivery.lease_until, delivery.updated_at = "", None, now
+            deltas[old] -= 1
+            deltas[old._replace(status=delivery.status)] += 1
+        rows_update(Delivery, [(d.pk, d.status, d.next_attempt_at, d.reason, d.lease_token, d.lease_until,
+                                d.updated_at) for d in held],
+                    fields=("status", "next_attempt_at", "reason", "lease_token", "lease_until", "updated_at"))
+        rollups_adjust(deltas)
+        app_ids = {delivery.app_id for delivery in held}
+        _queues_lock(app_ids)
+        _due_hint_lower(due)
+        for app_id in sorted(app_ids):
+            token_unreadable_note(app_id=app_id, fingerprint=fingerprint)
+    return len(held)
+
+
+def token_unreadable_note(*, app_id: int, fingerprint: str) -> None:
+    """Remember that the app's token (the one `fingerprint` names) could not be decrypted to sign a request."""
+    if not AppQueue.objects.filter(app_id=app_id).update(token_unreadable=fingerprint):
+        AppQueue.objects.bulk_create([AppQueue(app_id=app_id, token_unreadable=fingerprint)], ignore_conflicts=True)
+        AppQueue.objects.filter(app_id=app_id).update(token_unreadable=fingerprint)
+
+
+def tokens_readable_note(app_ids: set[int]) -> None:
+    """These apps' requests were signed: any earlier note of an unreadable token is over (an old key came back)."""
+    noted = AppQueue.objects.filter(app_id__in=app_ids).exclude(token_unreadable="")
+    # Read first: an UPDATE, even of no rows, would take SQLite's one write lock for every batch.
+    if app_ids and noted.exists():
+        noted.update(token_unreadable="")
 
 
 # ---- the other transitions ----------------------------------------------------------

@@ -8,7 +8,7 @@ import trackerui.validators
 from django.conf import settings
 from django.db import migrations, models
 
-from mappings.models import token_hint
+from mappings.fields import SecretUnreadable, secret_reveal, token_hint
 
 
 def baseline(apps, schema_editor):
@@ -24,7 +24,11 @@ def baseline(apps, schema_editor):
                           history_date=obj.created_at, history_type="+", actor_type="system", actor_name="system",
                           source="system")
             if model_name == "App":
-                row.chartboost_app_token_hint = token_hint(obj.chartboost_app_token)
+                # The hint column of App comes in 0005; here the saved token is read back sealed.
+                try:
+                    row.chartboost_app_token_hint = token_hint(secret_reveal(obj.chartboost_app_token or ""))
+                except SecretUnreadable:
+                    row.chartboost_app_token_hint = ""
             rows.append(row)
         history.objects.bulk_create(rows)
 

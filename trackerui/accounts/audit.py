@@ -29,7 +29,7 @@ as `Change` values, for the API, the pages and the admin alike.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, overload
@@ -138,14 +138,24 @@ class AuditedRecords(HistoricalRecords):
     `derived` adds columns for values the model computes rather than stores, copied from
     the object's attribute of the same name; `archived_by` names the field whose setting
     is the object's archiving.
+
+    `label` and `label_fields` are for a model whose `__str__` reads related objects (a
+    membership names its user and organization): the trail then builds each change's label
+    from the history row alone, calling `label` with the value of each of `label_fields`, a
+    foreign key as its object's label, loaded once per page. The object may since have been
+    deleted, and each `__str__` would cost queries. Without them, the label is the `__str__`
+    of the object as the row has it.
     """
 
     def __init__(self, *, shown: Sequence[str], excluded_fields: Sequence[str] = (),
-                 derived: dict[str, models.Field] | None = None, archived_by: str = "") -> None:
+                 derived: dict[str, models.Field] | None = None, archived_by: str = "",
+                 label: Callable[..., str] | None = None, label_fields: Sequence[str] = ()) -> None:
         super().__init__(bases=(AuditedChange,), excluded_fields=list(excluded_fields))
         self.shown = tuple(shown)
         self.derived = derived or {}
         self.archived_by = archived_by
+        self.label = label
+        self.label_fields = tuple(label_fields)
 
     def create_history_model(self, model: type[models.Model], inherited: bool) -> type[models.Model]:
         history_model = super().create_history_model(model, inherited)
@@ -159,6 +169,9 @@ class AuditedRecords(HistoricalRecords):
         extra.update(self.derived)
         extra["audit_shown_fields"] = self.shown
         extra["audit_archived_by"] = self.archived_by
+        # A static method: the history model must not pass its row as the label's first argument.
+        extra["audit_label"] = None if self.label is None else staticmethod(self.label)
+        extra["audit_label_fields"] = self.label_fields
         return extra
 
     def finalize(self, sender: type[models.Model], **kwargs: Any) -> None:
@@ -214,25 +227,34 @@ def _json_value(value: Any) -> Any:
 
 
 def _shown_value(record: HistoricalChanges, name: str, labels: dict[tuple[str, Any], str]) -> Any:
+    """A field's value as the trail shows it; a foreign key as its object's label, or as deleted."""
     value = audit_value(record, name)
     try:
         field = record._meta.get_field(name)
     except FieldDoesNotExist:
         return _json_value(value)
     if field.is_relation and value is not None:
-        return labels.get((name, value), f"#{value}")
+        return labels.get((name, value), f"deleted {field.related_model._meta.verbose_name} #{value}")
     return _json_value(value)
 
 
+def _object_label(record: HistoricalChanges, labels: dict[tuple[str, Any], str]) -> str:
+    """How the changed object reads, from its history row and the page's labels (no query)."""
+    if record.audit_label is None:
+        # The object as it was then, built from the row alone (no query, unlike `record.instance`).
+        return str(record.history_object)
+    return record.audit_label(*(_shown_value(record, name, labels) for name in record.audit_label_fields))
+
+
 def _related_labels(records: Iterable[HistoricalChanges]) -> dict[tuple[str, Any], str]:
-    """How each foreign key shown in these rows reads (a membership's user as the username), in one query a field.
+    """How each foreign key these rows show or are labelled by reads (a user as the username), in one query a field.
 
     Not select_related: the object it names may since be deleted, and the row must still show.
     """
     ids: dict[str, set[Any]] = defaultdict(set)
     fields: dict[str, models.ForeignKey] = {}
     for record in records:
-        for name in record.audit_shown_fields:
+        for name in (*record.audit_shown_fields, *record.audit_label_fields):
             try:
                 field = record._meta.get_field(name)
             except FieldDoesNotExist:
@@ -279,8 +301,9 @@ def _field_changes(record: HistoricalChanges, previous: HistoricalChanges | None
 def changes_of_records(object_type: str, records: Sequence[HistoricalChanges]) -> list[Change]:
     """These history rows (all of one model) as changes, each diffed against its object's row before it.
 
-    A constant number of queries, whatever the number of rows: one for the rows before,
-    one per foreign key shown.
+    A constant number of queries, whatever the number of rows: two for the rows before,
+    one per foreign key the rows show or are labelled by (`_related_labels`). Nothing reads a
+    related object per row: the labels come from that map (`_object_label`).
     """
     if not records:
         return []
@@ -300,8 +323,7 @@ def changes_of_records(object_type: str, records: Sequence[HistoricalChanges]) -
             source=record.source,
             object_type=object_type,
             object_id=record.id,
-            # The object as it was then, built from the row alone (no query, unlike `record.instance`).
-            object_label=str(record.history_object),
+            object_label=_object_label(record, labels),
             action=_action(record, prior),
             changes=_field_changes(record, prior, labels),
         ))

@@ -33,6 +33,11 @@ class Organization(models.Model):
         return self.name
 
 
+def membership_label(user: str, organization: str, role: str) -> str:
+    """How a membership reads, on its own and in the audit trail: "ana in Acme (owner)"."""
+    return f"{user} in {organization} ({role})"
+
+
 class Membership(models.Model):
     class Role(models.TextChoices):
         OWNER = "owner", "Owner"
@@ -43,7 +48,9 @@ class Membership(models.Model):
     role = models.CharField(max_length=10, choices=Role.choices, default=Role.MEMBER)
     created_at = models.DateTimeField(default=timezone.now)
 
-    audit_trail = AuditedRecords(shown=("user", "role"))
+    # Labelled from the history row: the user or the organization may since have been deleted.
+    audit_trail = AuditedRecords(shown=("user", "role"), label=membership_label,
+                                 label_fields=("user", "organization", "role"))
 
     class Meta:
         constraints = [
@@ -51,7 +58,7 @@ class Membership(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.user} in {self.organization} ({self.role})"
+        return membership_label(str(self.user), str(self.organization), self.role)
 
 
 def hash_api_key(raw_key: str) -> str:

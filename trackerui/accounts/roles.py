@@ -61,13 +61,16 @@ def app_credentials_changed(app: Any, values: Mapping[str, Any]) -> bool:
     """Whether writing `values` to the app would change its app ID or token.
 
     A blank token means "keep the saved one", as in `mappings.services.app_update`, and
-    a value equal to the saved one changes nothing, so a member may send the form back
-    as it was.
+    an app ID equal to the saved one changes nothing, so a member may send the form back
+    as it was. Any token that is not blank counts as a change: the saved one is never
+    decrypted to compare (only signing a request decrypts it, `mappings/fields.py`).
     """
     for field in APP_CREDENTIAL_FIELDS:
         value = values.get(field)
         if value in (None, ""):
             continue
+        if field == "chartboost_app_token":
+            return True
         if str(value).strip().lower() != str(getattr(app, field) or "").lower():
             return True
     return False

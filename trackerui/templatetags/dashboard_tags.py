@@ -8,16 +8,14 @@ with UTC in the tooltip. Without JavaScript the UTC text stays.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
 
 from django import template
 from django.http import QueryDict
 from django.template.context import Context
 from django.urls import reverse
-from django.utils.html import format_html
-from django.utils.safestring import SafeString, mark_safe
 
 from mappings.models import App
+from trackerui.time_html import utc_time
 
 register = template.Library()
 
@@ -58,31 +56,8 @@ def app_tabs(context: Context, app: App) -> dict[str, object]:
     return {"tabs": tabs, "app": app}
 
 
-def _utc(value: datetime) -> datetime:
-    return value.astimezone(UTC) if value.tzinfo else value.replace(tzinfo=UTC)
-
-
-@register.simple_tag
-def utc_time(value: datetime | None, *, seconds: bool = False, relative: bool = False,
-             empty: str = "–") -> SafeString:
-    """`<time datetime="2026-12-01T22:35:03Z" title="2026-12-01 22:35:03 UTC">2026-12-01 22:35 UTC</time>`.
-
-    `seconds` shows the seconds too (attempts a few seconds apart); `relative` marks it for
-    static/js/time.js to show and keep true as "in 8 s" or "3 min ago". `empty` is shown
-    for no time at all.
-    """
-    if value is None:
-        return format_html('<span class="subtle">{}</span>', empty)
-    when = _utc(value)
-    shown = when.strftime("%Y-%m-%d %H:%M:%S" if seconds else "%Y-%m-%d %H:%M")
-    flags = mark_safe((" data-seconds" if seconds else "") + (" data-relative" if relative else ""))
-    return format_html(
-        '<time datetime="{}" title="{} UTC"{}>{} UTC</time>',
-        when.strftime("%Y-%m-%dT%H:%M:%SZ"),
-        when.strftime("%Y-%m-%d %H:%M:%S"),
-        flags,
-        shown,
-    )
+# Every timestamp on every page, admin included (trackerui/time_html.py).
+register.simple_tag(utc_time)
 
 
 # Quick picks for a "since" input: (label, value). A value is a duration the time fields read

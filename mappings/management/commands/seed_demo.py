@@ -13,9 +13,10 @@ from __future__ import annotations
 import os
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
-from django.core.management.base import BaseCommand, CommandParser
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
 
 from mappings.event_fields import EVENT_FIELDS
@@ -100,6 +101,11 @@ class Command(BaseCommand):
         if options["sandbox_args"]:
             self.stdout.write(" ".join(sandbox_args()))
             return
+        # The demo's passwords are published in this file and the README, and one of its users is a
+        # superuser: only a development setup (the public development key) may have them.
+        if settings.SECRET_KEY != settings.DEVELOPMENT_SECRET_KEY:
+            raise CommandError("seed_demo creates users with published passwords, a superuser among them: "
+                               "it runs only with the development SECRET_KEY, never on a deployment.")
         self._seed()
 
     @transaction.atomic
