@@ -25,9 +25,9 @@ from django.utils.html import format_html
 from delivery.history.chart import history_chart
 from delivery.history.health import app_health
 from delivery.history.stats import STATS_MAX_DAYS, app_stats
+from delivery.ingest.schema import device_identity
 from delivery.models import AppQueue, Attempt, Delivery, EventName, TrackedEvent
 from delivery.outbox.recovery import deliveries_retry
-from delivery.selectors import device_identity
 from delivery.templatetags.delivery_tags import pretty_json
 from mappings.models import App
 from trackerui.time_html import utc_time

@@ -16,9 +16,8 @@ from django.db.models import QuerySet
 from django.http import HttpRequest, QueryDict
 
 from delivery.forms import TIME_HELP, TIME_INVALID, DeliveryFilterForm, DeliverySearchForm, TimeField, TimeWidget
-from delivery.ingest.schema import MAX_EVENT_ID_LENGTH, MAX_UUID_LENGTH
+from delivery.ingest.schema import MAX_EVENT_ID_LENGTH, MAX_UUID_LENGTH, device_identity
 from delivery.models import Delivery
-from delivery.selectors import device_identity
 from mappings.event_fields import EVENT_FIELDS
 from mappings.models import App
 from mappings.selectors import apps_for_organization

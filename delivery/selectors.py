@@ -17,11 +17,6 @@ from trackerui.accounts.models import Organization
 UNMAPPED_EVENTS_SHOWN = 20
 
 
-def device_identity(device: str) -> str:
-    """A device as we key it: lowercase without dashes, so an ifa pasted as received matches."""
-    return device.replace("-", "").lower()
-
-
 def deliveries_for_app(app: App) -> QuerySet[Delivery]:
     """The app's deliveries, newest first; `delivery.filters.DeliveryFilterSet` narrows them."""
     return Delivery.objects.filter(app=app).select_related("event").order_by("-created_at", "-id")

@@ -227,7 +227,13 @@ def _identifiers(
     device = next((usable[key] for key in ("ifa", "gaid", "uuid") if key in usable), "")
     if not device and not limit_ad_tracking:
         _add(errors, "identifiers", _missing_identifier_message(app_platform, given))
-    return usable, device.replace("-", "").lower()
+    return usable, device_identity(device)
+
+
+def device_identity(device: str) -> str:
+    """A device as we key it: lowercase without dashes, so an ifa pasted as received (in a filter, a search,
+    the admin) finds the same device as the event that carried it."""
+    return device.replace("-", "").lower()
 
 
 def _checked(
