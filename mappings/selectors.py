@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.db.models import Count, Q, QuerySet
 from django.http import Http404, HttpRequest
 
-from mappings.event_fields import EVENT_FIELDS
+from mappings.event_fields import EVENT_FIELDS, EventFieldInfo
 from mappings.models import App, Mapping
 from trackerui.accounts.audit import ChangeFeed
 from trackerui.accounts.models import Organization
@@ -47,6 +47,11 @@ def mapping_get_for_app(app: App, mapping_id: int | str) -> Mapping:
 def event_fields_free(app: App) -> list[int]:
     """The Event IDs no mapping of the app holds yet, paused ones included: each carries one mapping."""
     return sorted(set(EVENT_FIELDS) - set(app.mappings.values_list("event_field", flat=True)))
+
+
+def mappings_with_event_fields(app: App) -> list[tuple[Mapping, EventFieldInfo]]:
+    """The app's mappings by Event ID, each beside its Event ID's definition, for the tables that list them."""
+    return [(mapping, EVENT_FIELDS[mapping.event_field]) for mapping in app.mappings.order_by("event_field")]
 
 
 def mapping_counts(app: App) -> tuple[int, int]:

@@ -17,10 +17,15 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
-from mappings.event_fields import EVENT_FIELDS
 from mappings.forms import AppForm, MappingForm, add_service_errors
 from mappings.models import App, Mapping
-from mappings.selectors import app_changes, app_get_for_request, event_fields_free, mapping_get_for_app
+from mappings.selectors import (
+    app_changes,
+    app_get_for_request,
+    event_fields_free,
+    mapping_get_for_app,
+    mappings_with_event_fields,
+)
 from mappings.services import app_create, app_update, mapping_create, mapping_delete, mapping_set_active, mapping_update
 from trackerui.accounts import roles
 from trackerui.accounts.decorators import organization_required
@@ -98,8 +103,7 @@ def mapping_new(request: HttpRequest, app_id: int) -> HttpResponse:
     app = app_get_for_request(request, app_id)
     if not event_fields_free(app):
         # Every option of the form would be refused: say so, and point at what can be done instead.
-        mappings = [(mapping, EVENT_FIELDS[mapping.event_field]) for mapping in app.mappings.order_by("event_field")]
-        return render(request, "mappings/all_used.html", {"app": app, "mappings": mappings})
+        return render(request, "mappings/all_used.html", {"app": app, "mappings": mappings_with_event_fields(app)})
     initial = {"event_name": request.GET.get("event_name", "")}
     form = MappingForm(request.POST or None, instance=Mapping(app=app), initial=initial)
     if request.method == "POST" and form.is_valid():

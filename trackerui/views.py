@@ -20,7 +20,6 @@ from delivery.history.rejections import rejections_last_24h_total
 from delivery.outbox.circuit import circuits_view
 from delivery.panels import app_overview_panels, test_event_result_take
 from delivery.selectors import app_token_unreadable, unmapped_event_names, unmapped_event_names_count
-from mappings.event_fields import EVENT_FIELDS
 from mappings.models import App
 from mappings.selectors import (
     app_get_for_request,
@@ -28,6 +27,7 @@ from mappings.selectors import (
     apps_with_active_mapping_counts,
     event_fields_free,
     mapping_counts,
+    mappings_with_event_fields,
 )
 from trackerui.accounts import roles
 from trackerui.accounts.decorators import organization_required
@@ -45,10 +45,8 @@ def app_list(request: HttpRequest) -> HttpResponse:
 
 
 def _mapping_context(app: App) -> dict[str, Any]:
-    mappings = list(app.mappings.order_by("event_field"))
     return {
-        # Each mapping beside its Event ID's definition, for the mappings table.
-        "mapping_rows": [(mapping, EVENT_FIELDS[mapping.event_field]) for mapping in mappings],
+        "mapping_rows": mappings_with_event_fields(app),
         "free_event_fields": event_fields_free(app),
         "unmapped_events": list(unmapped_event_names(app)),
         # Tells "nothing arrived yet" apart from "everything that arrived is mapped".
