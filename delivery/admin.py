@@ -30,7 +30,7 @@ from delivery.models import AppQueue, Attempt, Delivery, EventName, TrackedEvent
 from delivery.outbox.recovery import deliveries_retry
 from delivery.templatetags.delivery_tags import pretty_json
 from mappings.models import App
-from trackerui.time_html import utc_time
+from trackerui.foundation.time_html import utc_time
 
 HISTORY_DAY_CHOICES = [7, 14, 30, 90]
 HISTORY_DEFAULT_DAYS = 30

@@ -37,7 +37,7 @@ from delivery.models import Delivery
 from delivery.selectors import DeliveryRecord, deliveries_for_app, delivery_records_in_chunks
 from mappings.api import APP_ID_PARAMETER
 from mappings.selectors import app_get_for_request
-from trackerui.api_schema import ApiAutoSchema
+from trackerui.foundation.api_schema import ApiAutoSchema
 
 CSV_HEADER = (
     "created", "event_id", "event_name", "event_field", "status", "attempts", "last_attempt_at",

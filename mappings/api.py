@@ -4,7 +4,7 @@ Each view checks access (another organization's object is a 404), reads its inpu
 with a small serializer that only checks types, and calls one service in
 `mappings.services`, where the model's `full_clean()` applies every rule, exactly as for
 the dashboard and the admin. Django validation errors become 400 field errors in
-`trackerui.api.exception_handler`.
+`trackerui.foundation.api.exception_handler`.
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ from mappings.services import (
 from trackerui.accounts import roles
 from trackerui.accounts.audit import Action, ActorType, Source
 from trackerui.accounts.selectors import organization_for_request
-from trackerui.api import Pagination, paginated_response
+from trackerui.foundation.api import Pagination, paginated_response
 
 APP_ID_PARAMETER = OpenApiParameter("app_id", int, OpenApiParameter.PATH, description="The app's `id`.")
 MAPPING_ID_PARAMETER = OpenApiParameter("id", int, OpenApiParameter.PATH, description="The mapping's `id`.")
@@ -69,7 +69,7 @@ class AppUpdateInputSerializer(AppCreateInputSerializer):
     )
 
 
-# How the app views answer. The layer above (trackerui/api_apps.py) adds what apps cannot
+# How the app views answer. The layer above (trackerui/dashboard/api.py) adds what apps cannot
 # know about themselves, such as the delivery circuit, by overriding both. (A comment, not
 # a docstring: drf-spectacular would show a docstring as every app operation's description.)
 class AppOutputMixin:
@@ -118,7 +118,7 @@ class AppListCreateApi(AppOutputMixin, APIView):
 @extend_schema(tags=["apps"], parameters=[APP_ID_PARAMETER])
 class AppDetailApi(AppOutputMixin, APIView):
     """Read and change one app. Deleting it archives it, which reaches into delivery: see
-    `trackerui.api_apps`, which adds `delete` to this view and routes the URL."""
+    `trackerui.dashboard.api`, which adds `delete` to this view and routes the URL."""
 
     @extend_schema(operation_id="apps_retrieve", responses=AppOutputSerializer)
     def get(self, request: Request, app_id: int) -> Response:

@@ -1,6 +1,6 @@
 """Dashboard pages for apps and mappings.
 
-The apps list and an app's Overview, Mappings and Settings tabs are the shell's (trackerui.dashboard_urls):
+The apps list and an app's Overview, Mappings and Settings tabs are the shell's (trackerui.dashboard.urls):
 they show delivery panels. The actions below redirect to the tab their form is on.
 """
 

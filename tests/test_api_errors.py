@@ -1,4 +1,4 @@
-"""trackerui/api_errors.py: every answer under /api/ is JSON, whatever happened and whatever DEBUG is."""
+"""trackerui/foundation/api_errors.py: every answer under /api/ is JSON, whatever happened and whatever DEBUG is."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from pytest_django import Settings
 from rest_framework.test import APIClient
 
 from mappings.models import App
-from trackerui.api_errors import DEFAULT_MAX_BODY_BYTES, SERVER_ERROR_DETAIL, JsonParser, PayloadTooLarge
+from trackerui.foundation.api_errors import DEFAULT_MAX_BODY_BYTES, SERVER_ERROR_DETAIL, JsonParser, PayloadTooLarge
 
 APPS = "/api/v1/apps/"
 

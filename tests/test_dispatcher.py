@@ -275,7 +275,7 @@ def test_a_tick_costs_the_same_however_large_a_paused_or_tripped_apps_backlog(ap
 
 
 def test_what_an_archived_app_still_has_waiting_ends_failed_at_the_next_tick(app: App) -> None:
-    from trackerui.services import app_archive
+    from trackerui.dashboard.services import app_archive
 
     app_archive(app=app)
     # As an ingest that raced the archiving would have left it.

@@ -12,7 +12,7 @@ from pathlib import Path
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
-from trackerui.durations import duration_seconds
+from trackerui.foundation.durations import duration_seconds
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -170,6 +170,7 @@ INSTALLED_APPS = [
     "csp",
     "simple_history",
     "trackerui",
+    "trackerui.dashboard",
     "trackerui.accounts",
     "mappings",
     "delivery",
@@ -177,7 +178,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     # First, so every answer under /api/ passes it on the way out and leaves as JSON.
-    "trackerui.api_errors.ApiErrorsMiddleware",
+    "trackerui.foundation.api_errors.ApiErrorsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     # Right after SecurityMiddleware, as WhiteNoise asks: static files get the security
     # headers and skip the rest of the stack.
@@ -290,7 +291,7 @@ AXES_FAILURE_LIMIT = env_int("SIGN_IN_FAILURE_LIMIT", 10, minimum=1)
 AXES_COOLOFF_TIME = timedelta(minutes=env_int("SIGN_IN_LOCKOUT_MINUTES", 15, minimum=1))
 # Each list is counted on its own: a username, whatever the address; an address, whatever the username.
 AXES_LOCKOUT_PARAMETERS = [["username"], ["ip_address"]]
-AXES_CLIENT_IP_CALLABLE = "trackerui.client_ip.client_ip"
+AXES_CLIENT_IP_CALLABLE = "trackerui.foundation.client_ip.client_ip"
 AXES_LOCKOUT_CALLABLE = "trackerui.accounts.sign_in_throttle.lockout_response"
 # The lockout lasts its 15 minutes from the failure that started it: tries during it do not extend it.
 AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
@@ -324,7 +325,7 @@ for origin in CSRF_TRUSTED_ORIGINS:
 if env_bool("TRUST_X_FORWARDED_PROTO", False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 # How many proxies append to X-Forwarded-For in front of us; the client's address is the one
-# the outermost of them saw (trackerui/client_ip.py). 0 ignores the header, which a client can forge.
+# the outermost of them saw (trackerui/foundation/client_ip.py). 0 ignores the header, which a client can forge.
 PROXY_COUNT = env_int("PROXY_COUNT", 0, minimum=0, maximum=10)
 
 SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", not DEBUG)
@@ -339,7 +340,7 @@ X_FRAME_OPTIONS = "DENY"
 # Content-Security-Policy (django-csp): scripts and styles come from our own static files only,
 # never inline, so an injected <script> or style= does nothing. Charts are SVG with attributes
 # and classes. The API docs page alone adds inline styles, which Swagger UI injects
-# (trackerui/api_docs.py).
+# (trackerui/foundation/api_docs.py).
 CONTENT_SECURITY_POLICY = {
     "DIRECTIVES": {
         "default-src": ["'self'"],
@@ -438,15 +439,15 @@ REST_FRAMEWORK = {
         "trackerui.accounts.authentication.IsOrganizationMember",
         "trackerui.accounts.roles.OwnerPermission",
     ],
-    "DEFAULT_PAGINATION_CLASS": "trackerui.api.Pagination",
-    "DEFAULT_SCHEMA_CLASS": "trackerui.api_schema.ApiAutoSchema",
+    "DEFAULT_PAGINATION_CLASS": "trackerui.foundation.api.Pagination",
+    "DEFAULT_SCHEMA_CLASS": "trackerui.foundation.api_schema.ApiAutoSchema",
     # The API speaks JSON only; /api/docs/ is the interactive view of it.
-    # (With our limits on size and nesting: trackerui/api_errors.py.)
-    "DEFAULT_PARSER_CLASSES": ["trackerui.api_errors.JsonParser"],
+    # (With our limits on size and nesting: trackerui/foundation/api_errors.py.)
+    "DEFAULT_PARSER_CLASSES": ["trackerui.foundation.api_errors.JsonParser"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "EXCEPTION_HANDLER": "trackerui.api.exception_handler",
+    "EXCEPTION_HANDLER": "trackerui.foundation.api.exception_handler",
     # One throttle class for every view; the view's `throttle_scope` picks the rate.
-    "DEFAULT_THROTTLE_CLASSES": ["trackerui.api.ApiKeyRateThrottle"],
+    "DEFAULT_THROTTLE_CLASSES": ["trackerui.foundation.api.ApiKeyRateThrottle"],
     "DEFAULT_THROTTLE_RATES": {
         "api": env_rate("API_THROTTLE_RATE", "1200/min"),
         "ingest": env_rate("INGEST_THROTTLE_RATE", "600/second"),

@@ -25,7 +25,7 @@ from typing import Any
 
 from delivery.history.retention import retention_seconds
 from mappings.models import Platform
-from trackerui.validators import CONTROL_CHARACTERS, CONTROL_CHARACTERS_MESSAGE
+from trackerui.foundation.validators import CONTROL_CHARACTERS, CONTROL_CHARACTERS_MESSAGE
 
 MAX_EVENT_ID_LENGTH = 128
 MAX_NAME_LENGTH = 255

@@ -3,7 +3,7 @@ app's tabs (its Deliveries tab is delivery's page, delivery/urls.py)."""
 
 from django.urls import path
 
-from trackerui import views
+from trackerui.dashboard import views
 
 urlpatterns = [
     path("apps/", views.app_list, name="app-list"),

@@ -2,7 +2,7 @@
 
 Deleting an app fails its waiting deliveries, which `mappings` may not import, so the admin
 registered there is replaced here, in the layer above both, by one whose delete archives
-(`trackerui.services.app_archive`): support staff keep the app's history and audit trail.
+(`trackerui.dashboard.services.app_archive`): support staff keep the app's history and audit trail.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from django.http import HttpRequest
 
 from mappings import admin as mappings_admin
 from mappings.models import App
-from trackerui.services import app_archive
+from trackerui.dashboard.services import app_archive
 
 
 class AppAdmin(mappings_admin.AppAdmin):

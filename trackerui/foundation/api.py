@@ -21,7 +21,7 @@ from rest_framework.settings import api_settings
 from rest_framework.throttling import SimpleRateThrottle
 
 from trackerui.accounts.models import ApiKey
-from trackerui.client_ip import client_ip
+from trackerui.foundation.client_ip import client_ip
 
 DEFAULT_THROTTLE_SCOPE = "api"
 

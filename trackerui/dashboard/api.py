@@ -4,7 +4,7 @@ Reading and changing an app are `mappings.api`'s views. Two things reach into de
 which `mappings` may not import, so they are added here, in the layer above both, and
 `trackerui.urls` routes `/api/v1/apps/` and `/api/v1/apps/{app_id}/` to these classes:
 - every app answer carries its delivery `circuit` (docs/design.md, "The circuit");
-- deleting an app archives it (`trackerui.services.app_archive`), which fails its waiting
+- deleting an app archives it (`trackerui.dashboard.services.app_archive`), which fails its waiting
   deliveries.
 """
 
@@ -24,7 +24,7 @@ from mappings import api as mappings_api
 from mappings.models import App
 from mappings.selectors import app_get_for_request
 from trackerui.accounts import roles
-from trackerui.services import app_archive
+from trackerui.dashboard.services import app_archive
 
 
 class CircuitSerializer(serializers.Serializer):
