@@ -22,8 +22,8 @@ from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
 from django.utils.html import format_html
 
+from delivery.health import app_health
 from delivery.history.chart import history_chart
-from delivery.history.health import app_health
 from delivery.history.stats import STATS_MAX_DAYS, app_stats
 from delivery.ingest.schema import device_identity
 from delivery.models import AppQueue, Attempt, Delivery, EventName, TrackedEvent

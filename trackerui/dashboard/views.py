@@ -15,7 +15,7 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods
 
-from delivery.history.health import app_health
+from delivery.health import app_health
 from delivery.history.rejections import rejections_last_24h_total
 from delivery.outbox.circuit import circuits_view
 from delivery.panels import app_overview_panels, test_event_result_take
