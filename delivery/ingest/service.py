@@ -22,7 +22,8 @@ from django.utils import timezone
 from delivery.bulk_insert import max_query_params, rows_insert
 from delivery.history.rejections import RejectionTally, rejections_count
 from delivery.ingest.levels import LevelClaim, device_levels_claim, event_items
-from delivery.ingest.schema import CleanEvent, EventRejected, event_clean
+from delivery.ingest.schema import CleanEvent, event_clean
+from delivery.items import EventRejected
 from delivery.metrics import INGESTED, counters_add, series
 from delivery.models import Delivery, EventName, TrackedEvent
 from delivery.outbox.claims import deliveries_kick

@@ -21,7 +21,7 @@ from django.conf import settings
 from django.core.cache import cache
 
 from delivery import chartboost
-from delivery.ingest.levels import track_item
+from delivery.items import track_item
 from delivery.models import Delivery, TrackedEvent
 from delivery.outbox import sending
 from delivery.outbox.circuit import TEST_EVENT
