@@ -20,7 +20,8 @@ from pytest_django import Settings
 
 from delivery.models import AppQueue, Delivery, WorkerLease
 from delivery.outbox import dispatcher
-from delivery.outbox.claims import SEND_TASK, deliveries_dispatch_due, deliveries_kick
+from delivery.outbox.claims import SEND_TASK, deliveries_dispatch_due
+from delivery.outbox.dispatcher import deliveries_kick
 from delivery.sandbox import ChartboostSandbox
 from delivery.schedules import schedules_install
 from mappings.models import App
