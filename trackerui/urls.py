@@ -9,7 +9,6 @@ from django.templatetags.static import static
 from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView
 
-from trackerui.dashboard import api as app_api
 from trackerui.foundation.api_docs import ApiDocsView
 from trackerui.foundation.api_errors import api_not_found
 
@@ -25,10 +24,7 @@ def favicon(request: HttpRequest) -> HttpResponseRedirect:
 
 
 api_v1 = [
-    # Here, not in mappings.api_urls: an app's answer carries its delivery circuit, and
-    # deleting an app archives it, which fails its deliveries (trackerui/dashboard/api.py).
-    path("apps/", app_api.AppListCreateApi.as_view(), name="api-app-list"),
-    path("apps/<int:app_id>/", app_api.AppDetailApi.as_view(), name="api-app-detail"),
+    path("", include("trackerui.dashboard.api_urls")),
     path("", include("mappings.api_urls")),
     path("", include("delivery.api_urls")),
 ]
