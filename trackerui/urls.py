@@ -34,7 +34,6 @@ urlpatterns = [
     path("accounts/", include("trackerui.accounts.urls")),
     path("settings/", include("trackerui.accounts.settings_urls")),
     path("", include("trackerui.dashboard.urls")),
-    path("", include("mappings.urls")),
     path("", include("delivery.urls")),
     path("api/v1/", include(api_v1)),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
