@@ -8,7 +8,24 @@ import trackerui.foundation.validators
 from django.conf import settings
 from django.db import migrations, models
 
-from mappings.fields import SecretUnreadable, secret_reveal, token_hint
+from cryptography.fernet import Fernet, InvalidToken, MultiFernet
+
+
+# Frozen here, as of this migration, rather than imported from mappings.fields, so that a later
+# change or rename there cannot break a fresh install: the hint of a stored token, whether the
+# field hands it over sealed (an object with its `ciphertext`) or as text; blank when no key in
+# TOKEN_ENCRYPTION_KEY opens it.
+def _token_hint(stored: object) -> str:
+    ciphertext = getattr(stored, "ciphertext", None)
+    if ciphertext is None:
+        token = str(stored or "")
+    else:
+        keys = MultiFernet([Fernet(key.encode()) for key in settings.TOKEN_ENCRYPTION_KEYS])
+        try:
+            token = keys.decrypt(ciphertext.encode()).decode()
+        except InvalidToken:
+            return ""
+    return f"…{token[-9:]}" if token else ""
 
 
 def baseline(apps, schema_editor):
@@ -25,10 +42,7 @@ def baseline(apps, schema_editor):
                           source="system")
             if model_name == "App":
                 # The hint column of App comes in 0005; here the saved token is read back sealed.
-                try:
-                    row.chartboost_app_token_hint = token_hint(secret_reveal(obj.chartboost_app_token or ""))
-                except SecretUnreadable:
-                    row.chartboost_app_token_hint = ""
+                row.chartboost_app_token_hint = _token_hint(obj.chartboost_app_token)
             rows.append(row)
         history.objects.bulk_create(rows)
 
