@@ -111,7 +111,7 @@ def test_an_internal_error_answers_500_json_without_a_traceback(api: APIClient, 
     def broken(*args: Any, **kwargs: Any) -> None:
         raise RuntimeError("secret detail of the failure")
 
-    monkeypatch.setattr("mappings.api.apps_for_organization", broken)
+    monkeypatch.setattr("trackerui.dashboard.api.apps_for_organization", broken)
     response = api.get(APPS)
     assert response.status_code == 500
     assert json_of(response) == {"detail": SERVER_ERROR_DETAIL}
