@@ -102,7 +102,7 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
 
 
 def _start_gunicorn(workdir: Path, *, workers: int, **extra_env: str) -> Iterator[Gunicorn]:
-    """`collectstatic`, then `gunicorn trackerui.wsgi` on the test database."""
+    """`collectstatic`, then `gunicorn trackerui.wsgi` on the test database, with the deployment's gunicorn.conf.py."""
     port = _free_port()
     env = {**_production_env(port, workdir / "static"), **extra_env}
     subprocess.run(
@@ -110,7 +110,8 @@ def _start_gunicorn(workdir: Path, *, workers: int, **extra_env: str) -> Iterato
         cwd=settings.BASE_DIR, env=env, check=True, capture_output=True,
     )
     log = workdir / "gunicorn.log"
-    command = [sys.executable, "-m", "gunicorn", "trackerui.wsgi", "--bind", f"127.0.0.1:{port}",
+    command = [sys.executable, "-m", "gunicorn", "trackerui.wsgi", "--config", "gunicorn.conf.py",
+               "--bind", f"127.0.0.1:{port}",
                "--workers", str(workers), "--forwarded-allow-ips", PROXY_ELSEWHERE]
     with open(log, "ab") as output:
         process = subprocess.Popen(command, cwd=settings.BASE_DIR, env=env, stdout=output, stderr=subprocess.STDOUT,
@@ -222,3 +223,29 @@ def test_parallel_calls_from_many_threads_to_two_workers_pass_at_most_the_limit(
     refused = next(answer for answer in answers if answer.status_code == 429)
     assert 0 < int(refused.headers["Retry-After"]) <= 60
     assert refused.headers["Content-Type"] == "application/json"
+
+
+def _api_answer(response: requests.Response) -> tuple[int, str]:
+    assert response.headers["Content-Type"] == "application/json", response.text[:200]
+    return response.status_code, response.json()["detail"]
+
+
+def test_a_long_query_string_under_the_api_answers_414_in_json(gunicorn: Gunicorn) -> None:
+    response = _get(gunicorn, "/api/v1/apps/?q=" + "x" * 5000, HTTPS)
+    status, detail = _api_answer(response)
+    assert status == 414 and "query string" in detail
+
+
+def test_a_large_header_under_the_api_answers_431_in_json(gunicorn: Gunicorn) -> None:
+    response = _get(gunicorn, "/api/v1/apps/", {**HTTPS, "X-Padding": "x" * 100_000})
+    status, detail = _api_answer(response)
+    assert status == 431 and "headers" in detail
+
+
+def test_a_chunked_body_without_a_content_length_answers_411_in_json(gunicorn: Gunicorn) -> None:
+    chunks = (part for part in [b'{"events": ', b"[]}"])
+    response = requests.post(f"{gunicorn.url}/api/v1/apps/1/events/", data=chunks, allow_redirects=False, timeout=10,
+                             headers={**HTTPS, "Content-Type": "application/json"})
+    assert response.request.headers["Transfer-Encoding"] == "chunked"
+    status, detail = _api_answer(response)
+    assert status == 411 and "Content-Length" in detail
