@@ -73,6 +73,29 @@ def test_a_body_over_the_limit_answers_413_before_authentication_and_content_typ
     assert "detail" in json_of(response)
 
 
+def test_a_query_string_over_4_kib_answers_414_json(api: APIClient, debug: bool) -> None:
+    assert api.get(APPS + "?q=" + "x" * 4094).status_code == 200
+    response = api.get(APPS + "?q=" + "x" * 4095)
+    assert response.status_code == 414
+    assert json_of(response) == {"detail": "The query string is over 4 KiB."}
+
+
+def test_a_header_over_8_kib_or_too_many_headers_answer_431_json(api: APIClient, debug: bool) -> None:
+    assert api.get(APPS, HTTP_X_PADDING="x" * 8192).status_code == 200
+    assert api.get(APPS, HTTP_X_PADDING="x" * 8193).status_code == 431
+    many = {f"HTTP_X_PADDING_{number}": "x" for number in range(101)}
+    response = api.get(APPS, **many)
+    assert response.status_code == 431
+    assert "headers are too large" in json_of(response)["detail"]
+
+
+def test_a_chunked_body_without_a_content_length_answers_411_json(api: APIClient, app: App, debug: bool) -> None:
+    response = api.generic("POST", f"/api/v1/apps/{app.pk}/events/", data=b"", content_type="application/json",
+                           HTTP_TRANSFER_ENCODING="chunked", CONTENT_LENGTH="")
+    assert response.status_code == 411
+    assert "Content-Length" in json_of(response)["detail"]
+
+
 def test_a_body_without_a_content_length_is_counted_as_it_is_read() -> None:
     with pytest.raises(PayloadTooLarge):
         JsonParser().parse(io.BytesIO(b" " * (DEFAULT_MAX_BODY_BYTES + 1) + b"{}"), "application/json", {})

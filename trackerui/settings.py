@@ -6,7 +6,6 @@ A bad value stops start-up with a message that names the variable.
 import base64
 import hashlib
 import os
-from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -86,7 +85,6 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "django_q",
-    "axes",
     "csp",
     "simple_history",
     "trackerui",
@@ -113,8 +111,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
-    # Last, as django-axes asks: it turns a locked-out sign-in into the lockout page.
-    "axes.middleware.AxesMiddleware",
+    # Turns a sign-in refused by the sign-in limits into the lockout page.
+    "trackerui.accounts.sign_in_throttle.SignInLockoutMiddleware",
 ]
 
 ROOT_URLCONF = "trackerui.urls"
@@ -197,26 +195,15 @@ STORAGES = {
 WHITENOISE_USE_FINDERS = DEBUG
 WHITENOISE_AUTOREFRESH = DEBUG
 
-# Sign-in throttling (django-axes, trackerui/accounts/sign_in_throttle.py): after 10 failed
-# sign-ins within 15 minutes, for one username or from one client address, that username or
-# address is refused for 15 minutes, on the dashboard and in the admin alike. Attempts live in
-# the database, shared by every process; the address is the one behind our proxies, so one
-# client behind a proxy is locked out, not everyone.
-AUTHENTICATION_BACKENDS = [
-    "trackerui.accounts.sign_in_throttle.SignInThrottleBackend",
-    "django.contrib.auth.backends.ModelBackend",
-]
-AXES_ENABLED = env_bool("AXES_ENABLED", True)
-AXES_FAILURE_LIMIT = env_int("SIGN_IN_FAILURE_LIMIT", 10, minimum=1)
-AXES_COOLOFF_TIME = timedelta(minutes=env_int("SIGN_IN_LOCKOUT_MINUTES", 15, minimum=1))
-# Each list is counted on its own: a username, whatever the address; an address, whatever the username.
-AXES_LOCKOUT_PARAMETERS = [["username"], ["ip_address"]]
-AXES_CLIENT_IP_CALLABLE = "trackerui.foundation.client_ip.client_ip"
-AXES_LOCKOUT_CALLABLE = "trackerui.accounts.sign_in_throttle.lockout_response"
-# The lockout lasts its 15 minutes from the failure that started it: tries during it do not extend it.
-AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
-# Only failures count: a success would let an attacker with one account reset their address's count.
-AXES_RESET_ON_SUCCESS = False
+# Sign-in throttling (trackerui/accounts/sign_in_throttle.py), on the shared atomic counter:
+# after 10 failed sign-ins within a 15-minute window for one username from one client address,
+# or from one address, that pair or address is refused for 15 minutes, on the dashboard and in
+# the admin alike. Failures for one username from many addresses only slow its sign-ins by
+# SIGN_IN_SLOWDOWN_SECONDS and tell its user by e-mail, so nobody can lock another user out.
+AUTHENTICATION_BACKENDS = ["trackerui.accounts.sign_in_throttle.SignInThrottleBackend"]
+SIGN_IN_FAILURE_LIMIT = env_int("SIGN_IN_FAILURE_LIMIT", 10, minimum=1)
+SIGN_IN_LOCKOUT_MINUTES = env_int("SIGN_IN_LOCKOUT_MINUTES", 15, minimum=1)
+SIGN_IN_SLOWDOWN_SECONDS = env_float("SIGN_IN_SLOWDOWN_SECONDS", 1.0, minimum=0.0)
 
 # Password-reset mails per hour (trackerui/accounts/password_reset_limits.py), counted in the shared cache.
 PASSWORD_RESET_LIMIT_PER_ADDRESS = env_int("PASSWORD_RESET_LIMIT_PER_ADDRESS", 5, minimum=1)

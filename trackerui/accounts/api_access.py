@@ -8,16 +8,17 @@ from django.core.exceptions import ImproperlyConfigured
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework.request import Request
 from rest_framework.settings import api_settings
-from rest_framework.throttling import SimpleRateThrottle
+from rest_framework.throttling import BaseThrottle
 
 from trackerui.accounts.models import ApiKey
 from trackerui.foundation.client_ip import client_ip
+from trackerui.foundation.rate_limits import Rate, rate_limit_hit
 
 DEFAULT_THROTTLE_SCOPE = "api"
 
 
-class ApiKeyRateThrottle(SimpleRateThrottle):
-    """Per-API-key rate limits, by scope.
+class ApiKeyRateThrottle(BaseThrottle):
+    """Per-API-key rate limits, by scope, on the one atomic counter (trackerui/foundation/rate_limits.py).
 
     Every API view is throttled under the scope "api" unless it names another with
     `throttle_scope` (ingestion uses "ingest", with a higher rate). The counter is kept
@@ -25,39 +26,31 @@ class ApiKeyRateThrottle(SimpleRateThrottle):
     address for anonymous calls to the public schema and docs.
     """
 
-    scope_attr = "throttle_scope"
+    retry_after: int | None = None
 
-    def __init__(self) -> None:
-        # The scope, and so the rate, is known only once the view is known (allow_request).
-        pass
-
-    def get_rate(self) -> str | None:
+    def allow_request(self, request: Request, view: Any) -> bool:
+        scope = getattr(view, "throttle_scope", None) or DEFAULT_THROTTLE_SCOPE
         # Read the rates on every request, not once at import time, so a deployment's
         # settings and a test's override_settings both take effect.
         rates = api_settings.DEFAULT_THROTTLE_RATES
-        if self.scope not in rates:
-            raise ImproperlyConfigured(f"No throttle rate set for scope {self.scope!r}.")
-        return rates[self.scope]
+        if scope not in rates:
+            raise ImproperlyConfigured(f"No throttle rate set for scope {scope!r}.")
+        hit = rate_limit_hit(f"api:{scope}:{self._ident(request)}", Rate.parse(rates[scope]))
+        self.retry_after = hit.retry_after
+        return hit.allowed
 
-    def allow_request(self, request: Request, view: Any) -> bool:
-        self.scope = getattr(view, self.scope_attr, None) or DEFAULT_THROTTLE_SCOPE
-        self.rate = self.get_rate()
-        self.num_requests, self.duration = self.parse_rate(self.rate)
-        return super().allow_request(request, view)
+    def wait(self) -> int | None:
+        """Seconds until the window ends: DRF sends it as `Retry-After`."""
+        return self.retry_after
 
-    def get_cache_key(self, request: Request, view: Any) -> str:
+    def _ident(self, request: Request) -> str:
         if isinstance(request.auth, ApiKey):
-            ident = f"key:{request.auth.prefix}"
-        elif request.user and request.user.is_authenticated:
-            ident = f"user:{request.user.pk}"
-        else:
-            ident = f"addr:{self.get_ident(request)}"
-        return self.cache_format % {"scope": self.scope, "ident": ident}
-
-    def get_ident(self, request: Request) -> str:
-        # The same client address as the sign-in limits (PROXY_COUNT), instead of DRF's
-        # NUM_PROXIES, so one setting says how many proxies stand in front.
-        return client_ip(request)
+            return f"key:{request.auth.prefix}"
+        if request.user and request.user.is_authenticated:
+            return f"user:{request.user.pk}"
+        # The same client address as the sign-in limits (PROXY_COUNT), so one setting says
+        # how many proxies stand in front.
+        return f"addr:{client_ip(request)}"
 
 
 class ApiKeyAuthenticationScheme(OpenApiAuthenticationExtension):
