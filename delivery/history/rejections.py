@@ -17,11 +17,10 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.db import connection
 from django.db.models import Sum
 from django.utils import timezone
 
-from delivery.bulk_insert import max_query_params
+from delivery.bulk_insert import rows_add
 from delivery.history.rollups import hour_of
 from delivery.models import RejectionRollup
 from mappings.models import App
@@ -115,37 +114,21 @@ def rejections_count(*, app: App, tally: RejectionTally, now: datetime) -> None:
     """Add a batch's rejections to the app's rows for this hour. Run it inside the batch's transaction.
 
     One upsert per batch, in reason order (so concurrent batches lock rows in the same order
-    on PostgreSQL). Raw SQL because the count must be added to, which the ORM's upsert cannot
-    do; the latest example wins, unless a concurrent batch with a later clock wrote first.
+    on PostgreSQL), through `delivery.bulk_insert.rows_add` because the count must be added to; the latest example wins, unless a concurrent batch with a later clock wrote first.
     """
-    if not tally:
-        return
-    meta = RejectionRollup._meta
-    fields = {name: meta.get_field(name) for name in ("app", "hour", "reason", "count", "example", "last_seen_at")}
-    c = {name: connection.ops.quote_name(f.column) for name, f in fields.items()}
-    table = connection.ops.quote_name(meta.db_table)
-    hour = fields["hour"].get_db_prep_value(hour_of(now), connection)
-    seen = fields["last_seen_at"].get_db_prep_value(now, connection)
-    reasons = sorted(tally.counts)
-    per_statement = max(1, max_query_params() // len(fields))
-    newer = f"EXCLUDED.{c['last_seen_at']} >= {table}.{c['last_seen_at']}"
-    with connection.cursor() as cursor:
-        for start in range(0, len(reasons), per_statement):
-            chunk = reasons[start:start + per_statement]
-            params: list[Any] = []
-            for reason in chunk:
-                example = fields["example"].get_db_prep_value(tally.examples[reason], connection)
-                params += [app.pk, hour, reason, tally.counts[reason], example, seen]
-            placeholders = ", ".join(["(%s, %s, %s, %s, %s, %s)"] * len(chunk))
-            cursor.execute(
-                f"INSERT INTO {table} ({', '.join(c.values())}) VALUES {placeholders} "
-                f"ON CONFLICT ({c['app']}, {c['hour']}, {c['reason']}) DO UPDATE SET "
-                f"{c['count']} = {table}.{c['count']} + EXCLUDED.{c['count']}, "
-                f"{c['example']} = CASE WHEN {newer} THEN EXCLUDED.{c['example']} ELSE {table}.{c['example']} END, "
-                f"{c['last_seen_at']} = CASE WHEN {newer} THEN EXCLUDED.{c['last_seen_at']} "
-                f"ELSE {table}.{c['last_seen_at']} END",
-                params,
-            )
+    hour = hour_of(now)
+    newer = "EXCLUDED.{last_seen_at} >= {table}.{last_seen_at}"
+    rows_add(
+        RejectionRollup,
+        [(app.pk, hour, reason, tally.counts[reason], tally.examples[reason], now) for reason in sorted(tally.counts)],
+        fields=("app", "hour", "reason", "count", "example", "last_seen_at"),
+        key=("app", "hour", "reason"),
+        add="count",
+        also=(
+            f"{{example}} = CASE WHEN {newer} THEN EXCLUDED.{{example}} ELSE {{table}}.{{example}} END",
+            f"{{last_seen_at}} = CASE WHEN {newer} THEN EXCLUDED.{{last_seen_at}} ELSE {{table}}.{{last_seen_at}} END",
+        ),
+    )
 
 
 @dataclass(frozen=True)

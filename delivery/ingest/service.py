@@ -19,7 +19,7 @@ from typing import Any
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
-from delivery.bulk_insert import max_query_params, rows_insert
+from delivery.bulk_insert import max_query_params, rows_add, rows_insert
 from delivery.history.rejections import RejectionTally, rejections_count
 from delivery.ingest.levels import LevelClaim, device_levels_claim, event_items
 from delivery.ingest.schema import CleanEvent, EventRejected, event_clean
@@ -214,9 +214,8 @@ def _deliveries_create(app: App, fresh: list[_Fresh], now: datetime) -> None:
 def event_names_remember(*, app: App, events: list[CleanEvent], now: datetime) -> None:
     """Count every event name seen, keeping first/last seen and a recent example of its properties.
 
-    One upsert per batch. Raw SQL because the ORM's upsert can only overwrite a column,
-    and the count must be added to (concurrent batches would otherwise lose counts);
-    `INSERT ... ON CONFLICT DO UPDATE` reads the same on SQLite and PostgreSQL.
+    One upsert per batch (`delivery.bulk_insert.rows_add`): the count must be added to, or
+    concurrent batches would lose counts.
     """
     seen: dict[str, list[Any]] = {}
     for event in events:
@@ -226,35 +225,21 @@ def event_names_remember(*, app: App, events: list[CleanEvent], now: datetime) -
             entry[1] = event.properties
     if not seen:
         return
-    fields = {name: EventName._meta.get_field(name) for name in
-              ("app", "name", "first_seen_at", "last_seen_at", "count", "example_properties")}
-    columns = {name: connection.ops.quote_name(f.column) for name, f in fields.items()}
-    table = connection.ops.quote_name(EventName._meta.db_table)
-    when = fields["last_seen_at"].get_db_prep_value(now, connection)
-    empty = fields["example_properties"].get_db_prep_value({}, connection)
-    names = list(seen.items())
-    # The last parameter is the empty example the CASE compares with.
-    per_statement = max(1, (max_query_params() - 1) // len(fields))
-    for start in range(0, len(names), per_statement):
-        chunk = names[start:start + per_statement]
-        params: list[Any] = []
-        for name, (count, example) in chunk:
-            example = fields["example_properties"].get_db_prep_value(example, connection)
-            params += [app.pk, name, when, when, count, example]
-        placeholders = ", ".join(["(%s, %s, %s, %s, %s, %s)"] * len(chunk))
-        c = columns
-        sql = (
-            f"INSERT INTO {table} ({c['app']}, {c['name']}, {c['first_seen_at']}, {c['last_seen_at']}, "
-            f"{c['count']}, {c['example_properties']}) VALUES {placeholders} "
-            f"ON CONFLICT ({c['app']}, {c['name']}) DO UPDATE SET "
-            f"{c['last_seen_at']} = EXCLUDED.{c['last_seen_at']}, "
-            f"{c['count']} = {table}.{c['count']} + EXCLUDED.{c['count']}, "
+    empty = EventName._meta.get_field("example_properties").get_db_prep_value({}, connection)
+    rows_add(
+        EventName,
+        [(app.pk, name, now, now, count, example) for name, (count, example) in seen.items()],
+        fields=("app", "name", "first_seen_at", "last_seen_at", "count", "example_properties"),
+        key=("app", "name"),
+        add="count",
+        also=(
+            "{last_seen_at} = EXCLUDED.{last_seen_at}",
             # An event without properties keeps the example we have.
-            f"{c['example_properties']} = CASE WHEN EXCLUDED.{c['example_properties']} = %s "
-            f"THEN {table}.{c['example_properties']} ELSE EXCLUDED.{c['example_properties']} END"
-        )
-        with connection.cursor() as cursor:
-            cursor.execute(sql, [*params, empty])
+            "{example_properties} = CASE WHEN EXCLUDED.{example_properties} = %s "
+            "THEN {table}.{example_properties} ELSE EXCLUDED.{example_properties} END",
+        ),
+        also_params=[empty],
+    )
 
 
 def _result(
