@@ -3,7 +3,8 @@
 Reading and changing an app are `mappings.api`'s views. Two things reach into delivery,
 which `mappings` may not import, so they are added here, in the layer above both, and
 `trackerui.urls` routes `/api/v1/apps/` and `/api/v1/apps/{app_id}/` to these classes:
-- every app answer carries its delivery `circuit` (docs/design.md, "The circuit");
+- every app answer carries its delivery `circuit` (docs/design.md, "The circuit") and its `health`
+  (`delivery.history.health.app_problems`, the list every surface shows);
 - deleting an app archives it (`trackerui.services.app_archive`), which fails its waiting
   deliveries.
 """
@@ -19,6 +20,7 @@ from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from delivery.history.health import ERROR, INFO, LEVEL_WORDS, WARNING, app_health
 from delivery.outbox.circuit import circuit_of
 from mappings import api as mappings_api
 from mappings.models import App
@@ -38,12 +40,48 @@ class CircuitSerializer(serializers.Serializer):
     )
 
 
+class ProblemSerializer(serializers.Serializer):
+    code = serializers.CharField(help_text="A stable code, e.g. `rejected`, `unmapped`, `circuit-open`, `s2s`.")
+    severity = serializers.ChoiceField(
+        choices=[ERROR, WARNING, INFO],
+        help_text="error: the app is failing; warning: worth a look; info: shown, but it does not hurt delivery.",
+    )
+    message = serializers.CharField(help_text="The problem in plain words, as the dashboard says it.")
+
+
+class HealthSerializer(serializers.Serializer):
+    level = serializers.ChoiceField(
+        choices=list(LEVEL_WORDS),
+        help_text="The worst severity among the problems that hurt delivery (error, warning); else ok, or idle "
+        "when nothing was delivered or failed in the last 24 h. The dashboard's badge says the same.",
+    )
+    problems = ProblemSerializer(many=True, help_text="Every open problem, worst first.")
+
+
+class _AppListSerializer(serializers.ListSerializer):
+    """Reads the health of a whole page of apps at once (`app_health`), not app by app."""
+
+    def to_representation(self, data: Any) -> list[Any]:
+        apps = list(data.all() if isinstance(data, QuerySet) else data)
+        self.child.context["health"] = app_health(apps)
+        return super().to_representation(apps)
+
+
 class AppOutputSerializer(mappings_api.AppOutputSerializer):
     circuit = serializers.SerializerMethodField()
+    health = serializers.SerializerMethodField()
+
+    class Meta:
+        list_serializer_class = _AppListSerializer
 
     @extend_schema_field(CircuitSerializer)
     def get_circuit(self, app: App) -> dict[str, Any]:
         return CircuitSerializer(circuit_of(app, timezone.now()).as_dict()).data
+
+    @extend_schema_field(HealthSerializer)
+    def get_health(self, app: App) -> dict[str, Any]:
+        health = self.context.get("health") or app_health([app])
+        return HealthSerializer(health[app.pk].as_dict()).data
 
 
 class _WithCircuit:

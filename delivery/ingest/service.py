@@ -20,7 +20,7 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from delivery.bulk_insert import max_query_params, rows_add, rows_insert
-from delivery.history.rejections import RejectionTally, rejections_count
+from delivery.history.rejections import RejectionTally, accepted_count, rejections_count
 from delivery.ingest.levels import LevelClaim, device_levels_claim, event_items
 from delivery.ingest.schema import CleanEvent, EventRejected, event_clean
 from delivery.metrics import INGESTED, counters_add, series
@@ -84,6 +84,8 @@ def events_ingest(*, app: App, events: list[Any]) -> dict[str, Any]:
             _store(app, clean, results, now, rejections)
         rejections_count(app=app, tally=rejections, now=now)
         answer = _answer([result for result in results if result is not None])
+        # What the rejections are a share of: every event taken in, whether or not a mapping sends it.
+        accepted_count(app=app, accepted=answer[ACCEPTED] + answer[UNMAPPED], now=now)
         counters_add(Counter({series(INGESTED, result=outcome): answer[outcome] for outcome in OUTCOMES}))
     return answer
 
