@@ -14,7 +14,7 @@ from collections import Counter
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from functools import partial
-from typing import Any
+from typing import Any, TypedDict
 
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
@@ -42,6 +42,34 @@ _TRACKED_EVENT_FIELDS = ("event_id", "name", "timestamp", "platform", "identifie
                          "sdk_version", "limit_ad_tracking")
 
 
+class DeliveryCreated(TypedDict):
+    """One delivery an accepted event made, as the ingest answer lists it."""
+
+    id: int
+    event_field: int
+    status: str
+
+
+class EventResult(TypedDict):
+    """What became of one event of a batch, in the batch's order."""
+
+    # As the event sent it when it can be echoed back (a string or a number), else None.
+    event_id: Any
+    status: str
+    deliveries: list[DeliveryCreated]
+    errors: dict[str, list[str]]
+
+
+class IngestAnswer(TypedDict):
+    """The answer to a batch (the API's 202 body): each event's result, then how many had each outcome."""
+
+    results: list[EventResult]
+    accepted: int
+    duplicate: int
+    unmapped: int
+    rejected: int
+
+
 @dataclass(slots=True)
 class _NewDelivery:
     """A delivery on its way into the table: what differs between the deliveries of one batch."""
@@ -65,11 +93,11 @@ class _Fresh:
     deliveries: list[_NewDelivery] = field(default_factory=list)
 
 
-def events_ingest(*, app: App, events: list[Any]) -> dict[str, Any]:
+def events_ingest(*, app: App, events: list[Any]) -> IngestAnswer:
     """Ingest a batch for `app`; return the 202 answer body of the API reference."""
     now = timezone.now()
     unix_now = int(now.timestamp())
-    results: list[dict[str, Any] | None] = [None] * len(events)
+    results: list[EventResult | None] = [None] * len(events)
     clean: list[tuple[int, CleanEvent]] = []
     rejections = RejectionTally()
     for index, raw in enumerate(events):
@@ -93,7 +121,7 @@ def events_ingest(*, app: App, events: list[Any]) -> dict[str, Any]:
 def _store(
     app: App,
     clean: list[tuple[int, CleanEvent]],
-    results: list[dict[str, Any] | None],
+    results: list[EventResult | None],
     now: datetime,
     rejections: RejectionTally,
 ) -> None:
@@ -105,7 +133,7 @@ def _store(
     _deliveries_create(app, fresh, now)
     event_names_remember(app=app, events=[item.event for item in fresh], now=now)
     for item in fresh:
-        deliveries = [{"id": d.id, "event_field": d.event_field, "status": d.status} for d in item.deliveries]
+        deliveries = [DeliveryCreated(id=d.id, event_field=d.event_field, status=d.status) for d in item.deliveries]
         results[item.index] = _result(item.event.event_id, ACCEPTED if deliveries else UNMAPPED, deliveries=deliveries)
     pending_ids = [d.id for item in fresh for d in item.deliveries if d.status == Delivery.Status.PENDING]
     if pending_ids:
@@ -118,7 +146,7 @@ def _fresh_events(
     app: App,
     clean: list[tuple[int, CleanEvent]],
     mappings: dict[str, list[Mapping]],
-    results: list[dict[str, Any] | None],
+    results: list[EventResult | None],
     rejections: RejectionTally,
 ) -> list[_Fresh]:
     """Events not seen before (stored, or earlier in this batch) whose mappings can read their levels.
@@ -155,7 +183,7 @@ def _stored_event_ids(app: App, event_ids: list[str]) -> set[str]:
 
 
 def _tracked_events_create(
-    app: App, fresh: list[_Fresh], results: list[dict[str, Any] | None], now: datetime
+    app: App, fresh: list[_Fresh], results: list[EventResult | None], now: datetime
 ) -> list[_Fresh]:
     """Insert the events. The unique (app, event_id) constraint is the last word on duplicates:
     if a concurrent ingest stored one of them first, that one answers `duplicate`."""
@@ -248,10 +276,10 @@ def _result(
     event_id: Any,
     status: str,
     *,
-    deliveries: list[dict[str, Any]] | None = None,
+    deliveries: list[DeliveryCreated] | None = None,
     errors: dict[str, list[str]] | None = None,
-) -> dict[str, Any]:
-    return {"event_id": event_id, "status": status, "deliveries": deliveries or [], "errors": errors or {}}
+) -> EventResult:
+    return EventResult(event_id=event_id, status=status, deliveries=deliveries or [], errors=errors or {})
 
 
 def _echo_event_id(raw: Any) -> Any:
@@ -273,8 +301,10 @@ def _encodable(text: str) -> bool:
     return True
 
 
-def _answer(results: list[dict[str, Any]]) -> dict[str, Any]:
+def _answer(results: list[EventResult]) -> IngestAnswer:
     counts = dict.fromkeys(OUTCOMES, 0)
     for result in results:
         counts[result["status"]] += 1
-    return {"results": results, **counts}
+    # Results first, then the counts in OUTCOMES order: the body's keys keep their documented order.
+    return IngestAnswer(results=results, accepted=counts[ACCEPTED], duplicate=counts[DUPLICATE],
+                        unmapped=counts[UNMAPPED], rejected=counts[REJECTED])
