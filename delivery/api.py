@@ -7,6 +7,10 @@ with a small serializer, and call one selector or service.
 
 from __future__ import annotations
 
+from datetime import datetime
+from typing import Any
+
+from django import forms
 from django.db.models import QuerySet
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import (
@@ -24,6 +28,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from delivery.filters import DeliveryFilterSet, DeliverySearchFilterSet
+from delivery.forms import RecoverForm
 from delivery.history.stats import STATS_DEFAULT_DAYS, STATS_MAX_DAYS, app_stats
 from delivery.models import Delivery
 from delivery.outbox.probe import TestEventLimited, TestEventRefused, test_event_send
@@ -40,7 +45,6 @@ from mappings.selectors import app_get_for_request
 from trackerui.accounts.selectors import organization_for_request
 from trackerui.foundation.api import Conflict, Pagination
 from trackerui.foundation.api_schema import DETAIL_SCHEMA
-from trackerui.foundation.validators import time_in_range
 
 DELIVERY_ID_PARAMETER = OpenApiParameter("id", int, OpenApiParameter.PATH, description="The delivery's `id`.")
 
@@ -180,9 +184,31 @@ class DeliveryRetryApi(APIView):
         return Response(DeliveryDetailOutputSerializer(delivery).data, status=status.HTTP_202_ACCEPTED)
 
 
+@extend_schema_field({"type": "string", "example": "24h"})
+class PageTimeField(serializers.Field):
+    """A time read exactly as the pages read it (`delivery.forms.TimeField`, here the recover form's):
+    ISO-8601 in UTC unless it says otherwise, or a span ago with its unit such as `24h`."""
+
+    def __init__(self, form_field: forms.Field, **kwargs: Any) -> None:
+        self.form_field = form_field
+        super().__init__(**kwargs)
+
+    def to_internal_value(self, data: Any) -> datetime:
+        try:
+            return self.form_field.clean(data)
+        except forms.ValidationError as error:
+            raise serializers.ValidationError(error.messages) from None
+
+    def to_representation(self, value: datetime) -> str:
+        return value.isoformat()
+
+
 class RecoverInputSerializer(serializers.Serializer):
-    since = serializers.DateTimeField(
-        validators=[time_in_range], help_text="Send again every failed delivery created at or after this time."
+    since = PageTimeField(
+        RecoverForm.base_fields["since"],
+        help_text="Send again every failed delivery created at or after this time: ISO-8601 (UTC unless it "
+        "says otherwise, e.g. `2025-03-01T00:00:00Z`) or a span ago with its unit (`1h`, `24h`, `7d`), as on "
+        "the deliveries page.",
     )
 
 
@@ -197,9 +223,11 @@ class AppRecoverApi(APIView):
         request=RecoverInputSerializer,
         responses={202: RecoverOutputSerializer},
         description="Send again every `failed` delivery of the app created since `since` (the same set "
-        "`deliveries/?status=failed&since=...` lists). Each starts over with a fresh retry window.",
+        "`deliveries/?status=failed&since=...` lists). Each starts over with a fresh retry window. "
+        "`since` takes the pages' time inputs: ISO-8601, or a span ago such as `24h` or `7d`.",
         examples=[
             OpenApiExample("Since the token was fixed", request_only=True, value={"since": "2025-03-01T00:00:00Z"}),
+            OpenApiExample("The last 24 hours", request_only=True, value={"since": "24h"}),
             OpenApiExample("Queued", response_only=True, status_codes=["202"], value={"count": 12}),
         ],
     )

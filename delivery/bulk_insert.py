@@ -1,4 +1,5 @@
-"""Many rows into one table, fast: the INSERTs of ingestion and the UPDATEs that write answers.
+"""Many rows into one table, fast: the INSERTs of ingestion, the UPDATEs that write answers, and
+the upserts that add to counts (`rows_add`).
 
 `bulk_create` passes each of the ~17,000 values of a batch's 1,000 deliveries through
 the query compiler one by one, and splits them into statements of at most 999
@@ -100,6 +101,51 @@ def rows_update(model: type[Model], rows: list[tuple[Any, ...]], *, fields: tupl
             )
             changed += cursor.rowcount
     return changed
+
+
+def rows_add(
+    model: type[Model],
+    rows: list[tuple[Any, ...]],
+    *,
+    fields: tuple[str, ...],
+    key: tuple[str, ...],
+    add: str,
+    also: tuple[str, ...] = (),
+    also_params: Sequence[Any] = (),
+) -> None:
+    """Insert `rows` of `model`, or add each row's `add` to the count of the row with the same `key`.
+
+    Each row holds the values of `fields` (a foreign key by its id), in that order. This is
+    the one `INSERT ... ON CONFLICT (key) DO UPDATE SET add = add + EXCLUDED.add` builder:
+    the ORM's upsert can only overwrite a column, and a count must be added to, or
+    concurrent writers would lose counts. It reads the same on SQLite and PostgreSQL.
+    `also` are further assignments of the DO UPDATE, written with `{table}` and each field's
+    `{name}` for its quoted column; `also_params` are their parameters, after the rows'.
+
+    Rows are written in the order given: pass them in key order, so that two transactions
+    touching the same rows lock them in the same order and never deadlock on PostgreSQL.
+    Run it inside the transaction of what is counted.
+    """
+    if not rows:
+        return
+    meta = model._meta
+    columns = [meta.get_field(name) for name in fields]
+    prepare = [_preparer(f) for f in columns]
+    quote = connection.ops.quote_name
+    table = quote(meta.db_table)
+    quoted = {name: quote(f.column) for name, f in zip(fields, columns, strict=True)}
+    assignments = [f"{quoted[add]} = {table}.{quoted[add]} + EXCLUDED.{quoted[add]}"]
+    assignments += [template.format(table=table, **quoted) for template in also]
+    row_sql = "(" + ", ".join(["%s"] * len(fields)) + ")"
+    per_statement = max(1, (max_query_params() - len(also_params)) // len(fields))
+    with connection.cursor() as cursor:
+        for start in range(0, len(rows), per_statement):
+            chunk = rows[start:start + per_statement]
+            cursor.execute(
+                f"INSERT INTO {table} ({', '.join(quoted.values())}) VALUES {', '.join([row_sql] * len(chunk))} "
+                f"ON CONFLICT ({', '.join(quoted[name] for name in key)}) DO UPDATE SET {', '.join(assignments)}",
+                [*_params(chunk, prepare), *also_params],
+            )
 
 
 def _params(

@@ -23,7 +23,7 @@ FAILED: Literal["failed"] = "failed"
 Outcome = Literal["delivered", "retry", "failed"]
 
 # The identifiers Chartboost reads per platform: `ifa` on iOS, `gaid` and/or `uuid` elsewhere.
-IDENTIFIER_KEYS: dict[str, tuple[str, ...]] = {
+_IDENTIFIER_KEYS: dict[str, tuple[str, ...]] = {
     "ios": ("ifa",),
     "android": ("gaid", "uuid"),
     "amazon": ("gaid", "uuid"),
@@ -36,6 +36,13 @@ RESPONSE_BODY_LIMIT = 2000
 # The retry schedule: 2, 4, 8 and 16 s after the 1st to 4th failed attempt (from the
 # reference), then doubling from 32 s, never waiting longer than 15 minutes.
 RETRY_DELAY_CAP_SECONDS = 15 * 60
+
+
+def platform_identifiers(app_platform: str) -> tuple[str, ...]:
+    """The identifiers Chartboost reads from an app of this platform (ios, android, amazon), in the order
+    that picks a device's identity: what ingestion keeps, what a request sends and what the test event
+    carries."""
+    return _IDENTIFIER_KEYS[app_platform]
 
 
 def signature(app_id: str, app_token: str, timestamp: int) -> str:
@@ -78,7 +85,7 @@ def request_body(
         "platform": platform,
         "timestamp": timestamp,
         "identifiers": {
-            key: identifiers[key] for key in IDENTIFIER_KEYS[app_platform] if identifiers.get(key)
+            key: identifiers[key] for key in platform_identifiers(app_platform) if identifiers.get(key)
         },
         "token": token,
         "party": party,

@@ -12,9 +12,7 @@ from __future__ import annotations
 import bisect
 from collections import Counter
 
-from django.db import connection
-
-from delivery.bulk_insert import max_query_params
+from delivery.bulk_insert import rows_add
 from delivery.models import MetricCounter
 
 INGESTED = "cbtracker_ingested_events_total"
@@ -45,18 +43,5 @@ def counters_add(deltas: Counter[Series]) -> None:
     In key order, so concurrent writers lock the same rows in the same order.
     """
     changes = sorted((key, delta) for key, delta in deltas.items() if delta)
-    if not changes:
-        return
-    quote = connection.ops.quote_name
-    meta = MetricCounter._meta
-    table = quote(meta.db_table)
-    name, labels, value = (quote(meta.get_field(field).column) for field in ("name", "labels", "value"))
-    per_statement = max(1, max_query_params() // 3)
-    with connection.cursor() as cursor:
-        for start in range(0, len(changes), per_statement):
-            chunk = changes[start:start + per_statement]
-            cursor.execute(
-                f"INSERT INTO {table} ({name}, {labels}, {value}) VALUES {', '.join(['(%s, %s, %s)'] * len(chunk))} "
-                f"ON CONFLICT ({name}, {labels}) DO UPDATE SET {value} = {table}.{value} + EXCLUDED.{value}",
-                [param for (key, key_labels), delta in chunk for param in (key, key_labels, delta)],
-            )
+    rows_add(MetricCounter, [(name, labels, delta) for (name, labels), delta in changes],
+             fields=("name", "labels", "value"), key=("name", "labels"), add="value")

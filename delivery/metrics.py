@@ -11,11 +11,12 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from django.conf import settings
-from django.db.models import Q, Sum
+from django.db.models import Sum
 from django.utils import timezone
 
 from delivery.counters import ATTEMPTS, DURATION, DURATION_BUCKETS, INGESTED, REQUESTS, series
 from delivery.models import AppQueue, Delivery, DeliveryDayRollup, MetricCounter, WorkerLease
+from delivery.outbox.circuit import may_send
 from delivery.outbox.dispatcher import LEASE_NAME
 
 
@@ -37,8 +38,7 @@ def backlog_read(now: datetime) -> Backlog:
         .values("app_id").annotate(total=Sum("count")).order_by().values_list("app_id", "total")
     )
     paused = set(
-        AppQueue.objects.filter(app_id__in=waiting_by_app)
-        .filter(Q(app__delivery_enabled=False) | Q(app__archived_at__isnull=False) | Q(paused_until__gt=now))
+        AppQueue.objects.filter(app_id__in=waiting_by_app).exclude(may_send(now, on_queue=True))
         .values_list("app_id", flat=True)
     )
     tripped = set(AppQueue.objects.filter(circuit=AppQueue.Circuit.OPEN).values_list("app_id", flat=True)) - paused

@@ -294,6 +294,23 @@ class RejectionRollup(models.Model):
         return f"App {self.app_id} {self.hour:%Y-%m-%d %H}h {self.reason}: {self.count}"
 
 
+class AcceptedEventRollup(models.Model):
+    """How many events an app had taken in (accepted or unmapped) in one UTC hour: beside `RejectionRollup`,
+    the share rejected."""
+
+    app = models.ForeignKey(App, on_delete=models.CASCADE, related_name="+")
+    hour = models.DateTimeField()
+    count = models.BigIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["app", "hour"], name="one_accepted_event_rollup_per_key"),
+        ]
+
+    def __str__(self) -> str:
+        return f"App {self.app_id} {self.hour:%Y-%m-%d %H}h accepted: {self.count}"
+
+
 class MetricCounter(models.Model):
     """One Prometheus counter series, e.g. `cbtracker_attempts_total{outcome="delivered"}`.
 

@@ -101,11 +101,6 @@ def unmapped_event_names(app: App) -> QuerySet[EventName]:
     return event_names_catalogue(app).filter(mapped=False)[:UNMAPPED_EVENTS_SHOWN]
 
 
-def unmapped_event_names_count(app: App) -> int:
-    """How many event names no mapping uses, all of them: the list above shows only the first few."""
-    return event_names_catalogue(app).filter(mapped=False).count()
-
-
 def event_fields_mapped(app: App, names: Iterable[str]) -> dict[str, list[int]]:
     """Per event name, the Chartboost Event IDs its mappings (active or not) send to, in order."""
     fields: dict[str, list[int]] = {name: [] for name in names}
@@ -135,7 +130,10 @@ def app_token_unreadable(app: App) -> bool:
     Only signing decrypts a token (`delivery.outbox.sending.signed_request`), so this is what it
     last found: once the token is re-entered, its fingerprint changes and the note no longer applies.
     """
+    return token_unreadable_in(app, AppQueue.objects.filter(app_id=app.pk).first())
+
+
+def token_unreadable_in(app: App, queue: AppQueue | None) -> bool:
+    """`app_token_unreadable` from a queue row already read (the apps list reads them all at once)."""
     token = app.chartboost_app_token
-    if not isinstance(token, SealedSecret):
-        return False
-    return AppQueue.objects.filter(app_id=app.pk, token_unreadable=token.fingerprint).exists()
+    return isinstance(token, SealedSecret) and queue is not None and queue.token_unreadable == token.fingerprint

@@ -13,7 +13,7 @@ from django.core import checks
 from django.db import DatabaseError
 from django.db.models import Count
 
-from mappings.models import App
+from mappings.models import App, apps_with_chartboost_app_id
 
 
 def duplicate_chartboost_app_ids_check(
@@ -37,8 +37,7 @@ def _shared_ids() -> list[tuple[int, str]]:
 
 
 def _warning(organization_id: int, chartboost_app_id: str) -> checks.Warning:
-    apps = list(App.objects.filter(organization_id=organization_id, chartboost_app_id=chartboost_app_id,
-                                   archived_at__isnull=True).select_related("organization").order_by("pk"))
+    apps = list(apps_with_chartboost_app_id(organization_id, chartboost_app_id).select_related("organization"))
     names = ", ".join(f"“{app.name}” (id {app.pk})" for app in apps)
     return checks.Warning(
         f"Apps of organization “{apps[0].organization.name}” share the Chartboost app ID {chartboost_app_id}: "

@@ -156,11 +156,19 @@ class App(models.Model):
             saved = App.objects.filter(pk=self.pk).values_list("chartboost_app_id", flat=True).first()
             if saved == self.chartboost_app_id:
                 return None
-        return (
-            App.objects.filter(organization_id=self.organization_id, chartboost_app_id=self.chartboost_app_id,
-                               archived_at__isnull=True)
-            .exclude(pk=self.pk).order_by("pk").first()
-        )
+        return apps_with_chartboost_app_id(self.organization_id, self.chartboost_app_id).exclude(pk=self.pk).first()
+
+
+def apps_with_chartboost_app_id(organization_id: int, chartboost_app_id: str) -> models.QuerySet[App]:
+    """The organization's live apps with this Chartboost app ID, oldest first: the one query behind "this
+    organization already has this Chartboost app ID", for `App.clean`, `mappings.checks`, the app page
+    (`mappings.selectors.apps_sharing_chartboost_app_id`) and the apps' problems."""
+    return App.objects.filter(same_chartboost_app_id(organization_id, chartboost_app_id)).order_by("pk")
+
+
+def same_chartboost_app_id(organization_id: int, chartboost_app_id: str) -> Q:
+    """The condition of `apps_with_chartboost_app_id`, to combine several apps' in one query."""
+    return Q(organization_id=organization_id, chartboost_app_id=chartboost_app_id, archived_at__isnull=True)
 
 
 class Mapping(models.Model):

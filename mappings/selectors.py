@@ -6,7 +6,7 @@ from django.db.models import Count, Q, QuerySet
 from django.http import Http404, HttpRequest
 
 from mappings.event_fields import EVENT_FIELDS, EventFieldInfo
-from mappings.models import App, Mapping
+from mappings.models import App, Mapping, apps_with_chartboost_app_id
 from trackerui.accounts.audit import ChangeFeed
 from trackerui.accounts.models import Organization
 from trackerui.accounts.selectors import organization_for_request
@@ -34,7 +34,7 @@ def app_get_for_request(request: HttpRequest, app_id: int | str) -> App:
 
 def apps_sharing_chartboost_app_id(app: App) -> QuerySet[App]:
     """The organization's other live apps with this app's Chartboost app ID (duplicates from before the rule)."""
-    return apps_for_organization(app.organization).filter(chartboost_app_id=app.chartboost_app_id).exclude(pk=app.pk)
+    return apps_with_chartboost_app_id(app.organization_id, app.chartboost_app_id).exclude(pk=app.pk)
 
 
 def mapping_get_for_app(app: App, mapping_id: int | str) -> Mapping:
@@ -52,12 +52,6 @@ def event_fields_free(app: App) -> list[int]:
 def mappings_with_event_fields(app: App) -> list[tuple[Mapping, EventFieldInfo]]:
     """The app's mappings by Event ID, each beside its Event ID's definition, for the tables that list them."""
     return [(mapping, EVENT_FIELDS[mapping.event_field]) for mapping in app.mappings.order_by("event_field")]
-
-
-def mapping_counts(app: App) -> tuple[int, int]:
-    """How many mappings the app has, and how many of them are active, in one query."""
-    counts = app.mappings.aggregate(total=Count("pk"), active=Count("pk", filter=Q(active=True)))
-    return counts["total"], counts["active"]
 
 
 def active_mappings_by_event_name(app: App) -> dict[str, list[Mapping]]:

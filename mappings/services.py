@@ -3,6 +3,7 @@ so every write is validated by the same model rules (`full_clean`)."""
 
 from __future__ import annotations
 
+from enum import Enum
 from typing import Any
 
 from django.db import IntegrityError, transaction
@@ -56,16 +57,62 @@ def _mapping_save(mapping: Mapping) -> Mapping:
     return mapping
 
 
+class _Unset(Enum):
+    """A keyword argument not given to `mapping_update`: that field keeps its value."""
+
+    UNSET = "unset"
+
+
+UNSET = _Unset.UNSET
+
+
 @transaction.atomic
-def mapping_create(*, app: App, **fields: Any) -> Mapping:
-    mapping = Mapping(app=app)
-    _assign(mapping, MAPPING_FIELDS, fields)
+def mapping_create(
+    *,
+    app: App,
+    event_name: str,
+    event_field: int,
+    event_label: str = "",
+    main_level_property: str = "",
+    main_level_value: int = 1,
+    sub_level_property: str = "",
+    sub_level_value: int = 0,
+    description_property: str = "",
+    description: str = "",
+    active: bool = True,
+) -> Mapping:
+    mapping = Mapping(
+        app=app, event_name=event_name, event_field=event_field, event_label=event_label,
+        main_level_property=main_level_property, main_level_value=main_level_value,
+        sub_level_property=sub_level_property, sub_level_value=sub_level_value,
+        description_property=description_property, description=description, active=active,
+    )
     return _mapping_save(mapping)
 
 
 @transaction.atomic
-def mapping_update(*, mapping: Mapping, **fields: Any) -> Mapping:
-    _assign(mapping, MAPPING_FIELDS, fields)
+def mapping_update(
+    *,
+    mapping: Mapping,
+    event_name: str | _Unset = UNSET,
+    event_field: int | _Unset = UNSET,
+    event_label: str | _Unset = UNSET,
+    main_level_property: str | _Unset = UNSET,
+    main_level_value: int | _Unset = UNSET,
+    sub_level_property: str | _Unset = UNSET,
+    sub_level_value: int | _Unset = UNSET,
+    description_property: str | _Unset = UNSET,
+    description: str | _Unset = UNSET,
+    active: bool | _Unset = UNSET,
+) -> Mapping:
+    """Change the given fields; the others keep their values."""
+    given = {
+        "event_name": event_name, "event_field": event_field, "event_label": event_label,
+        "main_level_property": main_level_property, "main_level_value": main_level_value,
+        "sub_level_property": sub_level_property, "sub_level_value": sub_level_value,
+        "description_property": description_property, "description": description, "active": active,
+    }
+    _assign(mapping, MAPPING_FIELDS, {name: value for name, value in given.items() if value is not UNSET})
     return _mapping_save(mapping)
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import time_machine
@@ -222,3 +222,17 @@ def test_recovering_another_organizations_app_is_a_404(api: APIClient, other_app
     assert response.status_code == 404
     theirs.refresh_from_db()
     assert theirs.status == Status.FAILED
+
+
+def test_recover_takes_the_pages_time_inputs_such_as_24h(
+    api: APIClient, app: App, django_capture_on_commit_callbacks: DjangoCaptureOnCommitCallbacks
+) -> None:
+    old = DeliveryFactory(event__app=app, status=Status.FAILED, created_at=datetime.now(tz=UTC) - timedelta(hours=30))
+    recent = DeliveryFactory(event__app=app, status=Status.FAILED, created_at=datetime.now(tz=UTC) - timedelta(hours=2))
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = api.post(f"/api/v1/apps/{app.id}/recover/", {"since": "24h"}, format="json")
+
+    assert response.status_code == 202 and response.json() == {"count": 1}
+    statuses = dict(Delivery.objects.values_list("id", "status"))
+    assert (statuses[recent.id], statuses[old.id]) == ("pending", "failed")

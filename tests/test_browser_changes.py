@@ -30,7 +30,7 @@ def test_the_changes_tab_shows_an_edit_made_a_moment_before(live_server: LiveSer
     expect(page).to_have_url(f"{live_server.url}/apps/{app.pk}/changes/")
     newest = page.locator("table.changes tbody tr").first
     expect(newest).to_contain_text(member.username)
-    expect(newest).to_contain_text("dashboard")
+    expect(newest).to_contain_text("Dashboard")
     expect(newest).to_contain_text("changed")
     expect(newest.locator(".field-changes li")).to_have_text(f"name: {old_name} → Space Miners (iOS build)")
     # Our script showed the time in the browser's zone, with UTC kept in the tooltip.

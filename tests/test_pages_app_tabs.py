@@ -76,7 +76,7 @@ def test_the_overview_shows_the_health_of_the_last_24_hours(signed_in_client: Cl
     health = section(page_text(signed_in_client, f"/apps/{app.pk}/"), "health")
 
     stats = dict(re.findall(r'data-stat="([a-z-]+)">([^<]+)<', health))
-    assert stats == {"success-rate": "90 %", "delivered": "9", "failed": "1", "waiting": "2"}
+    assert stats == {"success-rate": "90 %", "rejected": "–", "delivered": "9", "failed": "1", "waiting": "2"}
     assert "circuit closed" in health
 
 
@@ -93,7 +93,7 @@ def test_the_overview_lists_each_open_problem_with_a_link_to_where_it_is_fixed(s
     problems = dict(re.findall(r'data-problem="([a-z0-9-]+)">(.*?)</li>', section(html, "problems"), re.S))
     assert set(problems) == {"failed", "rejected", "unmapped", "s2s"}
     assert f'href="/apps/{app.pk}/deliveries/?status=failed"' in problems["failed"]
-    assert 'href="#rejections"' in problems["rejected"] and 'id="rejections"' in html
+    assert f'href="/apps/{app.pk}/#rejections"' in problems["rejected"] and 'id="rejections"' in html
     assert "1 tracked event name</strong> not mapped" in problems["unmapped"]
     assert f'href="/apps/{app.pk}/mappings/#unmapped-events"' in problems["unmapped"]
     assert f'href="/apps/{app.pk}/settings/#s2s-checklist"' in problems["s2s"]

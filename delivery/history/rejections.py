@@ -17,13 +17,12 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.db import connection
 from django.db.models import Sum
 from django.utils import timezone
 
-from delivery.bulk_insert import max_query_params
+from delivery.bulk_insert import rows_add
 from delivery.history.rollups import hour_of
-from delivery.models import RejectionRollup
+from delivery.models import AcceptedEventRollup, RejectionRollup
 from mappings.models import App
 
 REASON_MAX_LENGTH = RejectionRollup._meta.get_field("reason").max_length
@@ -115,37 +114,60 @@ def rejections_count(*, app: App, tally: RejectionTally, now: datetime) -> None:
     """Add a batch's rejections to the app's rows for this hour. Run it inside the batch's transaction.
 
     One upsert per batch, in reason order (so concurrent batches lock rows in the same order
-    on PostgreSQL). Raw SQL because the count must be added to, which the ORM's upsert cannot
-    do; the latest example wins, unless a concurrent batch with a later clock wrote first.
+    on PostgreSQL), through `delivery.bulk_insert.rows_add` because the count must be added to;
+    the latest example wins, unless a concurrent batch with a later clock wrote first.
     """
-    if not tally:
-        return
-    meta = RejectionRollup._meta
-    fields = {name: meta.get_field(name) for name in ("app", "hour", "reason", "count", "example", "last_seen_at")}
-    c = {name: connection.ops.quote_name(f.column) for name, f in fields.items()}
-    table = connection.ops.quote_name(meta.db_table)
-    hour = fields["hour"].get_db_prep_value(hour_of(now), connection)
-    seen = fields["last_seen_at"].get_db_prep_value(now, connection)
-    reasons = sorted(tally.counts)
-    per_statement = max(1, max_query_params() // len(fields))
-    newer = f"EXCLUDED.{c['last_seen_at']} >= {table}.{c['last_seen_at']}"
-    with connection.cursor() as cursor:
-        for start in range(0, len(reasons), per_statement):
-            chunk = reasons[start:start + per_statement]
-            params: list[Any] = []
-            for reason in chunk:
-                example = fields["example"].get_db_prep_value(tally.examples[reason], connection)
-                params += [app.pk, hour, reason, tally.counts[reason], example, seen]
-            placeholders = ", ".join(["(%s, %s, %s, %s, %s, %s)"] * len(chunk))
-            cursor.execute(
-                f"INSERT INTO {table} ({', '.join(c.values())}) VALUES {placeholders} "
-                f"ON CONFLICT ({c['app']}, {c['hour']}, {c['reason']}) DO UPDATE SET "
-                f"{c['count']} = {table}.{c['count']} + EXCLUDED.{c['count']}, "
-                f"{c['example']} = CASE WHEN {newer} THEN EXCLUDED.{c['example']} ELSE {table}.{c['example']} END, "
-                f"{c['last_seen_at']} = CASE WHEN {newer} THEN EXCLUDED.{c['last_seen_at']} "
-                f"ELSE {table}.{c['last_seen_at']} END",
-                params,
-            )
+    hour = hour_of(now)
+    newer = "EXCLUDED.{last_seen_at} >= {table}.{last_seen_at}"
+    rows_add(
+        RejectionRollup,
+        [(app.pk, hour, reason, tally.counts[reason], tally.examples[reason], now) for reason in sorted(tally.counts)],
+        fields=("app", "hour", "reason", "count", "example", "last_seen_at"),
+        key=("app", "hour", "reason"),
+        add="count",
+        also=(
+            f"{{example}} = CASE WHEN {newer} THEN EXCLUDED.{{example}} ELSE {{table}}.{{example}} END",
+            f"{{last_seen_at}} = CASE WHEN {newer} THEN EXCLUDED.{{last_seen_at}} ELSE {{table}}.{{last_seen_at}} END",
+        ),
+    )
+
+
+def accepted_count(*, app: App, accepted: int, now: datetime) -> None:
+    """Add a batch's accepted events to the app's row for this hour, inside the batch's transaction:
+    what the rejections are a share of (`events_received_last_24h`)."""
+    if accepted:
+        rows_add(AcceptedEventRollup, [(app.pk, hour_of(now), accepted)], fields=("app", "hour", "count"),
+                 key=("app", "hour"), add="count")
+
+
+@dataclass(frozen=True)
+class EventsReceived:
+    """An app's events of the last 24 h (the summary's hour-aligned window): accepted and rejected."""
+
+    accepted: int = 0
+    rejected: int = 0
+
+    @property
+    def total(self) -> int:
+        return self.accepted + self.rejected
+
+    @property
+    def rejected_share(self) -> float | None:
+        """The share of the events received that were rejected, None when none were received."""
+        return self.rejected / self.total if self.total else None
+
+
+def events_received_last_24h(app_ids: list[int]) -> dict[int, EventsReceived]:
+    """Per app, its events accepted and rejected in the last 24 h, in two grouped queries for any number
+    of apps, from the hour rollups."""
+    start = hour_of(timezone.now() - SUMMARY_WINDOWS["last_24h"])
+    totals: dict[int, dict[str, int]] = {app_id: {} for app_id in app_ids}
+    for name, model in (("accepted", AcceptedEventRollup), ("rejected", RejectionRollup)):
+        rows = (model.objects.filter(app_id__in=app_ids, hour__gte=start, count__gt=0).values("app_id")
+                .annotate(total=Sum("count")).order_by().values_list("app_id", "total"))
+        for app_id, total in rows:
+            totals[app_id][name] = total
+    return {app_id: EventsReceived(**counts) for app_id, counts in totals.items()}
 
 
 @dataclass(frozen=True)
@@ -194,14 +216,6 @@ def rejections_summary(app: App) -> RejectionsSummary:
         name: sorted(reasons.values(), key=lambda r: (-r.count, r.reason)) for name, reasons in windows.items()
     }
     return RejectionsSummary(last_24h=ranked["last_24h"], last_7d=ranked["last_7d"])
-
-
-def rejections_last_24h_total(app: App) -> int:
-    """How many of the app's events were rejected in the summary's last 24 hours (the same window as
-    `RejectionsSummary.last_24h_total`), in one aggregate: for the overview's live part."""
-    start = hour_of(timezone.now() - SUMMARY_WINDOWS["last_24h"])
-    total = RejectionRollup.objects.filter(app=app, hour__gte=start, count__gt=0).aggregate(total=Sum("count"))
-    return total["total"] or 0
 
 
 def _merged(

@@ -14,9 +14,7 @@ from collections import Counter
 from datetime import UTC, date, datetime
 from typing import NamedTuple
 
-from django.db import connection
-
-from delivery.bulk_insert import max_query_params
+from delivery.bulk_insert import rows_add
 from delivery.models import DeliveryDayRollup, DeliveryRollup
 
 
@@ -40,7 +38,7 @@ def rollups_adjust(deltas: Counter[RollupKey]) -> None:
     """Add each delta to its hour's row and its day's row, creating rows as needed.
 
     Must run inside the transition's transaction. One `INSERT ... ON CONFLICT DO UPDATE`
-    per table adds to the counts (the ORM's upsert can only overwrite them). Rows are
+    per table (`delivery.bulk_insert.rows_add`) adds to the counts (the ORM's upsert can only overwrite them). Rows are
     written in key order, so two transactions that touch the same rows lock them in the
     same order and never deadlock on PostgreSQL.
     """
@@ -57,22 +55,5 @@ def rollups_adjust(deltas: Counter[RollupKey]) -> None:
 
 def _counts_add(model: type[DeliveryRollup | DeliveryDayRollup], period: str,
                 changes: list[tuple[tuple[int, datetime | date, int, str], int]]) -> None:
-    meta = model._meta
-    quote = connection.ops.quote_name
-    table = quote(meta.db_table)
-    period_field = meta.get_field(period)
-    columns = [quote(meta.get_field(name).column) for name in ("app", period, "event_field", "status", "count")]
-    count = columns[-1]
-    per_statement = max(1, max_query_params() // len(columns))
-    with connection.cursor() as cursor:
-        for start in range(0, len(changes), per_statement):
-            chunk = changes[start:start + per_statement]
-            params: list[object] = []
-            for (app_id, when, event_field, status), delta in chunk:
-                params += [app_id, period_field.get_db_prep_value(when, connection), event_field, status, delta]
-            values = ", ".join(["(%s, %s, %s, %s, %s)"] * len(chunk))
-            cursor.execute(
-                f"INSERT INTO {table} ({', '.join(columns)}) VALUES {values} "
-                f"ON CONFLICT ({', '.join(columns[:4])}) DO UPDATE SET {count} = {table}.{count} + EXCLUDED.{count}",
-                params,
-            )
+    rows_add(model, [(*key, delta) for key, delta in changes], fields=("app", period, "event_field", "status", "count"),
+             key=("app", period, "event_field", "status"), add="count")

@@ -9,7 +9,8 @@ Decisions beyond the API reference, all made to be forgiving where nothing is lo
   they are still checked for control characters, since the rule covers the whole event.
 - Identifiers the app's platform does not use (a `gaid` sent to an iOS app) are
   ignored and not stored: Chartboost only reads `ifa` for iOS and `gaid`/`uuid` for
-  Android and Amazon (reference, "Identifiers Parameters").
+  Android and Amazon (reference, "Identifiers Parameters";
+  `delivery.chartboost.platform_identifiers`).
 - An event with `limit_ad_tracking: true` needs no usable identifier. It is still
   accepted and stored, but its deliveries are `blocked`: Chartboost never receives
   it, so nobody needs to identify the device.
@@ -23,6 +24,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from delivery.chartboost import platform_identifiers
 from delivery.history.retention import retention_seconds
 from delivery.items import EventRejected
 from mappings.models import Platform
@@ -211,13 +213,13 @@ def _identifiers(
         _add(errors, "identifiers", f"Must be an object (got {_json_type(value)}).")
         return {}, ""
     given = value or {}
-    if app_platform == Platform.IOS:
-        usable = _checked(given, "ifa", _ifa_problem, errors)
-    else:
-        usable = _checked(given, "gaid", _gaid_problem, errors) | _checked(given, "uuid", _uuid_problem, errors)
+    keys = platform_identifiers(app_platform)
+    usable: dict[str, str] = {}
+    for key in keys:
+        usable |= _checked(given, key, _IDENTIFIER_PROBLEMS[key], errors)
     if any(field.startswith("identifiers") for field in errors):
         return {}, ""
-    device = next((usable[key] for key in ("ifa", "gaid", "uuid") if key in usable), "")
+    device = next((usable[key] for key in keys if key in usable), "")
     if not device and not limit_ad_tracking:
         _add(errors, "identifiers", _missing_identifier_message(app_platform, given))
     return usable, device_identity(device)
@@ -268,6 +270,11 @@ def _uuid_problem(value: str) -> str:
     if len(value) > MAX_UUID_LENGTH:
         return f"At most {MAX_UUID_LENGTH} characters (got {len(value)})."
     return ""
+
+
+_IDENTIFIER_PROBLEMS: dict[str, Callable[[str], str]] = {
+    "ifa": _ifa_problem, "gaid": _gaid_problem, "uuid": _uuid_problem,
+}
 
 
 def _missing_identifier_message(app_platform: str, given: dict) -> str:

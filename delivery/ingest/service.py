@@ -14,14 +14,14 @@ from collections import Counter
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from functools import partial
-from typing import Any
+from typing import Any, TypedDict
 
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
-from delivery.bulk_insert import max_query_params, rows_insert
+from delivery.bulk_insert import max_query_params, rows_add, rows_insert
 from delivery.counters import INGESTED, counters_add, series
-from delivery.history.rejections import RejectionTally, rejections_count
+from delivery.history.rejections import RejectionTally, accepted_count, rejections_count
 from delivery.ingest.levels import LevelClaim, device_levels_claim, event_items
 from delivery.ingest.schema import CleanEvent, event_clean
 from delivery.items import EventRejected
@@ -41,6 +41,34 @@ BLOCKED_REASON = "limit_ad_tracking is true: the player opted out of tracking, s
 # The columns in which the rows of one batch differ (rows_insert fills in the rest).
 _TRACKED_EVENT_FIELDS = ("event_id", "name", "timestamp", "platform", "identifiers", "device", "properties",
                          "sdk_version", "limit_ad_tracking")
+
+
+class DeliveryCreated(TypedDict):
+    """One delivery an accepted event made, as the ingest answer lists it."""
+
+    id: int
+    event_field: int
+    status: str
+
+
+class EventResult(TypedDict):
+    """What became of one event of a batch, in the batch's order."""
+
+    # As the event sent it when it can be echoed back (a string or a number), else None.
+    event_id: Any
+    status: str
+    deliveries: list[DeliveryCreated]
+    errors: dict[str, list[str]]
+
+
+class IngestAnswer(TypedDict):
+    """The answer to a batch (the API's 202 body): each event's result, then how many had each outcome."""
+
+    results: list[EventResult]
+    accepted: int
+    duplicate: int
+    unmapped: int
+    rejected: int
 
 
 @dataclass(slots=True)
@@ -66,11 +94,11 @@ class _Fresh:
     deliveries: list[_NewDelivery] = field(default_factory=list)
 
 
-def events_ingest(*, app: App, events: list[Any]) -> dict[str, Any]:
+def events_ingest(*, app: App, events: list[Any]) -> IngestAnswer:
     """Ingest a batch for `app`; return the 202 answer body of the API reference."""
     now = timezone.now()
     unix_now = int(now.timestamp())
-    results: list[dict[str, Any] | None] = [None] * len(events)
+    results: list[EventResult | None] = [None] * len(events)
     clean: list[tuple[int, CleanEvent]] = []
     rejections = RejectionTally()
     for index, raw in enumerate(events):
@@ -85,6 +113,8 @@ def events_ingest(*, app: App, events: list[Any]) -> dict[str, Any]:
             _store(app, clean, results, now, rejections)
         rejections_count(app=app, tally=rejections, now=now)
         answer = _answer([result for result in results if result is not None])
+        # What the rejections are a share of: every event taken in, whether or not a mapping sends it.
+        accepted_count(app=app, accepted=answer[ACCEPTED] + answer[UNMAPPED], now=now)
         counters_add(Counter({series(INGESTED, result=outcome): answer[outcome] for outcome in OUTCOMES}))
     return answer
 
@@ -92,7 +122,7 @@ def events_ingest(*, app: App, events: list[Any]) -> dict[str, Any]:
 def _store(
     app: App,
     clean: list[tuple[int, CleanEvent]],
-    results: list[dict[str, Any] | None],
+    results: list[EventResult | None],
     now: datetime,
     rejections: RejectionTally,
 ) -> None:
@@ -104,7 +134,7 @@ def _store(
     _deliveries_create(app, fresh, now)
     event_names_remember(app=app, events=[item.event for item in fresh], now=now)
     for item in fresh:
-        deliveries = [{"id": d.id, "event_field": d.event_field, "status": d.status} for d in item.deliveries]
+        deliveries = [DeliveryCreated(id=d.id, event_field=d.event_field, status=d.status) for d in item.deliveries]
         results[item.index] = _result(item.event.event_id, ACCEPTED if deliveries else UNMAPPED, deliveries=deliveries)
     pending_ids = [d.id for item in fresh for d in item.deliveries if d.status == Delivery.Status.PENDING]
     if pending_ids:
@@ -117,7 +147,7 @@ def _fresh_events(
     app: App,
     clean: list[tuple[int, CleanEvent]],
     mappings: dict[str, list[Mapping]],
-    results: list[dict[str, Any] | None],
+    results: list[EventResult | None],
     rejections: RejectionTally,
 ) -> list[_Fresh]:
     """Events not seen before (stored, or earlier in this batch) whose mappings can read their levels.
@@ -154,7 +184,7 @@ def _stored_event_ids(app: App, event_ids: list[str]) -> set[str]:
 
 
 def _tracked_events_create(
-    app: App, fresh: list[_Fresh], results: list[dict[str, Any] | None], now: datetime
+    app: App, fresh: list[_Fresh], results: list[EventResult | None], now: datetime
 ) -> list[_Fresh]:
     """Insert the events. The unique (app, event_id) constraint is the last word on duplicates:
     if a concurrent ingest stored one of them first, that one answers `duplicate`."""
@@ -215,9 +245,8 @@ def _deliveries_create(app: App, fresh: list[_Fresh], now: datetime) -> None:
 def event_names_remember(*, app: App, events: list[CleanEvent], now: datetime) -> None:
     """Count every event name seen, keeping first/last seen and a recent example of its properties.
 
-    One upsert per batch. Raw SQL because the ORM's upsert can only overwrite a column,
-    and the count must be added to (concurrent batches would otherwise lose counts);
-    `INSERT ... ON CONFLICT DO UPDATE` reads the same on SQLite and PostgreSQL.
+    One upsert per batch (`delivery.bulk_insert.rows_add`): the count must be added to, or
+    concurrent batches would lose counts.
     """
     seen: dict[str, list[Any]] = {}
     for event in events:
@@ -227,45 +256,31 @@ def event_names_remember(*, app: App, events: list[CleanEvent], now: datetime) -
             entry[1] = event.properties
     if not seen:
         return
-    fields = {name: EventName._meta.get_field(name) for name in
-              ("app", "name", "first_seen_at", "last_seen_at", "count", "example_properties")}
-    columns = {name: connection.ops.quote_name(f.column) for name, f in fields.items()}
-    table = connection.ops.quote_name(EventName._meta.db_table)
-    when = fields["last_seen_at"].get_db_prep_value(now, connection)
-    empty = fields["example_properties"].get_db_prep_value({}, connection)
-    names = list(seen.items())
-    # The last parameter is the empty example the CASE compares with.
-    per_statement = max(1, (max_query_params() - 1) // len(fields))
-    for start in range(0, len(names), per_statement):
-        chunk = names[start:start + per_statement]
-        params: list[Any] = []
-        for name, (count, example) in chunk:
-            example = fields["example_properties"].get_db_prep_value(example, connection)
-            params += [app.pk, name, when, when, count, example]
-        placeholders = ", ".join(["(%s, %s, %s, %s, %s, %s)"] * len(chunk))
-        c = columns
-        sql = (
-            f"INSERT INTO {table} ({c['app']}, {c['name']}, {c['first_seen_at']}, {c['last_seen_at']}, "
-            f"{c['count']}, {c['example_properties']}) VALUES {placeholders} "
-            f"ON CONFLICT ({c['app']}, {c['name']}) DO UPDATE SET "
-            f"{c['last_seen_at']} = EXCLUDED.{c['last_seen_at']}, "
-            f"{c['count']} = {table}.{c['count']} + EXCLUDED.{c['count']}, "
+    empty = EventName._meta.get_field("example_properties").get_db_prep_value({}, connection)
+    rows_add(
+        EventName,
+        [(app.pk, name, now, now, count, example) for name, (count, example) in seen.items()],
+        fields=("app", "name", "first_seen_at", "last_seen_at", "count", "example_properties"),
+        key=("app", "name"),
+        add="count",
+        also=(
+            "{last_seen_at} = EXCLUDED.{last_seen_at}",
             # An event without properties keeps the example we have.
-            f"{c['example_properties']} = CASE WHEN EXCLUDED.{c['example_properties']} = %s "
-            f"THEN {table}.{c['example_properties']} ELSE EXCLUDED.{c['example_properties']} END"
-        )
-        with connection.cursor() as cursor:
-            cursor.execute(sql, [*params, empty])
+            "{example_properties} = CASE WHEN EXCLUDED.{example_properties} = %s "
+            "THEN {table}.{example_properties} ELSE EXCLUDED.{example_properties} END",
+        ),
+        also_params=[empty],
+    )
 
 
 def _result(
     event_id: Any,
     status: str,
     *,
-    deliveries: list[dict[str, Any]] | None = None,
+    deliveries: list[DeliveryCreated] | None = None,
     errors: dict[str, list[str]] | None = None,
-) -> dict[str, Any]:
-    return {"event_id": event_id, "status": status, "deliveries": deliveries or [], "errors": errors or {}}
+) -> EventResult:
+    return EventResult(event_id=event_id, status=status, deliveries=deliveries or [], errors=errors or {})
 
 
 def _echo_event_id(raw: Any) -> Any:
@@ -287,8 +302,10 @@ def _encodable(text: str) -> bool:
     return True
 
 
-def _answer(results: list[dict[str, Any]]) -> dict[str, Any]:
+def _answer(results: list[EventResult]) -> IngestAnswer:
     counts = dict.fromkeys(OUTCOMES, 0)
     for result in results:
         counts[result["status"]] += 1
-    return {"results": results, **counts}
+    # Results first, then the counts in OUTCOMES order: the body's keys keep their documented order.
+    return IngestAnswer(results=results, accepted=counts[ACCEPTED], duplicate=counts[DUPLICATE],
+                        unmapped=counts[UNMAPPED], rejected=counts[REJECTED])

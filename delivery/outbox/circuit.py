@@ -14,7 +14,7 @@ plain values and functions, read from settings, so tests and benchmarks can scal
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from django.conf import settings
@@ -80,6 +80,57 @@ def _nothing_to_note(app_id: int, verdicts: list[chartboost.Verdict]) -> bool:
     return AppQueue.objects.filter(app_id=app_id, circuit=CLOSED, failures=0).exists()
 
 
+@dataclass(frozen=True)
+class SendingState:
+    """The circuit and pause columns of an app's `AppQueue` row, as plain values."""
+
+    circuit: str = CLOSED
+    circuit_since: datetime | None = None
+    failures: int = 0
+    probe_interval: float = 0
+    next_probe_at: datetime | None = None
+    probe_until: datetime | None = None
+    paused_until: datetime | None = None
+
+    def stopped(self, now: datetime) -> bool:
+        """Open or paused: nothing should go out for the app one by one."""
+        return self.circuit == OPEN or bool(self.paused_until and self.paused_until > now)
+
+
+SENDING_STATE_FIELDS = tuple(SendingState.__dataclass_fields__)
+
+
+def circuit_step(
+    state: SendingState, verdict: chartboost.Verdict, *, now: datetime, source: str, policy: CircuitPolicy
+) -> SendingState:
+    """The circuit's one rule: where one answer of the kind `verdict` moves an app's sending state.
+
+    A 429 pauses; a retryable failure counts toward opening (or, while open, backs off the
+    probes if it was a probe's or a test event's); any other answer closes. Pure: both the
+    writer of the queue row (`requests_note`) and a batch between two writes
+    (`delivery.outbox.sending._HoldBack`) call it.
+    """
+    if verdict.throttled:
+        until = now + timedelta(seconds=verdict.pause_seconds or chartboost.retry_delay(1))
+        return replace(state, paused_until=max(state.paused_until, until) if state.paused_until else until)
+    if verdict.outcome != chartboost.RETRY:
+        if state.circuit == OPEN:
+            return replace(state, failures=0, circuit=CLOSED, circuit_since=now, probe_interval=0,
+                           next_probe_at=None, probe_until=None)
+        return replace(state, failures=0)
+    failed = replace(state, failures=state.failures + 1)
+    if state.circuit == OPEN:
+        if source != BATCH:
+            interval = policy.interval_after(state.probe_interval)
+            failed = replace(failed, probe_interval=interval, next_probe_at=now + timedelta(seconds=interval))
+        return replace(failed, probe_until=None) if source == PROBE else failed
+    if failed.failures >= policy.open_after:
+        interval = policy.interval_after(0)
+        return replace(failed, circuit=OPEN, circuit_since=now, probe_interval=interval,
+                       next_probe_at=now + timedelta(seconds=interval), probe_until=None)
+    return failed
+
+
 def requests_note(*, app_id: int, verdicts: list[chartboost.Verdict], now: datetime, source: str) -> CircuitChange:
     """Move the app's circuit on by what its latest requests came to, in the order they were answered.
 
@@ -89,38 +140,21 @@ def requests_note(*, app_id: int, verdicts: list[chartboost.Verdict], now: datet
     if _nothing_to_note(app_id, verdicts):
         return CircuitChange()
     policy = CircuitPolicy.from_settings()
-    opened = closed = False
     with transaction.atomic():
         queue = _queue_locked(app_id)
+        state = SendingState(**{name: getattr(queue, name) for name in SENDING_STATE_FIELDS})
+        opened = closed = False
         for verdict in verdicts:
-            if verdict.throttled:
-                pause = verdict.pause_seconds or chartboost.retry_delay(1)
-                until = now + timedelta(seconds=pause)
-                queue.paused_until = max(queue.paused_until, until) if queue.paused_until else until
-            elif verdict.outcome == chartboost.RETRY:
-                queue.failures += 1
-                if queue.circuit == OPEN:
-                    if source != BATCH:
-                        queue.probe_interval = policy.interval_after(queue.probe_interval)
-                        queue.next_probe_at = now + timedelta(seconds=queue.probe_interval)
-                    if source == PROBE:
-                        queue.probe_until = None
-                elif queue.failures >= policy.open_after:
-                    queue.circuit, queue.circuit_since = OPEN, now
-                    queue.probe_interval = policy.interval_after(0)
-                    queue.next_probe_at = now + timedelta(seconds=queue.probe_interval)
-                    queue.probe_until = None
-                    opened = True
-            else:
-                queue.failures = 0
-                if queue.circuit == OPEN:
-                    queue.circuit, queue.circuit_since = CLOSED, now
-                    queue.probe_interval, queue.next_probe_at, queue.probe_until = 0, None, None
-                    closed, opened = True, False
-        queue.save(update_fields=["failures", "circuit", "circuit_since", "probe_interval", "next_probe_at",
-                                  "probe_until", "paused_until"])
-    stopped = queue.circuit == OPEN or bool(queue.paused_until and queue.paused_until > now)
-    return CircuitChange(opened=opened, closed=closed, stopped=stopped)
+            step = circuit_step(state, verdict, now=now, source=source, policy=policy)
+            if step.circuit != state.circuit:
+                # A close after an open within these answers leaves "closed" (its retrying deliveries
+                # become due); an open after a close leaves both.
+                opened, closed = step.circuit == OPEN, closed or step.circuit == CLOSED
+            state = step
+        for name in SENDING_STATE_FIELDS:
+            setattr(queue, name, getattr(state, name))
+        queue.save(update_fields=list(SENDING_STATE_FIELDS))
+    return CircuitChange(opened=opened, closed=closed, stopped=state.stopped(now))
 
 
 def probe_take(*, app_id: int, now: datetime) -> bool:
@@ -138,15 +172,28 @@ def probe_release(*, app_id: int) -> None:
     AppQueue.objects.filter(app_id=app_id, circuit=OPEN).update(probe_until=None)
 
 
-def apps_held_back(app_ids: set[int], now: datetime) -> set[int]:
-    """The apps among these whose deliveries may not go out one by one now: circuit open or paused."""
+def may_send(now: datetime, *, on_queue: bool = False) -> Q:
+    """The one rule for "may this app send now": delivery on, not archived, not paused by Chartboost (429).
+
+    A condition on `App` rows, or on `AppQueue` rows with `on_queue`. The circuit is apart:
+    while it is open only its probe goes (`probe_take`), so one by one nothing does
+    (`apps_sending_one_by_one`).
+    """
+    app, queue = ("app__", "") if on_queue else ("", "queue__")
+    return Q(**{f"{app}delivery_enabled": True, f"{app}archived_at__isnull": True}) & ~Q(
+        **{f"{queue}paused_until__gt": now}
+    )
+
+
+def apps_sending_one_by_one(app_ids: set[int], now: datetime, *, probe: bool = False) -> set[int]:
+    """Those of the apps that may send now (`may_send`) with their circuit closed, in one query; with
+    `probe`, the open circuit's probe may go too."""
     if not app_ids:
         return set()
-    return set(
-        AppQueue.objects.filter(app_id__in=app_ids)
-        .filter(Q(circuit=OPEN) | Q(paused_until__gt=now))
-        .values_list("app_id", flat=True)
-    )
+    sending = App.objects.filter(may_send(now), pk__in=app_ids)
+    if not probe:
+        sending = sending.exclude(queue__circuit=OPEN)
+    return set(sending.values_list("pk", flat=True))
 
 
 @dataclass(frozen=True)

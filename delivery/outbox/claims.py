@@ -27,7 +27,6 @@ from django_q.tasks import async_task
 
 from delivery.models import AppQueue, Delivery
 from delivery.outbox import circuit, state
-from mappings.models import App
 
 SEND_TASK = "delivery.tasks.deliveries_send"
 # Deliveries per queue message: one worker sends them, many requests at once.
@@ -60,9 +59,7 @@ def enqueue_sends(tokens: list[str], *, probe: bool = False) -> None:
 
 def _apps_sending(app_ids: set[int], now: datetime) -> set[int]:
     """Those of the apps whose deliveries may go out one by one now."""
-    enabled = set(App.objects.filter(pk__in=app_ids, delivery_enabled=True, archived_at__isnull=True)
-                  .values_list("pk", flat=True))
-    return enabled - circuit.apps_held_back(enabled, now)
+    return circuit.apps_sending_one_by_one(app_ids, now)
 
 
 def deliveries_queue_now(delivery_ids: list[int]) -> int:
@@ -117,8 +114,7 @@ def _whole_event_batches(due: dict[int, int]) -> list[list[int]]:
 def _apps_due(now: datetime) -> list[tuple[int, str]]:
     """(app id, circuit) of the apps with something due that may send now, earliest hint first."""
     return list(
-        AppQueue.objects.filter(due_at__lte=now, app__delivery_enabled=True, app__archived_at__isnull=True)
-        .exclude(paused_until__gt=now)
+        AppQueue.objects.filter(circuit.may_send(now, on_queue=True), due_at__lte=now)
         .exclude(circuit=circuit.OPEN, next_probe_at__gt=now)
         .exclude(circuit=circuit.OPEN, probe_until__gt=now)
         .order_by("due_at")

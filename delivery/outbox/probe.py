@@ -140,10 +140,8 @@ def _rate_limit_take(app: App) -> None:
 
 
 def _synthetic_event(app: App) -> TrackedEvent:
-    if app.platform == Platform.IOS:
-        identifiers = {"ifa": TEST_DEVICE_ID}
-    else:
-        identifiers = {"gaid": TEST_DEVICE_ID, "uuid": TEST_LEGACY_UUID}
+    test_identifiers = {"ifa": TEST_DEVICE_ID, "gaid": TEST_DEVICE_ID, "uuid": TEST_LEGACY_UUID}
+    identifiers = {key: test_identifiers[key] for key in chartboost.platform_identifiers(app.platform)}
     return TrackedEvent(
         app=app,
         event_id=TEST_EVENT_ID,

@@ -108,10 +108,9 @@ def _outgoing_requests(own: str, *, probe: bool) -> list[Outgoing]:
     )
     # One query per app, not per delivery.
     apps = App.objects.in_bulk({delivery.app_id for delivery in held})
-    # An app switched off or deleted after these were claimed: they wait, released.
-    stopped = {app.pk for app in apps.values() if not app.delivery_enabled or app.archived_at}
-    if not probe:
-        stopped |= circuit.apps_held_back(set(apps) - stopped, timezone.now())
+    # An app switched off, deleted, paused or behind an open circuit after these were claimed: they
+    # wait, released.
+    stopped = set(apps) - circuit.apps_sending_one_by_one(set(apps), timezone.now(), probe=probe)
     if stopped:
         state.deliveries_release(own, delivery_ids=[d.pk for d in held if d.app_id in stopped])
     outgoing, unsigned = _requests_sign([delivery for delivery in held if delivery.app_id not in stopped], apps)
@@ -190,7 +189,7 @@ def _send_all(outgoing: list[Outgoing], own: str, *, concurrency: int, deadline:
     renew_every = max(settings.DELIVERY_LEASE_SECONDS / 3, 0.5)
     renewed = time.monotonic()
     start_by = renewed + deadline
-    hold = _HoldBack(circuit.CircuitPolicy.from_settings().open_after)
+    hold = _HoldBack(circuit.CircuitPolicy.from_settings())
     # A slot is taken before a request starts and given back once its answer is written.
     slots = threading.BoundedSemaphore(concurrency)
     sent = 0
@@ -225,16 +224,16 @@ class _HoldBack:
     """Which apps of a batch must send nothing more, shared by its sending threads.
 
     The circuit itself moves when answers are written. Between two writes, the batch
-    applies the circuit's own rule to what it has just seen, so an app
-    whose requests fail `open_after` times in a row (or that is told to slow down) stops
-    at once instead of at the next write.
+    applies the circuit's own rule (`circuit.circuit_step`) to what it has just seen, from a
+    closed circuit with no failures, so an app whose requests fail `open_after` times in a
+    row (or that is told to slow down) stops at once instead of at the next write.
     """
 
-    def __init__(self, open_after: int) -> None:
-        self.open_after = open_after
+    def __init__(self, policy: circuit.CircuitPolicy) -> None:
+        self.policy = policy
         self.aborted = False
         self.stopped: set[int] = set()
-        self.failures: dict[int, int] = {}
+        self.seen: dict[int, circuit.SendingState] = {}
         self.lock = threading.Lock()
 
     def allows(self, app_id: int) -> bool:
@@ -247,15 +246,13 @@ class _HoldBack:
             self.aborted = True
 
     def note(self, app_id: int, verdict: chartboost.Verdict) -> None:
+        now = timezone.now()
         with self.lock:
-            if verdict.throttled:
+            seen = circuit.circuit_step(self.seen.get(app_id, circuit.SendingState()), verdict, now=now,
+                                        source=circuit.BATCH, policy=self.policy)
+            self.seen[app_id] = seen
+            if seen.stopped(now):
                 self.stopped.add(app_id)
-            elif verdict.outcome == chartboost.RETRY:
-                self.failures[app_id] = self.failures.get(app_id, 0) + 1
-                if self.failures[app_id] >= self.open_after:
-                    self.stopped.add(app_id)
-            else:
-                self.failures[app_id] = 0
 
     def stop(self, app_ids: set[int]) -> None:
         with self.lock:

@@ -70,6 +70,22 @@ class Actor:
     type: str
     name: str
 
+    @property
+    def type_label(self) -> str:
+        """What kind of actor, in the words every page shows (`ActorType`'s labels), when the name alone
+        does not say it: "API key", or "System" for a named system actor; else empty (a user)."""
+        if self.type == ActorType.USER or (self.type == ActorType.SYSTEM and self.name == "system"):
+            return ""
+        return _label(ActorType, self.type)
+
+
+def _label(choices: type[models.TextChoices], code: str) -> str:
+    """A code's label, or the code itself for one no longer listed (old rows keep what they were written with)."""
+    try:
+        return str(choices(code).label)
+    except ValueError:
+        return code
+
 
 SYSTEM_ACTOR = Actor(ActorType.SYSTEM, "system")
 
@@ -220,6 +236,11 @@ class Change:
     object_label: str
     action: str
     changes: list[FieldChange]
+
+    @property
+    def source_label(self) -> str:
+        """Where the change was made, in `Source`'s labels: Dashboard, API, Admin, System."""
+        return _label(Source, self.source)
 
 
 def _json_value(value: Any) -> Any:

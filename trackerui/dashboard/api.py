@@ -1,11 +1,11 @@
 """The REST API for apps: list, create, read, change and delete.
 
 Here, above both apps, because an app's answer carries its delivery `circuit` (docs/design.md,
-"The circuit") and deleting an app archives it (`trackerui.dashboard.services.app_archive`),
-which fails its waiting deliveries. Each view reads its input with a small serializer that only
-checks types and calls one service in `mappings.services`, where the model's `full_clean()`
-applies every rule, as for the dashboard and the admin. An app's mappings and changes are
-`mappings.api`'s.
+"The circuit") and its `health` (`delivery.health.app_problems`, the list every surface shows),
+and deleting an app archives it (`trackerui.dashboard.services.app_archive`), which fails its
+waiting deliveries. Each view reads its input with a small serializer that only checks types and
+calls one service in `mappings.services`, where the model's `full_clean()` applies every rule, as
+for the dashboard and the admin. An app's mappings and changes are `mappings.api`'s.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from delivery.health import ERROR, INFO, LEVEL_WORDS, WARNING, app_health
 from delivery.outbox.circuit import circuit_of
 from mappings.api import APP_ID_PARAMETER
 from mappings.models import App, Platform
@@ -42,6 +43,33 @@ class CircuitSerializer(serializers.Serializer):
     )
 
 
+class ProblemSerializer(serializers.Serializer):
+    code = serializers.CharField(help_text="A stable code, e.g. `rejected`, `unmapped`, `circuit-open`, `s2s`.")
+    severity = serializers.ChoiceField(
+        choices=[ERROR, WARNING, INFO],
+        help_text="error: the app is failing; warning: worth a look; info: shown, but it does not hurt delivery.",
+    )
+    message = serializers.CharField(help_text="The problem in plain words, as the dashboard says it.")
+
+
+class HealthSerializer(serializers.Serializer):
+    level = serializers.ChoiceField(
+        choices=list(LEVEL_WORDS),
+        help_text="The worst severity among the problems that hurt delivery (error, warning); else ok, or idle "
+        "when nothing was delivered or failed in the last 24 h. The dashboard's badge says the same.",
+    )
+    problems = ProblemSerializer(many=True, help_text="Every open problem, worst first.")
+
+
+class _AppListSerializer(serializers.ListSerializer):
+    """Reads the health of a whole page of apps at once (`app_health`), not app by app."""
+
+    def to_representation(self, data: Any) -> list[Any]:
+        apps = list(data.all() if isinstance(data, QuerySet) else data)
+        self.child.context["health"] = app_health(apps)
+        return super().to_representation(apps)
+
+
 class AppOutputSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     name = serializers.CharField()
@@ -55,10 +83,19 @@ class AppOutputSerializer(serializers.Serializer):
     created_at = serializers.DateTimeField()
     updated_at = serializers.DateTimeField()
     circuit = serializers.SerializerMethodField()
+    health = serializers.SerializerMethodField()
+
+    class Meta:
+        list_serializer_class = _AppListSerializer
 
     @extend_schema_field(CircuitSerializer)
     def get_circuit(self, app: App) -> dict[str, Any]:
         return CircuitSerializer(circuit_of(app, timezone.now()).as_dict()).data
+
+    @extend_schema_field(HealthSerializer)
+    def get_health(self, app: App) -> dict[str, Any]:
+        health = self.context.get("health") or app_health([app])
+        return HealthSerializer(health[app.pk].as_dict()).data
 
 
 class AppCreateInputSerializer(serializers.Serializer):

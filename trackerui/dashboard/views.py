@@ -16,17 +16,15 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods
 
 from delivery.health import app_health
-from delivery.history.rejections import rejections_last_24h_total
 from delivery.outbox.circuit import circuits_view
 from delivery.panels import app_overview_panels, test_event_result_take
-from delivery.selectors import app_token_unreadable, unmapped_event_names, unmapped_event_names_count
+from delivery.selectors import app_token_unreadable, unmapped_event_names
 from mappings.models import App
 from mappings.selectors import (
     app_get_for_request,
     apps_sharing_chartboost_app_id,
     apps_with_active_mapping_counts,
     event_fields_free,
-    mapping_counts,
     mappings_with_event_fields,
 )
 from trackerui.accounts import roles
@@ -57,20 +55,15 @@ def _mapping_context(app: App) -> dict[str, Any]:
 def _overview_live_context(app: App) -> dict[str, Any]:
     """What templates/apps/_overview_live.html shows (health, the circuit, open problems) and no more:
     htmx asks for it every 10 s while the overview is open."""
-    mapping_count, active_mapping_count = mapping_counts(app)
     health = app_health([app])[app.pk]
     return {
         "app": app,
         "health": health,
         # Read with the health already, from the same queue row.
         "circuit": health.circuit,
-        "token_unreadable": app_token_unreadable(app),
+        "token_unreadable": health.token_unreadable,
         # Duplicates saved before the rule that refuses them (App.clean) are only flagged.
-        "apps_sharing_app_id": list(apps_sharing_chartboost_app_id(app)),
-        "mapping_count": mapping_count,
-        "active_mapping_count": active_mapping_count,
-        "unmapped_event_count": unmapped_event_names_count(app),
-        "rejected_24h": rejections_last_24h_total(app),
+        "apps_sharing_app_id": list(apps_sharing_chartboost_app_id(app)) if health.apps_sharing_app_id else [],
     }
 
 
