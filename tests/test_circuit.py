@@ -10,7 +10,7 @@ from django.utils import timezone
 from pytest_django import Settings
 
 from delivery.models import AppQueue, Delivery
-from delivery.outbox import probe
+from delivery.outbox import trial_event
 from delivery.outbox.circuit import CircuitPolicy
 from delivery.outbox.claims import SEND_TASK, deliveries_dispatch_due
 from delivery.outbox.sending import deliveries_send
@@ -167,7 +167,7 @@ def test_a_test_event_is_sent_even_while_open_and_its_answer_closes_the_circuit(
     assert queue_of(app).circuit == "open"
     chartboost_sandbox.outage(app.chartboost_app_id, 0)
 
-    result = probe.test_event_send(app=app)
+    result = trial_event.test_event_send(app=app)
 
     assert result.delivered
     assert queue_of(app).circuit == "closed"
