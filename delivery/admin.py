@@ -26,7 +26,7 @@ from delivery.history.chart import history_chart
 from delivery.history.health import app_health
 from delivery.history.stats import STATS_MAX_DAYS, app_stats
 from delivery.ingest.schema import device_identity
-from delivery.models import AppQueue, Attempt, Delivery, EventName, TrackedEvent
+from delivery.models import AppSendingState, Attempt, Delivery, EventName, TrackedEvent
 from delivery.outbox.recovery import deliveries_retry
 from delivery.templatetags.delivery_tags import pretty_json
 from mappings.models import App
@@ -252,8 +252,8 @@ class EventNameAdmin(ReadOnly, admin.ModelAdmin):
     example = _json_display("example_properties", "Example properties")
 
 
-@admin.register(AppQueue)
-class AppQueueAdmin(ReadOnly, admin.ModelAdmin):
+@admin.register(AppSendingState)
+class AppSendingStateAdmin(ReadOnly, admin.ModelAdmin):
     """Each app's sending state: its circuit, a 429 pause, when something is next due."""
 
     list_display = ["app", "circuit", "circuit_since", "next_probe_at", "failures", "paused_until", "due_at",

@@ -5,7 +5,7 @@ what they count: ingestion's batch (`delivery/ingest/service.py`), and each writ
 answers (`delivery/outbox/state.py::answers_record`). Nothing is kept in a process's
 memory, so two web processes and two workers on two hosts read the same figures.
 Gauges (the backlog, the oldest due delivery, open circuits) are read when asked, from
-the rollups and each app's queue row, never from a scan of all deliveries.
+the rollups and each app's sending-state row, never from a scan of all deliveries.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from django.db.models import Q, Sum
 from django.utils import timezone
 
 from delivery.bulk_insert import max_query_params
-from delivery.models import AppQueue, Delivery, DeliveryDayRollup, MetricCounter, WorkerLease
+from delivery.models import AppSendingState, Delivery, DeliveryDayRollup, MetricCounter, WorkerLease
 
 INGESTED = "cbtracker_ingested_events_total"
 ATTEMPTS = "cbtracker_attempts_total"
@@ -86,11 +86,11 @@ def backlog_read(now: datetime) -> Backlog:
         .values("app_id").annotate(total=Sum("count")).order_by().values_list("app_id", "total")
     )
     paused = set(
-        AppQueue.objects.filter(app_id__in=waiting_by_app)
+        AppSendingState.objects.filter(app_id__in=waiting_by_app)
         .filter(Q(app__delivery_enabled=False) | Q(app__archived_at__isnull=False) | Q(paused_until__gt=now))
         .values_list("app_id", flat=True)
     )
-    tripped = set(AppQueue.objects.filter(circuit=AppQueue.Circuit.OPEN).values_list("app_id", flat=True)) - paused
+    tripped = set(AppSendingState.objects.filter(circuit=AppSendingState.Circuit.OPEN).values_list("app_id", flat=True)) - paused
     return Backlog(
         waiting=sum(waiting_by_app.values()),
         oldest_due_seconds=_oldest_due_seconds(now, held=paused | tripped),
@@ -107,7 +107,7 @@ def _oldest_due_seconds(now: datetime, *, held: set[int]) -> float:
     Only the apps whose due hint has come are looked at, each through the claim index.
     """
     oldest: datetime | None = None
-    due_apps = AppQueue.objects.filter(due_at__lte=now).exclude(app_id__in=held).values_list("app_id", flat=True)
+    due_apps = AppSendingState.objects.filter(due_at__lte=now).exclude(app_id__in=held).values_list("app_id", flat=True)
     for app_id in due_apps[:100]:
         first = (Delivery.objects.filter(app_id=app_id, next_attempt_at__lte=now).order_by("next_attempt_at")
                  .values_list("next_attempt_at", flat=True).first())

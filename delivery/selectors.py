@@ -9,7 +9,7 @@ from typing import NamedTuple
 from django.db.models import Exists, OuterRef, QuerySet, Subquery
 from django.http import Http404
 
-from delivery.models import AppQueue, Attempt, Delivery, EventName
+from delivery.models import AppSendingState, Attempt, Delivery, EventName
 from mappings.fields import SealedSecret
 from mappings.models import App, Mapping
 from trackerui.accounts.models import Organization
@@ -138,4 +138,4 @@ def app_token_unreadable(app: App) -> bool:
     token = app.chartboost_app_token
     if not isinstance(token, SealedSecret):
         return False
-    return AppQueue.objects.filter(app_id=app.pk, token_unreadable=token.fingerprint).exists()
+    return AppSendingState.objects.filter(app_id=app.pk, token_unreadable=token.fingerprint).exists()

@@ -9,7 +9,7 @@ import time_machine
 from django.utils import timezone
 from pytest_django import Settings
 
-from delivery.models import AppQueue, Delivery
+from delivery.models import AppSendingState, Delivery
 from delivery.outbox import trial_event
 from delivery.outbox.circuit import CircuitPolicy
 from delivery.outbox.claims import SEND_TASK, deliveries_dispatch_due
@@ -39,8 +39,8 @@ def due_deliveries(app: App, count: int) -> list[Delivery]:
     return [DeliveryFactory(event=TrackedEventFactory(app=app), next_attempt_at=timezone.now()) for _ in range(count)]
 
 
-def queue_of(app: App) -> AppQueue:
-    return AppQueue.objects.get(app=app)
+def queue_of(app: App) -> AppSendingState:
+    return AppSendingState.objects.get(app=app)
 
 
 def send_one_by_one() -> int:

@@ -18,7 +18,7 @@ from django.utils import timezone
 from django_q.models import Schedule
 from pytest_django import Settings
 
-from delivery.models import AppQueue, Delivery, WorkerLease
+from delivery.models import AppSendingState, Delivery, WorkerLease
 from delivery.outbox import dispatcher
 from delivery.outbox.claims import SEND_TASK, deliveries_dispatch_due, deliveries_kick
 from delivery.sandbox import ChartboostSandbox
@@ -258,7 +258,7 @@ def test_a_tick_costs_the_same_however_large_a_paused_or_tripped_apps_backlog(ap
         for owner in (paused, tripped):
             for _ in range(size):
                 due_delivery(owner)
-        AppQueue.objects.filter(app=tripped).update(circuit="open", next_probe_at=timezone.now() + timedelta(hours=1))
+        AppSendingState.objects.filter(app=tripped).update(circuit="open", next_probe_at=timezone.now() + timedelta(hours=1))
 
     def tick_queries() -> int:
         due_delivery(app)

@@ -50,7 +50,7 @@ class _WithCircuit:
     output_serializer_class = AppOutputSerializer
 
     def apps_read(self, apps: QuerySet[App]) -> QuerySet[App]:
-        return apps.select_related("queue")
+        return apps.select_related("sending_state")
 
 
 @extend_schema_view(

@@ -2,7 +2,7 @@
 
 `app_health` answers for every app of the list with a fixed number of grouped queries,
 however many apps there are, from the hour and day rollups (`delivery.history.rollups`) and
-`AppQueue.last_delivered_at` (kept by `delivery.outbox.state.answers_record`): never a
+`AppSendingState.last_delivered_at` (kept by `delivery.outbox.state.answers_record`): never a
 scan of the raw deliveries, so its cost does not grow with them.
 """
 
@@ -17,7 +17,7 @@ from django.utils import timezone
 
 from delivery.history.rollups import hour_of
 from delivery.history.stats import success_rate
-from delivery.models import AppQueue, Delivery, DeliveryDayRollup, DeliveryRollup
+from delivery.models import AppSendingState, Delivery, DeliveryDayRollup, DeliveryRollup
 from delivery.outbox.circuit import OPEN, CircuitView, circuit_view
 from mappings.models import App, Mapping
 
@@ -58,7 +58,7 @@ def app_health(apps: Iterable[App]) -> dict[int, Health]:
     """Health of each app, keyed by app id, in at most four grouped queries for the whole list.
 
     Read from the rollups (the last 24 hours from hour rows, what waits from day rows) and each app's
-    queue row, never from raw deliveries.
+    sending-state row, never from raw deliveries.
     """
     apps = list(apps)
     app_ids = [app.pk for app in apps]
@@ -73,7 +73,7 @@ def app_health(apps: Iterable[App]) -> dict[int, Health]:
     for app_id, count in _waiting(app_ids):
         health[app_id].waiting = count
     now = timezone.now()
-    queues = AppQueue.objects.in_bulk(app_ids)
+    queues = AppSendingState.objects.in_bulk(app_ids)
     for app_id in app_ids:
         queue = queues.get(app_id)
         health[app_id].last_delivered_at = queue.last_delivered_at if queue else None

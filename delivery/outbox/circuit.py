@@ -8,7 +8,7 @@ Chartboost answers (delivered, or a final answer such as 401) closes it, and the
 app's retrying deliveries are due at once. A JSON status 429 pauses the app for
 `Retry-After` instead, and does not count toward opening the circuit.
 
-This module alone writes the circuit and pause columns of `AppQueue`. The policy is
+This module alone writes the circuit and pause columns of `AppSendingState`. The policy is
 plain values and functions, read from settings, so tests and benchmarks can scale it.
 """
 
@@ -22,11 +22,11 @@ from django.db import transaction
 from django.db.models import Q
 
 from delivery import chartboost
-from delivery.models import AppQueue
+from delivery.models import AppSendingState
 from mappings.models import App
 
-OPEN = AppQueue.Circuit.OPEN
-CLOSED = AppQueue.Circuit.CLOSED
+OPEN = AppSendingState.Circuit.OPEN
+CLOSED = AppSendingState.Circuit.CLOSED
 # Where answers come from: a batch sent one by one, an open circuit's probe, a test event
 # (which is always sent and counts as a probe's answer, but never held the probe slot).
 BATCH, PROBE, TEST_EVENT = "batch", "probe", "test event"
@@ -64,20 +64,20 @@ def _probe_lease_seconds() -> float:
     return settings.CHARTBOOST_LONGEST_REQUEST_SECONDS + settings.DELIVERY_LEASE_SECONDS
 
 
-def _queue_locked(app_id: int) -> AppQueue:
-    AppQueue.objects.bulk_create([AppQueue(app_id=app_id)], ignore_conflicts=True)
-    return AppQueue.objects.select_for_update().get(app_id=app_id)
+def _sending_state_locked(app_id: int) -> AppSendingState:
+    AppSendingState.objects.bulk_create([AppSendingState(app_id=app_id)], ignore_conflicts=True)
+    return AppSendingState.objects.select_for_update().get(app_id=app_id)
 
 
 def _nothing_to_note(app_id: int, verdicts: list[chartboost.Verdict]) -> bool:
     """A healthy app's answers change nothing: its circuit is closed with no failures counted.
 
-    Checked without a lock first, so the app's queue row is not written (and locked) by
+    Checked without a lock first, so the app's sending-state row is not written (and locked) by
     every answer of every worker while all is well.
     """
     if any(verdict.outcome == chartboost.RETRY for verdict in verdicts):
         return False
-    return AppQueue.objects.filter(app_id=app_id, circuit=CLOSED, failures=0).exists()
+    return AppSendingState.objects.filter(app_id=app_id, circuit=CLOSED, failures=0).exists()
 
 
 def requests_note(*, app_id: int, verdicts: list[chartboost.Verdict], now: datetime, source: str) -> CircuitChange:
@@ -91,35 +91,35 @@ def requests_note(*, app_id: int, verdicts: list[chartboost.Verdict], now: datet
     policy = CircuitPolicy.from_settings()
     opened = closed = False
     with transaction.atomic():
-        queue = _queue_locked(app_id)
+        sending = _sending_state_locked(app_id)
         for verdict in verdicts:
             if verdict.throttled:
                 pause = verdict.pause_seconds or chartboost.retry_delay(1)
                 until = now + timedelta(seconds=pause)
-                queue.paused_until = max(queue.paused_until, until) if queue.paused_until else until
+                sending.paused_until = max(sending.paused_until, until) if sending.paused_until else until
             elif verdict.outcome == chartboost.RETRY:
-                queue.failures += 1
-                if queue.circuit == OPEN:
+                sending.failures += 1
+                if sending.circuit == OPEN:
                     if source != BATCH:
-                        queue.probe_interval = policy.interval_after(queue.probe_interval)
-                        queue.next_probe_at = now + timedelta(seconds=queue.probe_interval)
+                        sending.probe_interval = policy.interval_after(sending.probe_interval)
+                        sending.next_probe_at = now + timedelta(seconds=sending.probe_interval)
                     if source == PROBE:
-                        queue.probe_until = None
-                elif queue.failures >= policy.open_after:
-                    queue.circuit, queue.circuit_since = OPEN, now
-                    queue.probe_interval = policy.interval_after(0)
-                    queue.next_probe_at = now + timedelta(seconds=queue.probe_interval)
-                    queue.probe_until = None
+                        sending.probe_until = None
+                elif sending.failures >= policy.open_after:
+                    sending.circuit, sending.circuit_since = OPEN, now
+                    sending.probe_interval = policy.interval_after(0)
+                    sending.next_probe_at = now + timedelta(seconds=sending.probe_interval)
+                    sending.probe_until = None
                     opened = True
             else:
-                queue.failures = 0
-                if queue.circuit == OPEN:
-                    queue.circuit, queue.circuit_since = CLOSED, now
-                    queue.probe_interval, queue.next_probe_at, queue.probe_until = 0, None, None
+                sending.failures = 0
+                if sending.circuit == OPEN:
+                    sending.circuit, sending.circuit_since = CLOSED, now
+                    sending.probe_interval, sending.next_probe_at, sending.probe_until = 0, None, None
                     closed, opened = True, False
-        queue.save(update_fields=["failures", "circuit", "circuit_since", "probe_interval", "next_probe_at",
+        sending.save(update_fields=["failures", "circuit", "circuit_since", "probe_interval", "next_probe_at",
                                   "probe_until", "paused_until"])
-    stopped = queue.circuit == OPEN or bool(queue.paused_until and queue.paused_until > now)
+    stopped = sending.circuit == OPEN or bool(sending.paused_until and sending.paused_until > now)
     return CircuitChange(opened=opened, closed=closed, stopped=stopped)
 
 
@@ -127,7 +127,7 @@ def probe_take(*, app_id: int, now: datetime) -> bool:
     """Take the app's one probe slot, if its circuit is open, the probe is due and none is in flight."""
     until = now + timedelta(seconds=_probe_lease_seconds())
     return bool(
-        AppQueue.objects.filter(app_id=app_id, circuit=OPEN, next_probe_at__lte=now)
+        AppSendingState.objects.filter(app_id=app_id, circuit=OPEN, next_probe_at__lte=now)
         .filter(Q(probe_until__isnull=True) | Q(probe_until__lt=now))
         .update(probe_until=until)
     )
@@ -135,7 +135,7 @@ def probe_take(*, app_id: int, now: datetime) -> bool:
 
 def probe_release(*, app_id: int) -> None:
     """Nothing was due to probe with: free the slot."""
-    AppQueue.objects.filter(app_id=app_id, circuit=OPEN).update(probe_until=None)
+    AppSendingState.objects.filter(app_id=app_id, circuit=OPEN).update(probe_until=None)
 
 
 def apps_held_back(app_ids: set[int], now: datetime) -> set[int]:
@@ -143,7 +143,7 @@ def apps_held_back(app_ids: set[int], now: datetime) -> set[int]:
     if not app_ids:
         return set()
     return set(
-        AppQueue.objects.filter(app_id__in=app_ids)
+        AppSendingState.objects.filter(app_id__in=app_ids)
         .filter(Q(circuit=OPEN) | Q(paused_until__gt=now))
         .values_list("app_id", flat=True)
     )
@@ -163,25 +163,25 @@ class CircuitView:
                 "paused_until": self.paused_until}
 
 
-def circuit_view(queue: AppQueue | None, now: datetime) -> CircuitView:
-    """One app's circuit from its queue row; closed for an app that has never sent anything."""
-    if queue is None:
+def circuit_view(sending: AppSendingState | None, now: datetime) -> CircuitView:
+    """One app's circuit from its sending-state row; closed for an app that has never sent anything."""
+    if sending is None:
         return CircuitView(CLOSED, None, None)
-    paused = queue.paused_until if queue.paused_until and queue.paused_until > now else None
-    return CircuitView(queue.circuit, queue.circuit_since, queue.next_probe_at if queue.circuit == OPEN else None,
+    paused = sending.paused_until if sending.paused_until and sending.paused_until > now else None
+    return CircuitView(sending.circuit, sending.circuit_since, sending.next_probe_at if sending.circuit == OPEN else None,
                        paused)
 
 
 def circuits_view(app_ids: list[int], now: datetime) -> dict[int, CircuitView]:
     """Each app's circuit, in one query."""
-    queues = AppQueue.objects.in_bulk(app_ids)
-    return {app_id: circuit_view(queues.get(app_id), now) for app_id in app_ids}
+    states = AppSendingState.objects.in_bulk(app_ids)
+    return {app_id: circuit_view(states.get(app_id), now) for app_id in app_ids}
 
 
 def circuit_of(app: App, now: datetime) -> CircuitView:
-    """The circuit of an app read with `select_related("queue")` (the reverse one-to-one)."""
+    """The circuit of an app read with `select_related("sending_state")` (the reverse one-to-one)."""
     try:
-        queue = app.queue
-    except AppQueue.DoesNotExist:
-        queue = None
-    return circuit_view(queue, now)
+        sending = app.sending_state
+    except AppSendingState.DoesNotExist:
+        sending = None
+    return circuit_view(sending, now)
