@@ -26,8 +26,8 @@ from rest_framework.views import APIView
 from delivery.filters import DeliveryFilterSet, DeliverySearchFilterSet
 from delivery.history.stats import STATS_DEFAULT_DAYS, STATS_MAX_DAYS, app_stats
 from delivery.models import Delivery
-from delivery.outbox.trial_event import TestEventLimited, TestEventRefused, test_event_send
 from delivery.outbox.recovery import DeliveryNotFailed, deliveries_recover, delivery_retry
+from delivery.outbox.trial_event import TestEventLimited, TestEventRefused, test_event_send
 from delivery.selectors import (
     deliveries_for_app,
     deliveries_for_organization,
@@ -347,7 +347,8 @@ class TestEventThrottled(exceptions.APIException):
 
 @extend_schema(tags=["apps"], parameters=[APP_ID_PARAMETER])
 class AppTestEventApi(APIView):
-    """Thin: the rules (the per-app limit, an unreadable token) live in `delivery.outbox.trial_event`, as for the page."""
+    """Thin: the rules (the per-app limit, an unreadable token) live in `delivery.outbox.trial_event`, as for
+    the page."""
 
     @extend_schema(
         operation_id="apps_test_event",

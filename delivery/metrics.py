@@ -90,7 +90,8 @@ def backlog_read(now: datetime) -> Backlog:
         .filter(Q(app__delivery_enabled=False) | Q(app__archived_at__isnull=False) | Q(paused_until__gt=now))
         .values_list("app_id", flat=True)
     )
-    tripped = set(AppSendingState.objects.filter(circuit=AppSendingState.Circuit.OPEN).values_list("app_id", flat=True)) - paused
+    open_circuits = AppSendingState.objects.filter(circuit=AppSendingState.Circuit.OPEN)
+    tripped = set(open_circuits.values_list("app_id", flat=True)) - paused
     return Backlog(
         waiting=sum(waiting_by_app.values()),
         oldest_due_seconds=_oldest_due_seconds(now, held=paused | tripped),

@@ -229,7 +229,9 @@ def test_rows_another_worker_leased_after_they_were_read_are_not_claimed_again(
     assert Delivery.objects.get(pk=delivery.pk).lease_token == second
 
 
-def test_claiming_an_apps_due_rows_is_one_read_and_one_update(app: App, django_assert_max_num_queries: DjangoAssertNumQueries) -> None:
+def test_claiming_an_apps_due_rows_is_one_read_and_one_update(
+    app: App, django_assert_max_num_queries: DjangoAssertNumQueries,
+) -> None:
     for _ in range(5):
         due_delivery(app)
     with django_assert_max_num_queries(2):
@@ -268,7 +270,8 @@ def test_a_tick_costs_the_same_however_large_a_paused_or_tripped_apps_backlog(ap
         for owner in (paused, tripped):
             for _ in range(size):
                 due_delivery(owner)
-        AppSendingState.objects.filter(app=tripped).update(circuit="open", next_probe_at=timezone.now() + timedelta(hours=1))
+        AppSendingState.objects.filter(app=tripped).update(circuit="open",
+                                                           next_probe_at=timezone.now() + timedelta(hours=1))
 
     def tick_queries() -> int:
         due_delivery(app)

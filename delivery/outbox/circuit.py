@@ -168,8 +168,8 @@ def circuit_view(sending: AppSendingState | None, now: datetime) -> CircuitView:
     if sending is None:
         return CircuitView(CLOSED, None, None)
     paused = sending.paused_until if sending.paused_until and sending.paused_until > now else None
-    return CircuitView(sending.circuit, sending.circuit_since, sending.next_probe_at if sending.circuit == OPEN else None,
-                       paused)
+    next_probe_at = sending.next_probe_at if sending.circuit == OPEN else None
+    return CircuitView(sending.circuit, sending.circuit_since, next_probe_at, paused)
 
 
 def circuits_view(app_ids: list[int], now: datetime) -> dict[int, CircuitView]:

@@ -159,7 +159,8 @@ def deliveries_dispatch_due(*, max_batches: int = MAX_BATCHES_PER_TICK) -> int:
 def _archived_apps_settle(now: datetime) -> None:
     """Fail what an archived app still has waiting: an ingest that raced its archiving may have
     stored deliveries after it. Their creation lowered the app's due hint, so they show here."""
-    archived = AppSendingState.objects.filter(due_at__lte=now, app__archived_at__isnull=False).values_list("app_id", flat=True)
+    archived = AppSendingState.objects.filter(due_at__lte=now, app__archived_at__isnull=False).values_list(
+        "app_id", flat=True)
     for app_id in list(archived):
         state.deliveries_archive(app_id=app_id)
 

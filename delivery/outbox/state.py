@@ -431,7 +431,8 @@ def deliveries_hold_unsigned(*, own: str, delivery_ids: list[int], reason: str, 
 def token_unreadable_note(*, app_id: int, fingerprint: str) -> None:
     """Remember that the app's token (the one `fingerprint` names) could not be decrypted to sign a request."""
     if not AppSendingState.objects.filter(app_id=app_id).update(token_unreadable=fingerprint):
-        AppSendingState.objects.bulk_create([AppSendingState(app_id=app_id, token_unreadable=fingerprint)], ignore_conflicts=True)
+        AppSendingState.objects.bulk_create([AppSendingState(app_id=app_id, token_unreadable=fingerprint)],
+                                            ignore_conflicts=True)
         AppSendingState.objects.filter(app_id=app_id).update(token_unreadable=fingerprint)
 
 
