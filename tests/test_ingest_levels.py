@@ -57,6 +57,30 @@ def test_main_level_must_be_a_non_zero_integer(sent: Any) -> None:
     assert "Event ID 3" in errors["properties.level"][0]
 
 
+@pytest.mark.parametrize(("sent", "rule"), [
+    (0, "a non-zero integer (got 0)"),
+    ("seven", 'a non-zero integer (got "seven")'),
+    # An integer, only too large for a level: the message says so, not that it is no integer.
+    (2**31, "an integer from -2147483648 to 2147483647 (got 2147483648)"),
+    ("99999999999", 'an integer from -2147483648 to 2147483647 (got "99999999999")'),
+    (-(2**31) - 1, "an integer from -2147483648 to 2147483647 (got -2147483649)"),
+])
+def test_a_bad_main_level_is_told_the_rule_it_broke(sent: Any, rule: str) -> None:
+    errors = rejection(mapping(event_field=1, event_name="level_up", main_level_property="level"), {"level": sent})
+    assert errors == {"properties.level": [f"Event ID 1 (level_up) reads main_level from property “level”: {rule}."]}
+
+
+@pytest.mark.parametrize(("sent", "rule"), [
+    (-1, "an integer of 0 or more (got -1)"),
+    ("x", 'an integer of 0 or more (got "x")'),
+    (2**31, "at most 2147483647 (got 2147483648)"),
+])
+def test_a_bad_sub_level_is_told_the_rule_it_broke(sent: Any, rule: str) -> None:
+    m = mapping(event_field=1, event_name="level_up", main_level_property="level", sub_level_property="stage")
+    errors = rejection(m, {"level": 7, "stage": sent})
+    assert errors == {"properties.stage": [f"Event ID 1 (level_up) reads sub_level from property “stage”: {rule}."]}
+
+
 def test_a_missing_main_level_property_rejects_the_event_naming_property_and_event_id() -> None:
     errors = rejection(mapping(event_field=4, main_level_property="vip"), {"level": 3})
     assert "Event ID 4" in errors["properties.vip"][0]
