@@ -88,13 +88,19 @@ class DeliveryAdmin(ReadOnly, admin.ModelAdmin):
     search_fields = ["event__event_id", "device"]
     search_help_text = "An event id exactly as the studio sent it, or a device's ifa, gaid or uuid."
     date_hierarchy = "created_at"
-    fields = ["app", "event", "mapping", "event_field", "device", "status", "reason", "item_sent", "attempt_count",
+    fields = ["app", "event", "mapping", "event_field", "device", "status", "reason", "item_shown", "attempt_count",
               "first_attempt_at", "retry_window_started_at", "last_attempt_at", "next_attempt_at", "created_at",
               "updated_at"]
     readonly_fields = fields
     inlines = [AttemptInline]
     actions = ["retry_failed"]
-    item_sent = _json_display("item", "Item sent in track_info")
+
+    @admin.display(description="Item in track_info")
+    def item_shown(self, delivery: Delivery) -> str:
+        """The item, said to be unsent for a delivery that never leaves (suppressed or blocked)."""
+        if delivery.status in Delivery.NEVER_SENT:
+            return format_html('<p class="quiet">Not sent: this is what would have gone.</p>{}', _json(delivery.item))
+        return _json(delivery.item)
 
     @admin.display(description="Created", ordering="created_at")
     def created(self, delivery: Delivery) -> str:

@@ -46,7 +46,8 @@ DELIVERY_ID_PARAMETER = OpenApiParameter("id", int, OpenApiParameter.PATH, descr
 
 TRACK_INFO_ITEM_SCHEMA = {
     "type": "object",
-    "description": "The `track_info` item sent to Chartboost, fixed when the event was received.",
+    "description": "The `track_info` item for Chartboost, fixed when the event was received: what is sent, or "
+    "for a `suppressed` or `blocked` delivery, which is never sent, what would have been sent.",
     "properties": {
         "event_label": {"type": "string"},
         "event_field": {"type": "integer"},
@@ -71,10 +72,14 @@ class DeliveryOutputSerializer(serializers.Serializer):
     )
     event_name = serializers.CharField(source="event.name")
     mapping_id = serializers.IntegerField(allow_null=True, help_text="Null once the mapping has been deleted.")
-    event_field = serializers.IntegerField(help_text="The Chartboost Event ID (1–5) it is sent to.")
+    event_field = serializers.IntegerField(
+        help_text="The Chartboost Event ID (1–5) it goes to (or would have: `suppressed` and `blocked` are never sent)."
+    )
     device = serializers.CharField(help_text="The device identity: ifa, else gaid, else uuid, lowercase, no dashes.")
     status = serializers.ChoiceField(choices=Delivery.Status.choices)
-    reason = serializers.CharField(help_text="Why it is suppressed, blocked or failed, in plain words.")
+    reason = serializers.CharField(
+        help_text="Why it is suppressed or blocked (\"Not sent: ...\") or failed, in plain words."
+    )
     item = TrackInfoItemField()
     attempt_count = serializers.IntegerField()
     next_attempt_at = serializers.DateTimeField(allow_null=True)

@@ -70,6 +70,8 @@ class Delivery(models.Model):
         BLOCKED = "blocked", "Blocked"
 
     SENDABLE = (Status.PENDING, Status.RETRYING)
+    # Decided when it was created, and never sent: pages and the API say "would have", never "sent".
+    NEVER_SENT = (Status.SUPPRESSED, Status.BLOCKED)
 
     event = models.ForeignKey(TrackedEvent, on_delete=models.CASCADE, related_name="deliveries")
     # Denormalised from the event and mapping for filtering and for history that

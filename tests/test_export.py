@@ -62,7 +62,8 @@ def test_the_header_is_fixed_and_each_column_holds_what_it_names(signed_in_clien
 
 
 def test_a_delivery_never_sent_has_empty_answer_cells(signed_in_client: Client, app: App) -> None:
-    DeliveryFactory(event__app=app, status=Status.SUPPRESSED, reason="not above 7.0 already sent")
+    DeliveryFactory(event__app=app, status=Status.SUPPRESSED,
+                    reason="Not sent: level 5 is not above level 7, already sent for this device")
 
     (row,) = csv_rows(signed_in_client.get(export_url(app)))
 

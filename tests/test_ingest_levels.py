@@ -171,7 +171,11 @@ def test_levels_3_5_4_5_6_in_one_batch_let_3_5_6_through(app: App) -> None:
     device_levels_claim(app_id=app.pk, claims=claims)
     assert [claim.passed for claim in claims] == [True, True, False, False, True]
     assert [claim.reason for claim in claims] == [
-        "", "", "not above 5.0 already sent", "not above 5.0 already sent", ""
+        "",
+        "",
+        "Not sent: level 4 is not above level 5, already sent for this device",
+        "Not sent: level 5 is not above level 5, already sent for this device",
+        "",
     ]
     assert stored_level(app) == (6, 0)
 
@@ -190,14 +194,20 @@ def test_levels_compare_as_main_then_sub(app: App) -> None:
     claims = claims_for([(7, 0), (7, 1), (7, 1), (6, 9), (8, 0)])
     device_levels_claim(app_id=app.pk, claims=claims)
     assert [claim.passed for claim in claims] == [True, True, False, False, True]
-    assert claims[3].reason == "not above 7.1 already sent"
+    assert claims[2].reason == "Not sent: level 7.1 is not above level 7.1, already sent for this device"
+    assert claims[3].reason == "Not sent: level 6.9 is not above level 7.1, already sent for this device"
 
 
 def test_a_stored_level_is_compared_against(app: App) -> None:
     DeviceLevel.objects.create(app=app, device=DEVICE, event_field=1, main_level=7, sub_level=0)
     claims = claims_for([(7, 0), (2, 0), (7, 3)])
     device_levels_claim(app_id=app.pk, claims=claims)
-    assert [claim.reason for claim in claims] == ["not above 7.0 already sent", "not above 7.0 already sent", ""]
+    # Levels read as integers; a sub-level shows only when there is one.
+    assert [claim.reason for claim in claims] == [
+        "Not sent: level 7 is not above level 7, already sent for this device",
+        "Not sent: level 2 is not above level 7, already sent for this device",
+        "",
+    ]
     assert stored_level(app) == (7, 3)
 
 
