@@ -59,8 +59,10 @@ TEST_REDIS_URL ?= redis://127.0.0.1:6379/15
 test-postgres: $(VENV)/.installed-test chromium
 	DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) $(PY) -m pytest $(PYTEST_ARGS)
 
+# ruff, then the layers of docs/design.md as import-linter contracts (pyproject.toml).
 lint: $(VENV)/.installed-test
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/lint-imports
 
 bench: $(VENV)/.installed-test
 	$(PY) -m pytest benchmarks -q -p no:cacheprovider $(PYTEST_ARGS)

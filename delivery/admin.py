@@ -22,15 +22,15 @@ from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
 from django.utils.html import format_html
 
+from delivery.health import app_health
 from delivery.history.chart import history_chart
-from delivery.history.health import app_health
 from delivery.history.stats import STATS_MAX_DAYS, app_stats
 from delivery.ingest.schema import device_identity
 from delivery.models import AppSendingState, Attempt, Delivery, EventName, TrackedEvent
 from delivery.outbox.recovery import deliveries_retry
 from delivery.templatetags.delivery_tags import pretty_json
 from mappings.models import App
-from trackerui.time_html import utc_time
+from trackerui.foundation.time_html import utc_time
 
 HISTORY_DAY_CHOICES = [7, 14, 30, 90]
 HISTORY_DEFAULT_DAYS = 30

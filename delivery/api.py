@@ -38,9 +38,9 @@ from delivery.selectors import (
 from mappings.api import APP_ID_PARAMETER
 from mappings.selectors import app_get_for_request
 from trackerui.accounts.selectors import organization_for_request
-from trackerui.api import Conflict, Pagination
-from trackerui.api_schema import DETAIL_SCHEMA
-from trackerui.validators import time_in_range
+from trackerui.foundation.api import Conflict, Pagination
+from trackerui.foundation.api_schema import DETAIL_SCHEMA
+from trackerui.foundation.validators import time_in_range
 
 DELIVERY_ID_PARAMETER = OpenApiParameter("id", int, OpenApiParameter.PATH, description="The delivery's `id`.")
 

@@ -2,7 +2,7 @@
 
 The view reads the body itself: its size is checked before anything parses it, then
 its type, and every kind of bad body answers 400, 413 or 415, never 500 (the order of
-trackerui/api_errors.py). The events are then checked
+trackerui/foundation/api_errors.py). The events are then checked
 and stored by `events_ingest`.
 """
 
@@ -22,8 +22,8 @@ from rest_framework.views import APIView
 from delivery.ingest.schema import MAX_EVENT_ID_LENGTH, MAX_NAME_LENGTH, MAX_PLATFORM_LENGTH, MAX_SDK_VERSION_LENGTH
 from delivery.ingest.service import OUTCOMES, REJECTED, events_ingest
 from mappings.selectors import app_get_for_request
-from trackerui.api_errors import body_read, declared_size_check, json_document_parse
-from trackerui.api_schema import FIELD_ERRORS_SCHEMA
+from trackerui.foundation.api_errors import body_read, declared_size_check, json_document_parse
+from trackerui.foundation.api_schema import FIELD_ERRORS_SCHEMA
 
 MAX_BODY_BYTES = 1024 * 1024
 MAX_EVENTS = 1000
@@ -176,7 +176,7 @@ class EventIngestView(APIView):
     throttle_scope = "ingest"
     # The one view an `ingest` API key may call (trackerui.accounts.authentication).
     accepts_ingest_keys = True
-    # Read by trackerui.api_errors, which checks the Content-Length before authentication.
+    # Read by trackerui.foundation.api_errors, which checks the Content-Length before authentication.
     max_body_bytes = MAX_BODY_BYTES
     parser_classes = [IngestBodyParser]
 

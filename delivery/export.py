@@ -2,9 +2,10 @@
 
 Rows are streamed as they are read, in keyset-ordered chunks (`selectors.delivery_records_in_chunks`),
 so memory stays flat however many rows match: the response never holds more than one chunk.
-The header is fixed. A cell that starts with `=`, `+`, `-` or `@` is prefixed with `'`, so a
-spreadsheet shows it as text instead of running it as a formula (a tracked event's id or
-name, and Chartboost's message, come from outside).
+The header is fixed. A cell whose first character other than a space is `=`, `+`, `-` or `@`
+(or their full-width forms), or that starts with a tab or a carriage return, is prefixed with
+`'`, so a spreadsheet shows it as text instead of running it as a formula (a tracked event's
+id or name, and Chartboost's message, come from outside).
 
 The view is a DRF view, though its path is a page's: it answers a signed-in user (session)
 or an API key (`Authorization: Bearer`, full scope), throttled like the API, and a filter
@@ -37,21 +38,26 @@ from delivery.models import Delivery
 from delivery.selectors import DeliveryRecord, deliveries_for_app, delivery_records_in_chunks
 from mappings.api import APP_ID_PARAMETER
 from mappings.selectors import app_get_for_request
-from trackerui.api_schema import ApiAutoSchema
+from trackerui.foundation.api_schema import ApiAutoSchema
 
 CSV_HEADER = (
     "created", "event_id", "event_name", "event_field", "status", "attempts", "last_attempt_at",
     "chartboost_status", "chartboost_message", "reason", "device",
 )
 EXPORT_CHUNK_SIZE = 1000
+# Spreadsheets skip leading spaces before a formula sign, and some read the full-width signs
+# (as typed with an East Asian input method) as the ASCII ones.
+FORMULA_SIGNS = ("=", "+", "-", "@", "\uff1d", "\uff0b", "\uff0d", "\uff20")
 # A tab or carriage return first also makes some spreadsheets read what follows as a formula,
 # and Chartboost's message and our reason are free text.
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+FORMULA_STARTS = ("\t", "\r")
 
 
 def spreadsheet_safe(cell: str) -> str:
     """`cell`, prefixed with `'` when a spreadsheet would read it as a formula."""
-    return f"'{cell}" if cell.startswith(FORMULA_STARTS) else cell
+    if cell.startswith(FORMULA_STARTS) or cell.lstrip(" ").startswith(FORMULA_SIGNS):
+        return f"'{cell}"
+    return cell
 
 
 def _time(value: datetime | None) -> str:

@@ -12,8 +12,8 @@ from typing import Any
 from django import forms
 from django.utils import timezone
 
-from trackerui.durations import duration_seconds
-from trackerui.validators import time_in_range
+from trackerui.foundation.durations import duration_seconds
+from trackerui.foundation.validators import time_in_range
 
 TIME_HELP = ("ISO-8601, UTC unless it says otherwise, e.g. 2025-03-01T00:00Z or 2025-03-01 14:30; "
              "or 1h, 24h, 7d for that long ago.")

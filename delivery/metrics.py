@@ -1,71 +1,22 @@
-"""Counters that are exact across processes and hosts, and the /metrics and /healthz figures.
+"""The /metrics and /healthz figures.
 
-Counters are rows (`MetricCounter`), added to by `counters_add` inside the transaction of
-what they count: ingestion's batch (`delivery/ingest/service.py`), and each write of
-answers (`delivery/outbox/state.py::answers_record`). Nothing is kept in a process's
-memory, so two web processes and two workers on two hosts read the same figures.
-Gauges (the backlog, the oldest due delivery, open circuits) are read when asked, from
-the rollups and each app's sending-state row, never from a scan of all deliveries.
+Counters are read from their rows (written by `delivery/counters.py`). Gauges (the backlog,
+the oldest due delivery, open circuits) are read when asked, from the rollups and each app's
+sending-state row, never from a scan of all deliveries.
 """
 
 from __future__ import annotations
 
-import bisect
-from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime
 
 from django.conf import settings
-from django.db import connection
 from django.db.models import Q, Sum
 from django.utils import timezone
 
-from delivery.bulk_insert import max_query_params
+from delivery.counters import ATTEMPTS, DURATION, DURATION_BUCKETS, INGESTED, REQUESTS, series
 from delivery.models import AppSendingState, Delivery, DeliveryDayRollup, MetricCounter, WorkerLease
-
-INGESTED = "cbtracker_ingested_events_total"
-ATTEMPTS = "cbtracker_attempts_total"
-REQUESTS = "cbtracker_requests_total"
-DURATION = "cbtracker_attempt_duration_seconds"
-# Request durations, in seconds: the histogram's upper bounds (+Inf is implied).
-DURATION_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 15)
-
-Series = tuple[str, str]
-
-
-def series(name: str, **labels: str) -> Series:
-    return name, ",".join(f'{key}="{value}"' for key, value in sorted(labels.items()))
-
-
-def duration_series(seconds: float) -> list[tuple[Series, int]]:
-    """What one request of `seconds` adds to the histogram: its bucket, the count and the sum (in ms)."""
-    index = bisect.bisect_left(DURATION_BUCKETS, seconds)
-    bucket = str(DURATION_BUCKETS[index]) if index < len(DURATION_BUCKETS) else "+Inf"
-    return [(series(f"{DURATION}_bucket", le=bucket), 1), (series(f"{DURATION}_count"), 1),
-            (series(f"{DURATION}_sum_ms"), round(seconds * 1000))]
-
-
-def counters_add(deltas: Counter[Series]) -> None:
-    """Add to each counter series, creating it as needed. Must run inside the counted write's transaction.
-
-    In key order, so concurrent writers lock the same rows in the same order.
-    """
-    changes = sorted((key, delta) for key, delta in deltas.items() if delta)
-    if not changes:
-        return
-    quote = connection.ops.quote_name
-    meta = MetricCounter._meta
-    table = quote(meta.db_table)
-    name, labels, value = (quote(meta.get_field(field).column) for field in ("name", "labels", "value"))
-    per_statement = max(1, max_query_params() // 3)
-    with connection.cursor() as cursor:
-        for start in range(0, len(changes), per_statement):
-            chunk = changes[start:start + per_statement]
-            cursor.execute(
-                f"INSERT INTO {table} ({name}, {labels}, {value}) VALUES {', '.join(['(%s, %s, %s)'] * len(chunk))} "
-                f"ON CONFLICT ({name}, {labels}) DO UPDATE SET {value} = {table}.{value} + EXCLUDED.{value}",
-                [param for (key, key_labels), delta in chunk for param in (key, key_labels, delta)],
-            )
+from delivery.outbox.dispatcher import LEASE_NAME
 
 
 @dataclass(frozen=True)
@@ -119,8 +70,6 @@ def _oldest_due_seconds(now: datetime, *, held: set[int]) -> float:
 
 def worker_seconds_since_seen(now: datetime) -> float | None:
     """Seconds since a qcluster last reported (its dispatcher loop renews its lease every second), or None."""
-    from delivery.outbox.dispatcher import LEASE_NAME
-
     seen = WorkerLease.objects.filter(name=LEASE_NAME).values_list("renewed_at", flat=True).first()
     return None if seen is None else max(0.0, (now - seen).total_seconds())
 

@@ -301,7 +301,7 @@ class RejectionRollup(models.Model):
 class MetricCounter(models.Model):
     """One Prometheus counter series, e.g. `cbtracker_attempts_total{outcome="delivered"}`.
 
-    Added to in the same transaction as what it counts (`delivery.metrics.counters_add`), so
+    Added to in the same transaction as what it counts (`delivery.counters.counters_add`), so
     /metrics is exact across any number of web and worker processes on any number of hosts.
     """
 

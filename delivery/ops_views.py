@@ -1,8 +1,10 @@
 """`/healthz` and `/metrics`: for load balancers, monitors and Prometheus (docs/design.md, "Operations").
 
 Both read only our own tables (and the broker, for its check), so any web process on any
-host answers the same. Neither needs a session; `/metrics` wants `METRICS_TOKEN` as a
-Bearer token when that is set.
+host answers the same. Neither needs a session. When `METRICS_TOKEN` is set, `/metrics` wants
+it as a Bearer token, and `/healthz` tells the public only the status and each check's pass
+or fail: the figures (backlog, paused apps, open circuits, the broker's kind, the worker's
+last report) come with the token.
 """
 
 from __future__ import annotations
@@ -63,6 +65,14 @@ def _backlog() -> dict[str, Any]:
             "open_circuits": backlog.open_circuits, "open_circuit_waiting": backlog.open_circuit_waiting}
 
 
+def _may_read_figures(request: HttpRequest) -> bool:
+    """Whether the request may see the figures: anyone without METRICS_TOKEN, else who sends it as a Bearer token."""
+    if not settings.METRICS_TOKEN:
+        return True
+    sent = request.headers.get("Authorization", "")
+    return hmac.compare_digest(sent.encode(), f"Bearer {settings.METRICS_TOKEN}".encode())
+
+
 @require_GET
 @never_cache
 def healthz(request: HttpRequest) -> JsonResponse:
@@ -70,17 +80,17 @@ def healthz(request: HttpRequest) -> JsonResponse:
     checks["worker"] = _timed(_worker) if checks["database"]["ok"] else {"ok": False, "error": "no database"}
     checks["backlog"] = _timed(_backlog) if checks["database"]["ok"] else {"ok": False, "error": "no database"}
     up = checks["database"]["ok"] and checks["broker"]["ok"] and checks["worker"]["ok"]
+    if not _may_read_figures(request):
+        checks = {name: {"ok": check["ok"]} for name, check in checks.items()}
     return JsonResponse({"status": "ok" if up else "down", "checks": checks}, status=200 if up else 503)
 
 
 @require_GET
 @never_cache
 def metrics(request: HttpRequest) -> HttpResponse:
-    if settings.METRICS_TOKEN:
-        sent = request.headers.get("Authorization", "")
-        if not hmac.compare_digest(sent.encode(), f"Bearer {settings.METRICS_TOKEN}".encode()):
-            response = HttpResponse("This endpoint wants Authorization: Bearer <METRICS_TOKEN>.\n", status=401,
-                                    content_type="text/plain; charset=utf-8")
-            response["WWW-Authenticate"] = 'Bearer realm="metrics"'
-            return response
+    if not _may_read_figures(request):
+        response = HttpResponse("This endpoint wants Authorization: Bearer <METRICS_TOKEN>.\n", status=401,
+                                content_type="text/plain; charset=utf-8")
+        response["WWW-Authenticate"] = 'Bearer realm="metrics"'
+        return response
     return HttpResponse(metrics_text(), content_type="text/plain; version=0.0.4; charset=utf-8")

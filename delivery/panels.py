@@ -1,7 +1,7 @@
 """What the app's pages need from delivery: the overview's history and rejections, the Deliveries
 tab's recover form, the Settings tab's test event result, and when a delivery's status panel polls.
 
-The app's overview and settings belong to the dashboard shell (`trackerui.views`); they ask
+The app's overview and settings belong to the dashboard shell (`trackerui.dashboard.views`); they ask
 this module for the delivery part of their context, so the shell stays a few lines and the
 delivery panels can change without touching it.
 """

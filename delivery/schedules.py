@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.db import connections
+from django_q.models import Schedule
 
 from delivery.history import retention
 from delivery.outbox import dispatcher
@@ -16,8 +17,6 @@ from delivery.outbox import dispatcher
 
 def schedules_install(**kwargs: Any) -> None:
     """post_migrate: make sure each schedule exists, as defined here (idempotent)."""
-    from django_q.models import Schedule
-
     using = kwargs.get("using", "default")
     # `migrate delivery` alone may run before django_q's tables exist; the full migrate comes back here.
     if Schedule._meta.db_table not in connections[using].introspection.table_names():

@@ -3,7 +3,7 @@ search across apps, one delivery with every attempt, and the actions retry, reco
 
 Each view checks access (another organization's app or delivery is a 404), reads its input
 with a form, calls one selector or service and renders or redirects. An action redirects to
-the tab where its form is, with its message at the top. Asked by htmx (trackerui/htmx.py),
+the tab where its form is, with its message at the top. Asked by htmx (trackerui/foundation/htmx.py),
 retry and recover answer with the part of the page that changed instead, in place.
 """
 
@@ -34,7 +34,7 @@ from delivery.selectors import deliveries_for_app, deliveries_for_organization, 
 from mappings.selectors import app_get_for_request
 from trackerui.accounts.decorators import organization_required
 from trackerui.accounts.selectors import organization_for_request
-from trackerui.htmx import is_htmx, vary_on_htmx
+from trackerui.foundation.htmx import is_htmx, vary_on_htmx
 
 DELIVERIES_PER_PAGE = 50
 

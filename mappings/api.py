@@ -1,146 +1,34 @@
-"""REST API for apps and their mappings.
+"""REST API for an app's mappings and its changes. (The apps themselves: trackerui/dashboard/api.py.)
 
 Each view checks access (another organization's object is a 404), reads its input
 with a small serializer that only checks types, and calls one service in
 `mappings.services`, where the model's `full_clean()` applies every rule, exactly as for
 the dashboard and the admin. Django validation errors become 400 field errors in
-`trackerui.api.exception_handler`.
+`trackerui.foundation.api.exception_handler`.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from django.db.models import QuerySet
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema, extend_schema_field
 from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from mappings.models import INT32_MAX, INT32_MIN, App, Mapping, Platform
-from mappings.selectors import app_changes, app_get_for_request, apps_for_organization, mapping_get_for_app
+from mappings.models import INT32_MAX, INT32_MIN, Mapping
+from mappings.selectors import app_changes, app_get_for_request, mapping_get_for_app
 from mappings.services import (
-    app_create,
-    app_update,
     mapping_create,
     mapping_delete,
     mapping_update,
 )
-from trackerui.accounts import roles
 from trackerui.accounts.audit import Action, ActorType, Source
-from trackerui.accounts.selectors import organization_for_request
-from trackerui.api import Pagination, paginated_response
+from trackerui.foundation.api import Pagination, paginated_response
 
 APP_ID_PARAMETER = OpenApiParameter("app_id", int, OpenApiParameter.PATH, description="The app's `id`.")
 MAPPING_ID_PARAMETER = OpenApiParameter("id", int, OpenApiParameter.PATH, description="The mapping's `id`.")
-
-
-class AppOutputSerializer(serializers.Serializer):
-    id = serializers.IntegerField()
-    name = serializers.CharField()
-    platform = serializers.ChoiceField(choices=Platform.choices)
-    chartboost_app_id = serializers.CharField()
-    chartboost_app_token_hint = serializers.CharField(
-        help_text="The last characters of the saved token. The token itself is never shown."
-    )
-    delivery_enabled = serializers.BooleanField()
-    s2s_confirmed = serializers.BooleanField()
-    created_at = serializers.DateTimeField()
-    updated_at = serializers.DateTimeField()
-
-
-class AppCreateInputSerializer(serializers.Serializer):
-    name = serializers.CharField(help_text="1–100 characters.")
-    platform = serializers.ChoiceField(choices=Platform.choices)
-    chartboost_app_id = serializers.CharField(help_text="24 hexadecimal characters.")
-    chartboost_app_token = serializers.CharField(
-        write_only=True, help_text="64 hexadecimal characters. Write-only: never returned."
-    )
-    delivery_enabled = serializers.BooleanField(default=True)
-    s2s_confirmed = serializers.BooleanField(default=False)
-
-
-class AppUpdateInputSerializer(AppCreateInputSerializer):
-    chartboost_app_token = serializers.CharField(
-        write_only=True,
-        allow_blank=True,
-        help_text="64 hexadecimal characters. Write-only. Leave it out (or send it blank) to keep the saved token.",
-    )
-
-
-# How the app views answer. The layer above (trackerui/api_apps.py) adds what apps cannot
-# know about themselves, such as the delivery circuit, by overriding both. (A comment, not
-# a docstring: drf-spectacular would show a docstring as every app operation's description.)
-class AppOutputMixin:
-    output_serializer_class: type[serializers.Serializer] = AppOutputSerializer
-
-    def apps_read(self, apps: QuerySet[App]) -> QuerySet[App]:
-        return apps
-
-
-@extend_schema(tags=["apps"])
-class AppListCreateApi(AppOutputMixin, APIView):
-    pagination_class = Pagination
-    owner_actions = {"POST": roles.CREATE_APPS}
-
-    @extend_schema(operation_id="apps_list", responses=AppOutputSerializer(many=True))
-    def get(self, request: Request) -> Response:
-        apps = apps_for_organization(organization_for_request(request)).order_by("name", "id")
-        return paginated_response(request=request, view=self, queryset=self.apps_read(apps),
-                                  serializer_class=self.output_serializer_class)
-
-    @extend_schema(
-        operation_id="apps_create",
-        request=AppCreateInputSerializer,
-        responses={201: AppOutputSerializer},
-        examples=[
-            OpenApiExample(
-                "An iOS game",
-                request_only=True,
-                value={
-                    "name": "Puzzle Quest (iOS)",
-                    "platform": "ios",
-                    "chartboost_app_id": "4f7aa26ef77659d869000003",
-                    "chartboost_app_token": "cb8b8abc2860ab0ffdfab6bce72270b1bf9c213c83190815f61c0ac5d03794ac",
-                },
-            ),
-        ],
-    )
-    def post(self, request: Request) -> Response:
-        serializer = AppCreateInputSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        app = app_create(organization=organization_for_request(request), **serializer.validated_data)
-        return Response(self.output_serializer_class(self.apps_read(App.objects.filter(pk=app.pk)).get()).data,
-                        status=status.HTTP_201_CREATED)
-
-
-@extend_schema(tags=["apps"], parameters=[APP_ID_PARAMETER])
-class AppDetailApi(AppOutputMixin, APIView):
-    """Read and change one app. Deleting it archives it, which reaches into delivery: see
-    `trackerui.api_apps`, which adds `delete` to this view and routes the URL."""
-
-    @extend_schema(operation_id="apps_retrieve", responses=AppOutputSerializer)
-    def get(self, request: Request, app_id: int) -> Response:
-        app = app_get_for_request(request, app_id)
-        return Response(self.output_serializer_class(self.apps_read(App.objects.filter(pk=app.pk)).get()).data)
-
-    @extend_schema(
-        operation_id="apps_partial_update",
-        request=AppUpdateInputSerializer(partial=True),
-        responses=AppOutputSerializer,
-        description="Members may change `name`, `delivery_enabled` and `s2s_confirmed`; changing "
-        "`chartboost_app_id` or `chartboost_app_token` takes an owner (or a full API key).",
-        examples=[OpenApiExample("Pause delivery", request_only=True, value={"delivery_enabled": False})],
-    )
-    def patch(self, request: Request, app_id: int) -> Response:
-        app = app_get_for_request(request, app_id)
-        serializer = AppUpdateInputSerializer(data=request.data, partial=True)
-        serializer.is_valid(raise_exception=True)
-        if roles.app_credentials_changed(app, serializer.validated_data):
-            roles.api_owner_check(request, roles.CHANGE_APP_CREDENTIALS)
-        app = app_update(app=app, **serializer.validated_data)
-        return Response(self.output_serializer_class(self.apps_read(App.objects.filter(pk=app.pk)).get()).data)
 
 
 class MappingOutputSerializer(serializers.Serializer):

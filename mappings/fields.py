@@ -18,7 +18,7 @@ from cryptography.fernet import InvalidToken
 from django.db import models
 from django.utils.deconstruct import deconstructible
 
-from trackerui import crypto
+from trackerui.foundation import crypto
 
 TOKEN_HINT_LENGTH = 9
 UNREADABLE_TOKEN_MESSAGE = (

@@ -19,7 +19,7 @@ from mappings.event_fields import EVENT_FIELD_CHOICES, EVENT_FIELDS, NON_SEQUENT
 from mappings.fields import EncryptedTextField, SecretHintField, UnlessSealed
 from trackerui.accounts.audit import AuditedRecords
 from trackerui.accounts.models import Organization
-from trackerui.validators import validate_no_control_characters
+from trackerui.foundation.validators import validate_no_control_characters
 
 # Integers are stored in IntegerField columns: 32-bit on PostgreSQL. SQLite would store
 # more, so the bound is a validator of its own, the same on every backend.

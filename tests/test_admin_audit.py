@@ -11,7 +11,7 @@ from tests.factories import MembershipFactory, UserFactory
 from tests.test_csp import _assert_strict
 from trackerui.accounts.models import Membership
 from trackerui.accounts.services import api_key_create, api_key_revoke, membership_set_role
-from trackerui.services import app_archive
+from trackerui.dashboard.services import app_archive
 
 
 def test_an_apps_history_lists_its_own_and_its_mappings_changes(staff_client: Client, app: App) -> None:

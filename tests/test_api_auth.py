@@ -22,7 +22,7 @@ from tests.api_helpers import api_client_for
 from tests.factories import PASSWORD, MembershipFactory, UserFactory
 from trackerui.accounts.models import Organization
 from trackerui.accounts.services import api_key_create, api_key_revoke
-from trackerui.api import exception_handler
+from trackerui.foundation.api import exception_handler
 
 CSRF_TOKEN = "a" * 32
 

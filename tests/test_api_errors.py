@@ -1,4 +1,4 @@
-"""trackerui/api_errors.py: every answer under /api/ is JSON, whatever happened and whatever DEBUG is."""
+"""trackerui/foundation/api_errors.py: every answer under /api/ is JSON, whatever happened and whatever DEBUG is."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from pytest_django import Settings
 from rest_framework.test import APIClient
 
 from mappings.models import App
-from trackerui.api_errors import DEFAULT_MAX_BODY_BYTES, SERVER_ERROR_DETAIL, JsonParser, PayloadTooLarge
+from trackerui.foundation.api_errors import DEFAULT_MAX_BODY_BYTES, SERVER_ERROR_DETAIL, JsonParser, PayloadTooLarge
 
 APPS = "/api/v1/apps/"
 
@@ -107,6 +107,29 @@ def test_a_body_over_the_limit_answers_413_before_authentication_and_content_typ
     assert "detail" in json_of(response)
 
 
+def test_a_query_string_over_4_kib_answers_414_json(api: APIClient, debug: bool) -> None:
+    assert api.get(APPS + "?q=" + "x" * 4094).status_code == 200
+    response = api.get(APPS + "?q=" + "x" * 4095)
+    assert response.status_code == 414
+    assert json_of(response) == {"detail": "The query string is over 4 KiB."}
+
+
+def test_a_header_over_8_kib_or_too_many_headers_answer_431_json(api: APIClient, debug: bool) -> None:
+    assert api.get(APPS, HTTP_X_PADDING="x" * 8192).status_code == 200
+    assert api.get(APPS, HTTP_X_PADDING="x" * 8193).status_code == 431
+    many = {f"HTTP_X_PADDING_{number}": "x" for number in range(101)}
+    response = api.get(APPS, **many)
+    assert response.status_code == 431
+    assert "headers are too large" in json_of(response)["detail"]
+
+
+def test_a_chunked_body_without_a_content_length_answers_411_json(api: APIClient, app: App, debug: bool) -> None:
+    response = api.generic("POST", f"/api/v1/apps/{app.pk}/events/", data=b"", content_type="application/json",
+                           HTTP_TRANSFER_ENCODING="chunked", CONTENT_LENGTH="")
+    assert response.status_code == 411
+    assert "Content-Length" in json_of(response)["detail"]
+
+
 def test_a_body_without_a_content_length_is_counted_as_it_is_read() -> None:
     with pytest.raises(PayloadTooLarge):
         JsonParser().parse(io.BytesIO(b" " * (DEFAULT_MAX_BODY_BYTES + 1) + b"{}"), "application/json", {})
@@ -145,7 +168,7 @@ def test_an_internal_error_answers_500_json_without_a_traceback(api: APIClient, 
     def broken(*args: Any, **kwargs: Any) -> None:
         raise RuntimeError("secret detail of the failure")
 
-    monkeypatch.setattr("mappings.api.apps_for_organization", broken)
+    monkeypatch.setattr("trackerui.dashboard.api.apps_for_organization", broken)
     response = api.get(APPS)
     assert response.status_code == 500
     assert json_of(response) == {"detail": SERVER_ERROR_DETAIL}

@@ -12,7 +12,7 @@ from delivery.models import Delivery
 from mappings.models import App
 from tests.factories import AppFactory, DeliveryFactory, TrackedEventFactory
 from trackerui.accounts.models import Organization
-from trackerui.services import app_archive
+from trackerui.dashboard.services import app_archive
 
 Status = Delivery.Status
 IFA = "b1c99c76f014428590cf3a5c99d9dfc6"

@@ -1,4 +1,4 @@
-"""Deleting an app archives it (trackerui/services.py `app_archive`, `DELETE /api/v1/apps/{app_id}/`)."""
+"""Deleting an app archives it (trackerui/dashboard/services.py `app_archive`, `DELETE /api/v1/apps/{app_id}/`)."""
 
 from __future__ import annotations
 

@@ -19,7 +19,7 @@ from trackerui.accounts.audit import Actor, Change, FieldChange
 from trackerui.accounts.models import ApiKey, Membership, Organization
 from trackerui.accounts.selectors import api_key_changes, membership_changes
 from trackerui.accounts.services import api_key_create, membership_set_role
-from trackerui.services import app_archive
+from trackerui.dashboard.services import app_archive
 
 
 def latest(app: App) -> Change:

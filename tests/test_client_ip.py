@@ -1,4 +1,5 @@
-"""The client's address behind PROXY_COUNT proxies (trackerui/client_ip.py), and the throttles that count by it."""
+"""The client's address behind PROXY_COUNT proxies (trackerui/foundation/client_ip.py), and the throttles
+that count by it."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from django.http import HttpRequest
 from django.test import Client, RequestFactory, override_settings
 from pytest_django import Settings
 
-from trackerui.client_ip import client_ip
+from trackerui.foundation.client_ip import client_ip
 
 
 def _request(remote_addr: str = "10.0.0.1", forwarded_for: str | None = None) -> HttpRequest:

@@ -1,4 +1,4 @@
-"""Every page's Content-Security-Policy (trackerui/settings.py, trackerui/api_docs.py): scripts and styles
+"""Every page's Content-Security-Policy (trackerui/settings.py, trackerui/foundation/api_docs.py): scripts and styles
 from our own files only, no inline <script> and no style= anywhere but Swagger UI's own page."""
 
 from __future__ import annotations

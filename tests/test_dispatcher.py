@@ -20,7 +20,8 @@ from pytest_django import DjangoAssertNumQueries, Settings
 
 from delivery.models import AppSendingState, Delivery, WorkerLease
 from delivery.outbox import dispatcher, state
-from delivery.outbox.claims import SEND_TASK, deliveries_dispatch_due, deliveries_kick
+from delivery.outbox.claims import SEND_TASK, deliveries_dispatch_due
+from delivery.outbox.dispatcher import deliveries_kick
 from delivery.sandbox import ChartboostSandbox
 from delivery.schedules import schedules_install
 from mappings.models import App
@@ -288,7 +289,7 @@ def test_a_tick_costs_the_same_however_large_a_paused_or_tripped_apps_backlog(ap
 
 
 def test_what_an_archived_app_still_has_waiting_ends_failed_at_the_next_tick(app: App) -> None:
-    from trackerui.services import app_archive
+    from trackerui.dashboard.services import app_archive
 
     app_archive(app=app)
     # As an ingest that raced the archiving would have left it.

@@ -7,7 +7,8 @@ from typing import Any
 import pytest
 from pytest_django import Settings
 
-from delivery.ingest.schema import CleanEvent, EventRejected, event_clean
+from delivery.ingest.schema import CleanEvent, event_clean
+from delivery.items import EventRejected
 from tests.factories import EventPayloadFactory
 
 NOW = 1_767_225_600  # 2026-01-01T00:00:00Z

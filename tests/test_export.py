@@ -92,6 +92,24 @@ def test_only_a_cell_starting_with_a_formula_sign_is_changed() -> None:
     assert spreadsheet_safe("\r=1") == "'\r=1"
 
 
+@pytest.mark.parametrize("cell", [" =1+2", "   @SUM(A1)", "\uff1dHYPERLINK(\"http://x\")", "\uff0b1", "\uff0d1",
+                                  "\uff20SUM(A1)", " \uff1d1"])
+def test_a_formula_behind_spaces_or_in_full_width_signs_is_prefixed_with_a_quote(
+    signed_in_client: Client, app: App, cell: str
+) -> None:
+    assert spreadsheet_safe(cell) == f"'{cell}"
+    DeliveryFactory(event__app=app, status=Status.FAILED, reason=cell)
+
+    (row,) = csv_rows(signed_in_client.get(export_url(app)))
+
+    assert row["reason"] == f"'{cell}"
+
+
+def test_spaces_before_plain_text_change_nothing() -> None:
+    assert spreadsheet_safe("  level 7") == "  level 7"
+    assert spreadsheet_safe(" a=1") == " a=1"
+
+
 def test_it_takes_the_lists_filters(signed_in_client: Client, app: App) -> None:
     wanted = DeliveryFactory(event__app=app, status=Status.FAILED, event_field=2, created_at=MARCH_10,
                              event__device="b1c99c76f014428590cf3a5c99d9dfc6")

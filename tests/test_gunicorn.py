@@ -15,7 +15,9 @@ import socket
 import subprocess
 import sys
 import time
+from collections import Counter
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from http.cookies import SimpleCookie
 from pathlib import Path
@@ -27,6 +29,8 @@ from django.contrib.auth.hashers import PBKDF2PasswordHasher
 
 from tests.factories import PASSWORD, UserFactory
 from tests.live_receiver import shared_database_url
+from trackerui.accounts.models import ApiKey, Organization
+from trackerui.accounts.services import api_key_create
 
 # Every test here is transactional, so that what a test writes is seen by gunicorn, and so that
 # pytest-django's reordering keeps them together and gunicorn starts once.
@@ -35,6 +39,8 @@ pytestmark = pytest.mark.django_db(transaction=True)
 HTTPS = {"X-Forwarded-Proto": "https"}
 # Where the simulated proxy would be, were it a real host: not us.
 PROXY_ELSEWHERE = "192.0.2.1"
+PARALLEL_LIMIT = 50
+PARALLEL_THREADS = 8
 
 
 @dataclass(frozen=True)
@@ -44,9 +50,16 @@ class Gunicorn:
 
 
 def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
+    """A port nothing listens on: the first free one of TEST_PORT_RANGE (e.g. 8400-8419) when set, else any."""
+    first, _, last = os.environ.get("TEST_PORT_RANGE", "0-0").partition("-")
+    for port in range(int(first), int(last or first) + 1):
+        with socket.socket() as probe:
+            try:
+                probe.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return probe.getsockname()[1]
+    pytest.fail(f"No free port in TEST_PORT_RANGE={os.environ['TEST_PORT_RANGE']}")
 
 
 def _production_env(port: int, static_root: Path) -> dict[str, str]:
@@ -88,19 +101,18 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
         pass
 
 
-@pytest.fixture(scope="module")
-def gunicorn(django_db_setup: None, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gunicorn]:
-    """`collectstatic`, then `gunicorn trackerui.wsgi` on the test database, one worker."""
-    workdir = tmp_path_factory.mktemp("gunicorn")
+def _start_gunicorn(workdir: Path, *, workers: int, **extra_env: str) -> Iterator[Gunicorn]:
+    """`collectstatic`, then `gunicorn trackerui.wsgi` on the test database, with the deployment's gunicorn.conf.py."""
     port = _free_port()
-    env = _production_env(port, workdir / "static")
+    env = {**_production_env(port, workdir / "static"), **extra_env}
     subprocess.run(
         [sys.executable, "manage.py", "collectstatic", "--noinput", "-v", "0"],
         cwd=settings.BASE_DIR, env=env, check=True, capture_output=True,
     )
     log = workdir / "gunicorn.log"
-    command = [sys.executable, "-m", "gunicorn", "trackerui.wsgi", "--bind", f"127.0.0.1:{port}", "--workers", "1",
-               "--forwarded-allow-ips", PROXY_ELSEWHERE]
+    command = [sys.executable, "-m", "gunicorn", "trackerui.wsgi", "--config", "gunicorn.conf.py",
+               "--bind", f"127.0.0.1:{port}",
+               "--workers", str(workers), "--forwarded-allow-ips", PROXY_ELSEWHERE]
     with open(log, "ab") as output:
         process = subprocess.Popen(command, cwd=settings.BASE_DIR, env=env, stdout=output, stderr=subprocess.STDOUT,
                                    start_new_session=True)
@@ -109,6 +121,19 @@ def gunicorn(django_db_setup: None, tmp_path_factory: pytest.TempPathFactory) ->
         yield Gunicorn(url=f"http://127.0.0.1:{port}", origin=f"https://127.0.0.1:{port}")
     finally:
         _stop(process)
+
+
+@pytest.fixture(scope="module")
+def gunicorn(django_db_setup: None, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gunicorn]:
+    """One worker, the deployment's settings."""
+    yield from _start_gunicorn(tmp_path_factory.mktemp("gunicorn"), workers=1)
+
+
+@pytest.fixture(scope="module")
+def gunicorn_limited(django_db_setup: None, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gunicorn]:
+    """Two workers, so two processes count every limit, with a small API rate."""
+    yield from _start_gunicorn(tmp_path_factory.mktemp("gunicorn-limited"), workers=2,
+                               API_THROTTLE_RATE=f"{PARALLEL_LIMIT}/min", PROXY_COUNT="1")
 
 
 def _get(gunicorn: Gunicorn, path: str, headers: dict[str, str] | None = None) -> requests.Response:
@@ -170,3 +195,57 @@ def test_signing_in_works_through_the_tls_proxy(gunicorn: Gunicorn) -> None:
     )
     assert response.status_code == 302, response.text
     assert response.headers["Location"] == "/apps/"
+
+
+def _within_one_minute_window() -> None:
+    """Wait for a fresh minute when less than 25 s of this one remain, so a burst falls in one fixed window."""
+    into_minute = time.time() % 60
+    if into_minute > 35:
+        time.sleep(60 - into_minute + 0.1)
+
+
+def test_parallel_calls_from_many_threads_to_two_workers_pass_at_most_the_limit(
+    gunicorn_limited: Gunicorn, organization: Organization
+) -> None:
+    _, raw_key = api_key_create(organization=organization, name="burst", scope=ApiKey.Scope.FULL)
+    headers = {**HTTPS, "Authorization": f"Bearer {raw_key}"}
+    _within_one_minute_window()
+
+    def call(_: int) -> requests.Response:
+        return requests.get(f"{gunicorn_limited.url}/api/v1/apps/", headers=headers, allow_redirects=False,
+                            timeout=30)
+
+    with ThreadPoolExecutor(max_workers=PARALLEL_THREADS) as pool:
+        answers = list(pool.map(call, range(4 * PARALLEL_LIMIT)))
+
+    statuses = Counter(answer.status_code for answer in answers)
+    assert statuses == {200: PARALLEL_LIMIT, 429: 3 * PARALLEL_LIMIT}, statuses
+    refused = next(answer for answer in answers if answer.status_code == 429)
+    assert 0 < int(refused.headers["Retry-After"]) <= 60
+    assert refused.headers["Content-Type"] == "application/json"
+
+
+def _api_answer(response: requests.Response) -> tuple[int, str]:
+    assert response.headers["Content-Type"] == "application/json", response.text[:200]
+    return response.status_code, response.json()["detail"]
+
+
+def test_a_long_query_string_under_the_api_answers_414_in_json(gunicorn: Gunicorn) -> None:
+    response = _get(gunicorn, "/api/v1/apps/?q=" + "x" * 5000, HTTPS)
+    status, detail = _api_answer(response)
+    assert status == 414 and "query string" in detail
+
+
+def test_a_large_header_under_the_api_answers_431_in_json(gunicorn: Gunicorn) -> None:
+    response = _get(gunicorn, "/api/v1/apps/", {**HTTPS, "X-Padding": "x" * 100_000})
+    status, detail = _api_answer(response)
+    assert status == 431 and "headers" in detail
+
+
+def test_a_chunked_body_without_a_content_length_answers_411_in_json(gunicorn: Gunicorn) -> None:
+    chunks = (part for part in [b'{"events": ', b"[]}"])
+    response = requests.post(f"{gunicorn.url}/api/v1/apps/1/events/", data=chunks, allow_redirects=False, timeout=10,
+                             headers={**HTTPS, "Content-Type": "application/json"})
+    assert response.request.headers["Transfer-Encoding"] == "chunked"
+    status, detail = _api_answer(response)
+    assert status == 411 and "Content-Length" in detail

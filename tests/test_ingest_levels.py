@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 
-from delivery.ingest.levels import LevelClaim, device_levels_claim, event_items, track_item
-from delivery.ingest.schema import EventRejected
+from delivery.ingest.levels import LevelClaim, device_levels_claim, event_items
+from delivery.items import EventRejected, track_item
 from delivery.models import DeviceLevel
 from mappings.models import App, Mapping
 from tests.factories import MappingFactory

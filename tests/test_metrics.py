@@ -106,6 +106,32 @@ def test_health_is_ok_while_a_worker_reports_and_says_each_checks_figures(client
     assert body["checks"]["broker"]["kind"]
 
 
+def test_with_a_metrics_token_the_public_health_says_only_pass_or_fail(
+    settings: Settings, client: Client, db: None
+) -> None:
+    settings.METRICS_TOKEN = "s3cret-scrape-token"
+    worker_reported(seconds_ago=2)
+
+    public = client.get("/healthz")
+    wrong = client.get("/healthz", HTTP_AUTHORIZATION="Bearer wrong")
+    scraper = client.get("/healthz", HTTP_AUTHORIZATION="Bearer s3cret-scrape-token")
+
+    assert public.status_code == wrong.status_code == 200
+    expected = {"status": "ok", "checks": {name: {"ok": True} for name in ("database", "broker", "worker", "backlog")}}
+    assert public.json() == wrong.json() == expected
+    assert scraper.json()["checks"]["broker"]["kind"]
+    assert scraper.json()["checks"]["backlog"]["waiting"] == 0
+
+
+def test_with_a_metrics_token_the_public_health_still_says_down(settings: Settings, client: Client, db: None) -> None:
+    settings.METRICS_TOKEN = "s3cret-scrape-token"
+    worker_reported(seconds_ago=600)
+    response = client.get("/healthz")
+    assert response.status_code == 503
+    assert response.json()["status"] == "down"
+    assert response.json()["checks"]["worker"] == {"ok": False}
+
+
 def test_health_is_down_once_no_worker_has_reported_for_the_stale_time(
     settings: Settings, client: Client, db: None
 ) -> None:

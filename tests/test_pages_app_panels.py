@@ -13,7 +13,7 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from pytest_django import DjangoAssertNumQueries
 
-from delivery.history.health import app_health
+from delivery.health import app_health
 from delivery.ingest.service import events_ingest
 from delivery.models import Delivery
 from delivery.outbox.recovery import delivery_retry

@@ -170,7 +170,7 @@ def test_recover_with_nothing_failed_queues_nothing(
 
 
 def test_an_archived_apps_failed_deliveries_are_not_sent_again(app: App) -> None:
-    from trackerui.services import app_archive
+    from trackerui.dashboard.services import app_archive
 
     failed = DeliveryFactory(event__app=app, status=Status.FAILED, next_attempt_at=None)
     app_archive(app=app)

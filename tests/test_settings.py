@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from trackerui import settings
+from trackerui.foundation import env
 
 
 def start_up_with(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
@@ -90,9 +91,9 @@ def test_check_deploy_reports_nothing_with_production_settings() -> None:
 
 def test_durations_accept_units(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("RETRY_MAX_AGE", "72h")
-    assert settings.env_duration("RETRY_MAX_AGE", "1s") == 72 * 3600
+    assert env.env_duration("RETRY_MAX_AGE", "1s") == 72 * 3600
     monkeypatch.setenv("RETRY_MAX_AGE", "90")
-    assert settings.env_duration("RETRY_MAX_AGE", "1s") == 90
+    assert env.env_duration("RETRY_MAX_AGE", "1s") == 90
 
 
 def test_sqlite_runs_in_wal_mode(db: None) -> None:

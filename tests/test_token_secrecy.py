@@ -16,8 +16,8 @@ from rest_framework.test import APIClient
 from mappings.models import App, Mapping
 from tests.factories import EventNameFactory, MappingFactory, UserFactory
 from tests.test_app_rules import GOOD as GOOD_APP
-from trackerui import crypto
 from trackerui.accounts.models import ApiKey, Membership
+from trackerui.foundation import crypto
 
 RAW_TOKEN = "5e8a0c37d1f94b62a7c3e9d05b18f4a26c9e3d71b04f8a25e6c1d93f07b4a8c2"
 REPLACEMENT_TOKEN = "d4c3b2a1" * 8

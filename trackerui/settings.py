@@ -6,95 +6,14 @@ A bad value stops start-up with a message that names the variable.
 import base64
 import hashlib
 import os
-from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
-from trackerui.durations import duration_seconds
+from trackerui.foundation.env import env_bool, env_choice, env_duration, env_float, env_int, env_list, env_rate, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent
-
-
-def env_str(name: str, default: str | None = None) -> str:
-    value = os.environ.get(name, default)
-    if value is None:
-        raise ImproperlyConfigured(f"The environment variable {name} is required.")
-    return value
-
-
-def env_bool(name: str, default: bool) -> bool:
-    raw = os.environ.get(name)
-    if raw is None or raw == "":
-        return default
-    lowered = raw.strip().lower()
-    if lowered in {"1", "true", "yes", "on"}:
-        return True
-    if lowered in {"0", "false", "no", "off"}:
-        return False
-    raise ImproperlyConfigured(f"{name}={raw!r} is not a boolean: use true or false.")
-
-
-def env_int(name: str, default: int, *, minimum: int = 0, maximum: int | None = None) -> int:
-    raw = os.environ.get(name)
-    if raw is None or raw == "":
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise ImproperlyConfigured(f"{name}={raw!r} is not a whole number.") from None
-    if value < minimum:
-        raise ImproperlyConfigured(f"{name}={raw!r} must be at least {minimum}.")
-    if maximum is not None and value > maximum:
-        raise ImproperlyConfigured(f"{name}={raw!r} must be at most {maximum}.")
-    return value
-
-
-def env_float(name: str, default: float, *, minimum: float) -> float:
-    raw = os.environ.get(name)
-    if raw is None or raw == "":
-        return default
-    try:
-        value = float(raw)
-    except ValueError:
-        raise ImproperlyConfigured(f"{name}={raw!r} is not a number.") from None
-    if not value >= minimum:
-        raise ImproperlyConfigured(f"{name}={raw!r} must be at least {minimum}.")
-    return value
-
-
-def env_duration(name: str, default: str) -> int:
-    """A duration in seconds, written as 3600, 3600s, 90m, 72h or 3d."""
-    raw = os.environ.get(name) or default
-    try:
-        return duration_seconds(raw)
-    except ValueError as error:
-        raise ImproperlyConfigured(f"{name}={raw!r} {error}") from None
-
-
-def env_rate(name: str, default: str) -> str:
-    """A DRF throttle rate: a whole number per second, minute, hour or day, e.g. 1200/min."""
-    raw = os.environ.get(name) or default
-    count, _, period = raw.strip().partition("/")
-    if not (count.isdigit() and int(count) > 0 and period[:1].lower() in {"s", "m", "h", "d"}):
-        raise ImproperlyConfigured(
-            f"{name}={raw!r} is not a rate: use e.g. 1200/min, 600/second, 50000/hour or 1000/day."
-        )
-    return raw.strip()
-
-
-def env_choice(name: str, default: str, choices: tuple[str, ...]) -> str:
-    raw = os.environ.get(name) or default
-    value = raw.strip().upper()
-    if value not in choices:
-        raise ImproperlyConfigured(f"{name}={raw!r} must be one of {', '.join(choices)}.")
-    return value
-
-
-def env_list(name: str, default: str) -> list[str]:
-    """A comma-separated list, blanks dropped."""
-    return [item.strip() for item in env_str(name, default).split(",") if item.strip()]
 
 
 LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1", "::1", "[::1]", "testserver"})
@@ -166,10 +85,10 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "django_q",
-    "axes",
     "csp",
     "simple_history",
     "trackerui",
+    "trackerui.dashboard",
     "trackerui.accounts",
     "mappings",
     "delivery",
@@ -177,7 +96,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     # First, so every answer under /api/ passes it on the way out and leaves as JSON.
-    "trackerui.api_errors.ApiErrorsMiddleware",
+    "trackerui.foundation.api_errors.ApiErrorsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     # Right after SecurityMiddleware, as WhiteNoise asks: static files get the security
     # headers and skip the rest of the stack.
@@ -192,8 +111,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
-    # Last, as django-axes asks: it turns a locked-out sign-in into the lockout page.
-    "axes.middleware.AxesMiddleware",
+    # Turns a sign-in refused by the sign-in limits into the lockout page.
+    "trackerui.accounts.sign_in_throttle.SignInLockoutMiddleware",
 ]
 
 ROOT_URLCONF = "trackerui.urls"
@@ -276,26 +195,15 @@ STORAGES = {
 WHITENOISE_USE_FINDERS = DEBUG
 WHITENOISE_AUTOREFRESH = DEBUG
 
-# Sign-in throttling (django-axes, trackerui/accounts/sign_in_throttle.py): after 10 failed
-# sign-ins within 15 minutes, for one username or from one client address, that username or
-# address is refused for 15 minutes, on the dashboard and in the admin alike. Attempts live in
-# the database, shared by every process; the address is the one behind our proxies, so one
-# client behind a proxy is locked out, not everyone.
-AUTHENTICATION_BACKENDS = [
-    "trackerui.accounts.sign_in_throttle.SignInThrottleBackend",
-    "django.contrib.auth.backends.ModelBackend",
-]
-AXES_ENABLED = env_bool("AXES_ENABLED", True)
-AXES_FAILURE_LIMIT = env_int("SIGN_IN_FAILURE_LIMIT", 10, minimum=1)
-AXES_COOLOFF_TIME = timedelta(minutes=env_int("SIGN_IN_LOCKOUT_MINUTES", 15, minimum=1))
-# Each list is counted on its own: a username, whatever the address; an address, whatever the username.
-AXES_LOCKOUT_PARAMETERS = [["username"], ["ip_address"]]
-AXES_CLIENT_IP_CALLABLE = "trackerui.client_ip.client_ip"
-AXES_LOCKOUT_CALLABLE = "trackerui.accounts.sign_in_throttle.lockout_response"
-# The lockout lasts its 15 minutes from the failure that started it: tries during it do not extend it.
-AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
-# Only failures count: a success would let an attacker with one account reset their address's count.
-AXES_RESET_ON_SUCCESS = False
+# Sign-in throttling (trackerui/accounts/sign_in_throttle.py), on the shared atomic counter:
+# after 10 failed sign-ins within a 15-minute window for one username from one client address,
+# or from one address, that pair or address is refused for 15 minutes, on the dashboard and in
+# the admin alike. Failures for one username from many addresses only slow its sign-ins by
+# SIGN_IN_SLOWDOWN_SECONDS and tell its user by e-mail, so nobody can lock another user out.
+AUTHENTICATION_BACKENDS = ["trackerui.accounts.sign_in_throttle.SignInThrottleBackend"]
+SIGN_IN_FAILURE_LIMIT = env_int("SIGN_IN_FAILURE_LIMIT", 10, minimum=1)
+SIGN_IN_LOCKOUT_MINUTES = env_int("SIGN_IN_LOCKOUT_MINUTES", 15, minimum=1)
+SIGN_IN_SLOWDOWN_SECONDS = env_float("SIGN_IN_SLOWDOWN_SECONDS", 1.0, minimum=0.0)
 
 # Password-reset mails per hour (trackerui/accounts/password_reset_limits.py), counted in the shared cache.
 PASSWORD_RESET_LIMIT_PER_ADDRESS = env_int("PASSWORD_RESET_LIMIT_PER_ADDRESS", 5, minimum=1)
@@ -324,7 +232,7 @@ for origin in CSRF_TRUSTED_ORIGINS:
 if env_bool("TRUST_X_FORWARDED_PROTO", False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 # How many proxies append to X-Forwarded-For in front of us; the client's address is the one
-# the outermost of them saw (trackerui/client_ip.py). 0 ignores the header, which a client can forge.
+# the outermost of them saw (trackerui/foundation/client_ip.py). 0 ignores the header, which a client can forge.
 PROXY_COUNT = env_int("PROXY_COUNT", 0, minimum=0, maximum=10)
 
 SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", not DEBUG)
@@ -339,7 +247,7 @@ X_FRAME_OPTIONS = "DENY"
 # Content-Security-Policy (django-csp): scripts and styles come from our own static files only,
 # never inline, so an injected <script> or style= does nothing. Charts are SVG with attributes
 # and classes. The API docs page alone adds inline styles, which Swagger UI injects
-# (trackerui/api_docs.py).
+# (trackerui/foundation/api_docs.py).
 CONTENT_SECURITY_POLICY = {
     "DIRECTIVES": {
         "default-src": ["'self'"],
@@ -438,15 +346,15 @@ REST_FRAMEWORK = {
         "trackerui.accounts.authentication.IsOrganizationMember",
         "trackerui.accounts.roles.OwnerPermission",
     ],
-    "DEFAULT_PAGINATION_CLASS": "trackerui.api.Pagination",
-    "DEFAULT_SCHEMA_CLASS": "trackerui.api_schema.ApiAutoSchema",
+    "DEFAULT_PAGINATION_CLASS": "trackerui.foundation.api.Pagination",
+    "DEFAULT_SCHEMA_CLASS": "trackerui.foundation.api_schema.ApiAutoSchema",
     # The API speaks JSON only; /api/docs/ is the interactive view of it.
-    # (With our limits on size and nesting: trackerui/api_errors.py.)
-    "DEFAULT_PARSER_CLASSES": ["trackerui.api_errors.JsonParser"],
+    # (With our limits on size and nesting: trackerui/foundation/api_errors.py.)
+    "DEFAULT_PARSER_CLASSES": ["trackerui.foundation.api_errors.JsonParser"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "EXCEPTION_HANDLER": "trackerui.api.exception_handler",
+    "EXCEPTION_HANDLER": "trackerui.foundation.api.exception_handler",
     # One throttle class for every view; the view's `throttle_scope` picks the rate.
-    "DEFAULT_THROTTLE_CLASSES": ["trackerui.api.ApiKeyRateThrottle"],
+    "DEFAULT_THROTTLE_CLASSES": ["trackerui.accounts.api_access.ApiKeyRateThrottle"],
     "DEFAULT_THROTTLE_RATES": {
         "api": env_rate("API_THROTTLE_RATE", "1200/min"),
         "ingest": env_rate("INGEST_THROTTLE_RATE", "600/second"),

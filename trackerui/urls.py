@@ -9,9 +9,8 @@ from django.templatetags.static import static
 from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView
 
-from trackerui import api_apps
-from trackerui.api_docs import ApiDocsView
-from trackerui.api_errors import api_not_found
+from trackerui.foundation.api_docs import ApiDocsView
+from trackerui.foundation.api_errors import api_not_found
 
 
 def home(request: HttpRequest) -> HttpResponseRedirect:
@@ -25,10 +24,7 @@ def favicon(request: HttpRequest) -> HttpResponseRedirect:
 
 
 api_v1 = [
-    # Here, not in mappings.api_urls: an app's answer carries its delivery circuit, and
-    # deleting an app archives it, which fails its deliveries (trackerui/api_apps.py).
-    path("apps/", api_apps.AppListCreateApi.as_view(), name="api-app-list"),
-    path("apps/<int:app_id>/", api_apps.AppDetailApi.as_view(), name="api-app-detail"),
+    path("", include("trackerui.dashboard.api_urls")),
     path("", include("mappings.api_urls")),
     path("", include("delivery.api_urls")),
 ]
@@ -37,8 +33,7 @@ urlpatterns = [
     path("", home, name="home"),
     path("accounts/", include("trackerui.accounts.urls")),
     path("settings/", include("trackerui.accounts.settings_urls")),
-    path("", include("trackerui.dashboard_urls")),
-    path("", include("mappings.urls")),
+    path("", include("trackerui.dashboard.urls")),
     path("", include("delivery.urls")),
     path("api/v1/", include(api_v1)),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
@@ -46,9 +41,9 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("favicon.ico", favicon),
     # Last: any other /api/ path is a JSON 404, even with DEBUG on, where Django's own
-    # 404 page would bypass handler404 (trackerui/api_errors.py).
+    # 404 page would bypass handler404 (trackerui/foundation/api_errors.py).
     re_path(r"^api/", api_not_found),
 ]
 
 # JSON for /api/ 404s raised outside the API views, the dashboard page elsewhere.
-handler404 = "trackerui.api_errors.not_found"
+handler404 = "trackerui.foundation.api_errors.not_found"

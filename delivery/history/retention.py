@@ -30,6 +30,8 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import Exists, OuterRef
 from django.utils import timezone
+from django_q.conf import Conf
+from django_q.tasks import async_task
 
 from delivery.models import Attempt, Delivery, TrackedEvent
 
@@ -138,9 +140,6 @@ def deliveries_prune_scheduled() -> PruneResult:
     A task that outlives django-q2's `timeout` is killed, so the run stops starting batches
     at half of it and queues a follow-up run for the rest.
     """
-    from django_q.conf import Conf
-    from django_q.tasks import async_task
-
     budget = Conf.TIMEOUT / 2 if Conf.TIMEOUT else None
     result = deliveries_prune(older_than_seconds=retention_seconds(), time_budget_seconds=budget)
     logger.info("Pruned %d deliveries, %d attempts and %d tracked events%s.", result.deliveries, result.attempts,

@@ -24,8 +24,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from delivery.history.retention import retention_seconds
+from delivery.items import EventRejected
 from mappings.models import Platform
-from trackerui.validators import CONTROL_CHARACTERS, CONTROL_CHARACTERS_MESSAGE
+from trackerui.foundation.validators import CONTROL_CHARACTERS, CONTROL_CHARACTERS_MESSAGE
 
 MAX_EVENT_ID_LENGTH = 128
 MAX_NAME_LENGTH = 255
@@ -50,14 +51,6 @@ REQUIRED = "This field is required."
 # The sender's event_id is kept exactly as sent: it is only ever compared with itself.
 _STRIPPED = frozenset({"name", "platform"})
 NOT_NULL = "This field may not be null."
-
-
-class EventRejected(Exception):
-    """The event breaks a rule; `errors` is `{"field": ["message", ...]}`."""
-
-    def __init__(self, errors: dict[str, list[str]]) -> None:
-        super().__init__(errors)
-        self.errors = errors
 
 
 @dataclass(frozen=True, slots=True)

@@ -20,12 +20,13 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from delivery.bulk_insert import max_query_params, rows_insert
+from delivery.counters import INGESTED, counters_add, series
 from delivery.history.rejections import RejectionTally, rejections_count
 from delivery.ingest.levels import LevelClaim, device_levels_claim, event_items
-from delivery.ingest.schema import CleanEvent, EventRejected, event_clean
-from delivery.metrics import INGESTED, counters_add, series
+from delivery.ingest.schema import CleanEvent, event_clean
+from delivery.items import EventRejected
 from delivery.models import Delivery, EventName, TrackedEvent
-from delivery.outbox.claims import deliveries_kick
+from delivery.outbox.dispatcher import deliveries_kick
 from delivery.outbox.state import NewDelivery, deliveries_create
 from mappings.models import App, Mapping
 from mappings.selectors import active_mappings_by_event_name

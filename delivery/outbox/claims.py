@@ -7,7 +7,8 @@ a row. A message that is lost, or a worker that dies, only delays a delivery unt
 lease runs out; then the dispatcher claims it again.
 
 Two ways in:
-- `deliveries_kick(ids)`, after ingest, retry and recover commit: claim those rows now.
+- `deliveries_queue_now(ids)`, after ingest, retry and recover commit (through the
+  dispatcher's `deliveries_kick`): claim those rows now.
 - `deliveries_dispatch_due()`, every dispatcher tick: pick the apps whose due hint has
   come and that may send (delivery on, not archived, not paused, circuit closed, or open
   with a probe due), then claim each app's due rows through the index on the delivery
@@ -64,18 +65,14 @@ def _apps_sending(app_ids: set[int], now: datetime) -> set[int]:
     return enabled - circuit.apps_held_back(enabled, now)
 
 
-def deliveries_kick(delivery_ids: list[int]) -> int:
+def deliveries_queue_now(delivery_ids: list[int]) -> int:
     """Claim the given deliveries, if still due and their app may send, and queue them now.
 
-    Returns how many batches were queued. Also makes sure the dispatcher runs, which sends
-    whatever is left here on time. The claims commit before any message is queued: a
-    broker that is not our database (Redis) could otherwise hand a worker a token it
-    cannot see yet.
+    Returns how many batches were queued. The claims commit before any message is queued:
+    a broker that is not our database (Redis) could otherwise hand a worker a token it
+    cannot see yet. `delivery.outbox.dispatcher.deliveries_kick` calls it, after making sure
+    the dispatcher runs.
     """
-    # Imported here: the dispatcher builds on this module's claims.
-    from delivery.outbox.dispatcher import dispatcher_ensure
-
-    dispatcher_ensure()
     now = timezone.now()
     due = _due_events(delivery_ids, now)
     allowed = _apps_sending({app_id for app_id, _ in due.values()}, now)

@@ -16,7 +16,7 @@ has lost the lease stops. A loop that dies stops renewing, and its lease lapses 
 seconds.
 
 What starts a loop, and replaces a dead one:
-- `dispatcher_ensure()` is called with every kick (`delivery.outbox.claims.deliveries_kick`,
+- `dispatcher_ensure()` is called with every kick (`deliveries_kick`,
   i.e. whenever deliveries are created or sent again). It costs one indexed read while a
   loop is alive. When the lease has lapsed it queues a new loop, at most one per
   `START_WINDOW_SECONDS`, by taking the "dispatcher-start" row first.
@@ -45,7 +45,7 @@ from django_q.conf import Conf
 from django_q.tasks import async_task
 
 from delivery.models import WorkerLease
-from delivery.outbox.claims import deliveries_dispatch_due
+from delivery.outbox.claims import deliveries_dispatch_due, deliveries_queue_now
 from delivery.outbox.state import new_lease_token
 
 logger = logging.getLogger(__name__)
@@ -94,6 +94,15 @@ def dispatcher_ensure(*, after_restart: bool = False) -> bool:
             # With the ORM broker the message commits together with the start row.
             async_task(RUN_TASK, task_name=f"dispatcher-{new_lease_token()[:12]}", group="dispatcher")
     return bool(won)
+
+
+def deliveries_kick(delivery_ids: list[int]) -> int:
+    """Claim the given deliveries and queue them now; returns how many batches were queued.
+
+    Also makes sure the dispatcher runs, which sends whatever is left here on time.
+    """
+    dispatcher_ensure()
+    return deliveries_queue_now(delivery_ids)
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,7 @@ from django.db import transaction
 from django.db.models import QuerySet
 
 from delivery.models import Delivery
-from delivery.outbox.claims import deliveries_kick
+from delivery.outbox.dispatcher import deliveries_kick
 from delivery.outbox.state import deliveries_restart_failed
 from mappings.models import App
 

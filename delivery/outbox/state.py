@@ -39,8 +39,8 @@ from django.utils import timezone
 
 from delivery import chartboost
 from delivery.bulk_insert import rows_insert, rows_update
+from delivery.counters import ATTEMPTS, REQUESTS, Series, counters_add, duration_series, series
 from delivery.history.rollups import RollupKey, rollup_key, rollups_adjust
-from delivery.metrics import ATTEMPTS, REQUESTS, Series, counters_add, duration_series, series
 from delivery.models import AppSendingState, Attempt, Delivery
 from delivery.outbox import circuit
 from mappings.models import App

@@ -15,22 +15,21 @@ a clear refusal, nothing sent, when the app's token cannot be decrypted.
 
 from __future__ import annotations
 
-import math
 import time
 from dataclasses import asdict, dataclass
 from typing import Any
 
 from django.conf import settings
-from django.core.cache import cache
 
 from delivery import chartboost
-from delivery.ingest.levels import track_item
+from delivery.items import track_item
 from delivery.models import Delivery, TrackedEvent
 from delivery.outbox import sending
 from delivery.outbox.circuit import TEST_EVENT
 from delivery.outbox.state import app_verdicts_note, token_unreadable_note, tokens_readable_note
 from mappings.fields import SecretUnreadable, secret_fingerprint
 from mappings.models import App, Mapping, Platform
+from trackerui.foundation.rate_limits import Rate, rate_limit_hit
 
 TEST_EVENT_LABEL = "CB Tracker test event"
 TEST_EVENT_FIELD = 5
@@ -127,30 +126,19 @@ def test_event_send(*, app: App) -> TestEventResult:
 
 
 def _rate_limit_take(app: App) -> None:
-    """Count one test event for the app in the current minute, in the cache every process shares
-    (Redis or a database table, trackerui/settings.py); TestEventLimited once over the limit.
+    """Count one test event for the app in the current minute, on the counter every limit shares
+    (trackerui/foundation/rate_limits.py); TestEventLimited once over the limit.
 
     Each test event is a real request to Chartboost that the customer triggers by hand, so a few a
     minute are plenty; the limit keeps a stuck button or a script from hammering Chartboost in our name.
     """
     limit = settings.TEST_EVENTS_PER_MINUTE
-    now = time.time()
-    window = int(now // RATE_WINDOW_SECONDS)
-    key = f"test-event:{app.pk}:{window}"
-    # Fixed windows named by their start: every process counts into the same key, and it expires by itself.
-    cache.add(key, 0, timeout=2 * RATE_WINDOW_SECONDS)
-    try:
-        count = cache.incr(key)
-    except ValueError:
-        # Evicted between add and incr: this one starts the count again.
-        cache.add(key, 1, timeout=2 * RATE_WINDOW_SECONDS)
-        count = 1
-    if count > limit:
-        retry_after = max(1, math.ceil((window + 1) * RATE_WINDOW_SECONDS - now))
+    hit = rate_limit_hit(f"test-event:{app.pk}", Rate(limit=limit, window_seconds=RATE_WINDOW_SECONDS))
+    if not hit.allowed:
         noun = "test event" if limit == 1 else "test events"
         raise TestEventLimited(
-            f"This app may send {limit} {noun} a minute, and has sent them: try again in {retry_after} s.",
-            retry_after=retry_after,
+            f"This app may send {limit} {noun} a minute, and has sent them: try again in {hit.retry_after} s.",
+            retry_after=hit.retry_after,
         )
 
 

@@ -4,11 +4,28 @@ import django.core.validators
 import django.db.models.deletion
 import django.utils.timezone
 import simple_history.models
-import trackerui.validators
+import trackerui.foundation.validators
 from django.conf import settings
 from django.db import migrations, models
 
-from mappings.fields import SecretUnreadable, secret_reveal, token_hint
+from cryptography.fernet import Fernet, InvalidToken, MultiFernet
+
+
+# Frozen here, as of this migration, rather than imported from mappings.fields, so that a later
+# change or rename there cannot break a fresh install: the hint of a stored token, whether the
+# field hands it over sealed (an object with its `ciphertext`) or as text; blank when no key in
+# TOKEN_ENCRYPTION_KEY opens it.
+def _token_hint(stored: object) -> str:
+    ciphertext = getattr(stored, "ciphertext", None)
+    if ciphertext is None:
+        token = str(stored or "")
+    else:
+        keys = MultiFernet([Fernet(key.encode()) for key in settings.TOKEN_ENCRYPTION_KEYS])
+        try:
+            token = keys.decrypt(ciphertext.encode()).decode()
+        except InvalidToken:
+            return ""
+    return f"…{token[-9:]}" if token else ""
 
 
 def baseline(apps, schema_editor):
@@ -25,10 +42,7 @@ def baseline(apps, schema_editor):
                           source="system")
             if model_name == "App":
                 # The hint column of App comes in 0005; here the saved token is read back sealed.
-                try:
-                    row.chartboost_app_token_hint = token_hint(secret_reveal(obj.chartboost_app_token or ""))
-                except SecretUnreadable:
-                    row.chartboost_app_token_hint = ""
+                row.chartboost_app_token_hint = _token_hint(obj.chartboost_app_token)
             rows.append(row)
         history.objects.bulk_create(rows)
 
@@ -49,7 +63,7 @@ class Migration(migrations.Migration):
                 ('actor_type', models.CharField(choices=[('user', 'User'), ('api_key', 'API key'), ('system', 'System')], max_length=10)),
                 ('actor_name', models.CharField(max_length=150)),
                 ('source', models.CharField(choices=[('dashboard', 'Dashboard'), ('api', 'API'), ('admin', 'Admin'), ('system', 'System')], max_length=10)),
-                ('name', models.CharField(max_length=100, validators=[trackerui.validators.validate_no_control_characters])),
+                ('name', models.CharField(max_length=100, validators=[trackerui.foundation.validators.validate_no_control_characters])),
                 ('platform', models.CharField(choices=[('ios', 'iOS'), ('android', 'Android'), ('amazon', 'Amazon')], error_messages={'invalid_choice': 'Platform must be ios, android or amazon (got %(value)r).'}, max_length=10)),
                 ('chartboost_app_id', models.CharField(max_length=24, validators=[django.core.validators.RegexValidator('^[0-9a-fA-F]{24}\\Z', 'A Chartboost app ID is 24 hexadecimal characters, e.g. 4f7aa26ef77659d869000003.')], verbose_name='Chartboost app ID')),
                 ('delivery_enabled', models.BooleanField(default=True, help_text='When off, new deliveries wait as pending and go out once it is back on.')),
@@ -79,15 +93,15 @@ class Migration(migrations.Migration):
                 ('actor_type', models.CharField(choices=[('user', 'User'), ('api_key', 'API key'), ('system', 'System')], max_length=10)),
                 ('actor_name', models.CharField(max_length=150)),
                 ('source', models.CharField(choices=[('dashboard', 'Dashboard'), ('api', 'API'), ('admin', 'Admin'), ('system', 'System')], max_length=10)),
-                ('event_name', models.CharField(help_text="The tracked event's name, matched exactly.", max_length=255, validators=[trackerui.validators.validate_no_control_characters])),
+                ('event_name', models.CharField(help_text="The tracked event's name, matched exactly.", max_length=255, validators=[trackerui.foundation.validators.validate_no_control_characters])),
                 ('event_field', models.PositiveSmallIntegerField(choices=[(1, '1: Highest numerical level a user has reached (sequential)'), (2, "2: User's current level/area (not sequential)"), (3, "3: The level of the player's character in game (sequential)"), (4, '4: Extra field for developers to send sequential data (sequential)'), (5, '5: Extra field for developers to send non-sequential data (not sequential)')], error_messages={'invalid_choice': 'Event ID must be 1, 2, 3, 4 or 5 (got %(value)r).'}, verbose_name='Event ID')),
-                ('event_label', models.CharField(blank=True, max_length=255, validators=[trackerui.validators.validate_no_control_characters])),
-                ('main_level_property', models.CharField(blank=True, max_length=255, validators=[trackerui.validators.validate_no_control_characters])),
+                ('event_label', models.CharField(blank=True, max_length=255, validators=[trackerui.foundation.validators.validate_no_control_characters])),
+                ('main_level_property', models.CharField(blank=True, max_length=255, validators=[trackerui.foundation.validators.validate_no_control_characters])),
                 ('main_level_value', models.IntegerField(default=1, validators=[django.core.validators.MinValueValidator(-2147483648, 'Must be a whole number from -2147483648 to 2147483647 (got %(show_value)s).'), django.core.validators.MaxValueValidator(2147483647, 'Must be a whole number from -2147483648 to 2147483647 (got %(show_value)s).')])),
-                ('sub_level_property', models.CharField(blank=True, max_length=255, validators=[trackerui.validators.validate_no_control_characters])),
+                ('sub_level_property', models.CharField(blank=True, max_length=255, validators=[trackerui.foundation.validators.validate_no_control_characters])),
                 ('sub_level_value', models.IntegerField(default=0, validators=[django.core.validators.MinValueValidator(0, 'sub_level must be 0 or more (got %(show_value)s).'), django.core.validators.MaxValueValidator(2147483647, 'Must be a whole number from -2147483648 to 2147483647 (got %(show_value)s).')])),
-                ('description_property', models.CharField(blank=True, max_length=255, validators=[trackerui.validators.validate_no_control_characters])),
-                ('description', models.CharField(blank=True, max_length=255, validators=[trackerui.validators.validate_no_control_characters])),
+                ('description_property', models.CharField(blank=True, max_length=255, validators=[trackerui.foundation.validators.validate_no_control_characters])),
+                ('description', models.CharField(blank=True, max_length=255, validators=[trackerui.foundation.validators.validate_no_control_characters])),
                 ('active', models.BooleanField(default=True)),
                 ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
                 ('history_id', models.AutoField(primary_key=True, serialize=False)),

@@ -4,18 +4,32 @@ import django.core.validators
 import mappings.fields
 from django.db import migrations
 
-from mappings.fields import SecretUnreadable, secret_reveal, token_hint
+from cryptography.fernet import Fernet, InvalidToken, MultiFernet
+from django.conf import settings
+
+
+# Frozen here, as of this migration, rather than imported from mappings.fields, so that a later
+# change or rename there cannot break a fresh install: the hint of a stored token, whether the
+# field hands it over sealed (an object with its `ciphertext`) or as text; blank when no key in
+# TOKEN_ENCRYPTION_KEY opens it.
+def _token_hint(stored: object) -> str:
+    ciphertext = getattr(stored, "ciphertext", None)
+    if ciphertext is None:
+        token = str(stored or "")
+    else:
+        keys = MultiFernet([Fernet(key.encode()) for key in settings.TOKEN_ENCRYPTION_KEYS])
+        try:
+            token = keys.decrypt(ciphertext.encode()).decode()
+        except InvalidToken:
+            return ""
+    return f"…{token[-9:]}" if token else ""
 
 
 def hints_fill(apps, schema_editor):  # noqa: ANN001, ANN201 (the migration framework's signature)
     App = apps.get_model("mappings", "App")
     for app in App.objects.exclude(chartboost_app_token="").only("pk", "chartboost_app_token").iterator():
-        try:
-            hint = token_hint(secret_reveal(app.chartboost_app_token))
-        except SecretUnreadable:
-            # A token no configured key opens shows no hint; its app page says it must be re-entered.
-            hint = ""
-        App.objects.filter(pk=app.pk).update(chartboost_app_token_hint=hint)
+        # A token no configured key opens shows no hint; its app page says it must be re-entered.
+        App.objects.filter(pk=app.pk).update(chartboost_app_token_hint=_token_hint(app.chartboost_app_token))
 
 
 class Migration(migrations.Migration):

@@ -1,4 +1,4 @@
-// Times on pages are written in UTC as <time datetime="...Z"> (trackerui/templatetags/dashboard_tags.py).
+// Times on pages are written in UTC as <time datetime="...Z"> (trackerui/dashboard/templatetags/dashboard_tags.py).
 // This shows each in the browser's local time, keeps UTC in the tooltip, and keeps relative times
 // ("next attempt in 8 s", "3 min ago") true by ticking them. Without it, the UTC text stays.
 (function () {

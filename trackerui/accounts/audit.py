@@ -76,8 +76,9 @@ SYSTEM_ACTOR = Actor(ActorType.SYSTEM, "system")
 
 def source_of_request(request: HttpRequest) -> str:
     """Where a request came in: the admin's URLs, a DRF view of our API, or else a dashboard page."""
-    # Imported here: rest_framework.views loads our API settings, which import the accounts models.
-    from rest_framework.views import APIView
+    # Imported here: rest_framework.views loads our API settings, whose throttle imports the
+    # accounts models, which import this module. The circle runs through DRF, not our layers.
+    from rest_framework.views import APIView  # noqa: PLC0415
 
     match = getattr(request, "resolver_match", None)
     if match is None:
@@ -91,13 +92,15 @@ def source_of_request(request: HttpRequest) -> str:
 
 
 def actor_of_request(request: HttpRequest) -> Actor:
-    """Who acts in a request: its API key, else its signed-in user."""
-    # Imported here: the accounts models import this module for `AuditedRecords`.
-    from trackerui.accounts.models import ApiKey
+    """Who acts in a request: its API key, else its signed-in user.
 
+    A credential in `request.auth` says what kind of actor it is (`ApiKey.audit_actor_type`):
+    this module cannot import the accounts models, which import it for `AuditedRecords`.
+    """
     auth = getattr(request, "auth", None)
-    if isinstance(auth, ApiKey):
-        return Actor(ActorType.API_KEY, str(auth))
+    actor_type = getattr(auth, "audit_actor_type", None)
+    if actor_type is not None:
+        return Actor(actor_type, str(auth))
     user = getattr(request, "user", None)
     if user is not None and user.is_authenticated:
         return Actor(ActorType.USER, user.get_username())

@@ -13,7 +13,7 @@ from django.core.validators import RegexValidator
 from django.db import models
 from django.utils import timezone
 
-from trackerui.accounts.audit import AuditedRecords
+from trackerui.accounts.audit import ActorType, AuditedRecords
 
 API_KEY_PREFIX = "cbt"
 
@@ -67,6 +67,9 @@ def hash_api_key(raw_key: str) -> str:
 
 
 class ApiKey(models.Model):
+    # A request authenticated by a key is the key's doing in the audit trail (audit.actor_of_request).
+    audit_actor_type = ActorType.API_KEY
+
     class Scope(models.TextChoices):
         # A full key acts as an owner of its organization (trackerui/accounts/roles.py).
         FULL = "full", "Full: everything an owner may do"

@@ -35,7 +35,7 @@ from trackerui.accounts.services import (
     membership_remove,
     membership_set_role,
 )
-from trackerui.client_ip import client_ip
+from trackerui.foundation.client_ip import client_ip
 
 logger = logging.getLogger(__name__)
 

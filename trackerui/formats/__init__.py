@@ -1,1 +1,2 @@
-"""Date and time formats, so the admin writes times as the dashboard does (trackerui/templatetags/dashboard_tags.py)."""
+"""Date and time formats, so the admin writes times as the dashboard does
+(trackerui/dashboard/templatetags/dashboard_tags.py)."""

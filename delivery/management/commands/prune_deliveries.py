@@ -13,7 +13,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from delivery.history.retention import deliveries_prune, retention_seconds
-from trackerui.durations import duration_seconds
+from trackerui.foundation.durations import duration_seconds
 
 
 class Command(BaseCommand):

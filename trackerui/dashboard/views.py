@@ -1,7 +1,7 @@
 """The dashboard shell's pages: the apps list and an app's tabs (overview, mappings, settings), which
 gather panels from every part of the product, and deleting an app.
 
-The app's tabs are listed in trackerui/templatetags/dashboard_tags.py (`APP_TABS`); its
+The app's tabs are listed in trackerui/dashboard/templatetags/dashboard_tags.py (`APP_TABS`); its
 Deliveries tab is delivery's page (`delivery.views.app_deliveries`).
 """
 
@@ -15,7 +15,7 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods
 
-from delivery.history.health import app_health
+from delivery.health import app_health
 from delivery.history.rejections import rejections_last_24h_total
 from delivery.outbox.circuit import circuits_view
 from delivery.panels import app_overview_panels, test_event_result_take
@@ -32,8 +32,8 @@ from mappings.selectors import (
 from trackerui.accounts import roles
 from trackerui.accounts.decorators import organization_required
 from trackerui.accounts.selectors import organization_for_request
-from trackerui.htmx import is_htmx, vary_on_htmx
-from trackerui.services import app_archive
+from trackerui.dashboard.services import app_archive
+from trackerui.foundation.htmx import is_htmx, vary_on_htmx
 
 
 @organization_required
@@ -62,7 +62,7 @@ def _overview_live_context(app: App) -> dict[str, Any]:
     return {
         "app": app,
         "health": health,
-        # Read with the health already, from the same queue row.
+        # Read with the health already, from the same sending-state row.
         "circuit": health.circuit,
         "token_unreadable": app_token_unreadable(app),
         # Duplicates saved before the rule that refuses them (App.clean) are only flagged.
@@ -112,7 +112,7 @@ def app_settings(request: HttpRequest, app_id: int) -> HttpResponse:
 @organization_required
 @require_http_methods(["GET", "POST"])
 def app_delete(request: HttpRequest, app_id: int) -> HttpResponse:
-    """Owners only: a confirm page, then the archive (trackerui/services.py::app_archive)."""
+    """Owners only: a confirm page, then the archive (trackerui/dashboard/services.py::app_archive)."""
     # The app first: another organization's app is a 404 for everyone, a member's try a 403.
     app = app_get_for_request(request, app_id)
     if not roles.request_is_owner(request):

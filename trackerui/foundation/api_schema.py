@@ -6,8 +6,8 @@ the ones the project-wide machinery can produce: 400 for input it validates, 401
 valid credentials, 403 for a session without an organization or CSRF token, 404 for
 another organization's object or a page past the end, and 429 when throttled.
 
-This lives apart from `trackerui.api` because drf_spectacular.openapi imports
-rest_framework.views, which imports `trackerui.api` for its throttle class.
+This lives apart from `trackerui.foundation.api` because drf_spectacular.openapi imports
+rest_framework.views, which imports `trackerui.foundation.api` for its throttle class.
 """
 
 from __future__ import annotations

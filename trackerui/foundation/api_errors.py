@@ -2,6 +2,10 @@
 
 The checks come in this order, each before the next can run:
 
+0. the request's shape, before anything reads it (`ApiErrorsMiddleware`): a query string over
+   4 KiB (414), a header over 8 KiB or more than 100 headers (431), a body sent chunked,
+   without a Content-Length, which Django would read as empty (411). gunicorn's own limits
+   sit above these (gunicorn.conf.py), so it lets such requests through to be answered here;
 1. an unknown path: the catch-all route `api_not_found` (Django's DEBUG 404 page would
    otherwise bypass `handler404`);
 2. a body too large (413): `ApiErrorsMiddleware.process_view` by Content-Length, before
@@ -50,6 +54,9 @@ DEFAULT_MAX_BODY_BYTES = 256 * 1024
 # Deeper than this, a body is not data any endpoint reads. The limit also keeps every
 # later walk over the document (serializers, json.dumps) far from the recursion limit.
 MAX_JSON_DEPTH = 64
+MAX_QUERY_STRING_BYTES = 4 * 1024
+MAX_HEADER_BYTES = 8 * 1024
+MAX_HEADER_FIELDS = 100
 SERVER_ERROR_DETAIL = "Something went wrong on our side. It has been logged; try again later."
 
 
@@ -172,6 +179,8 @@ class ApiErrorsMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
+        if _is_api(request) and (refusal := _shape_refusal(request)) is not None:
+            return refusal
         response = self.get_response(request)
         if _is_api(request) and response.status_code >= 400 and not _is_json(response):
             return _json_error(response.status_code)
@@ -199,6 +208,25 @@ class ApiErrorsMiddleware:
         # Logged above, with the traceback; Django need not log it again without one.
         response._has_been_logged = True  # type: ignore[attr-defined]
         return response
+
+
+def _shape_refusal(request: HttpRequest) -> JsonResponse | None:
+    """A JSON refusal of a request too large or too odd in its line and headers to read, else None."""
+    if len(request.META.get("QUERY_STRING", "")) > MAX_QUERY_STRING_BYTES:
+        return JsonResponse({"detail": f"The query string is over {_size(MAX_QUERY_STRING_BYTES)}."},
+                            status=status.HTTP_414_REQUEST_URI_TOO_LONG)
+    headers = [value for name, value in request.META.items()
+               if name.startswith("HTTP_") or name in {"CONTENT_TYPE", "CONTENT_LENGTH"}]
+    if len(headers) > MAX_HEADER_FIELDS or any(len(str(value)) > MAX_HEADER_BYTES for value in headers):
+        return JsonResponse(
+            {"detail": f"The headers are too large: at most {MAX_HEADER_FIELDS}, each under "
+                       f"{_size(MAX_HEADER_BYTES)}."},
+            status=status.HTTP_431_REQUEST_HEADER_FIELDS_TOO_LARGE,
+        )
+    if "HTTP_TRANSFER_ENCODING" in request.META and not request.META.get("CONTENT_LENGTH"):
+        return JsonResponse({"detail": "Send the body with a Content-Length: a chunked body is not read."},
+                            status=status.HTTP_411_LENGTH_REQUIRED)
+    return None
 
 
 def _is_api(request: HttpRequest) -> bool:

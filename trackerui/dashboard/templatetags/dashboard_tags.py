@@ -15,7 +15,7 @@ from django.template.context import Context
 from django.urls import reverse
 
 from mappings.models import App
-from trackerui.time_html import utc_time
+from trackerui.foundation.time_html import utc_time
 
 register = template.Library()
 
@@ -56,7 +56,7 @@ def app_tabs(context: Context, app: App) -> dict[str, object]:
     return {"tabs": tabs, "app": app}
 
 
-# Every timestamp on every page, admin included (trackerui/time_html.py).
+# Every timestamp on every page, admin included (trackerui/foundation/time_html.py).
 register.simple_tag(utc_time)
 
 
