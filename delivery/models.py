@@ -70,6 +70,8 @@ class Delivery(models.Model):
         BLOCKED = "blocked", "Blocked"
 
     SENDABLE = (Status.PENDING, Status.RETRYING)
+    # Decided when it was created, and never sent: pages and the API say "would have", never "sent".
+    NEVER_SENT = (Status.SUPPRESSED, Status.BLOCKED)
 
     event = models.ForeignKey(TrackedEvent, on_delete=models.CASCADE, related_name="deliveries")
     # Denormalised from the event and mapping for filtering and for history that
@@ -187,9 +189,11 @@ class WorkerLease(models.Model):
         return f"{self.name} held by {self.holder or 'nobody'}"
 
 
-class AppQueue(models.Model):
-    """Per-app sending state that belongs to no single delivery: when the app next has
-    something due, its circuit, and a pause asked for by Chartboost (HTTP 429).
+class AppSendingState(models.Model):
+    """An app's sending state, which belongs to no single delivery: when the app next has
+    something due (the due hint), its circuit, a pause asked for by Chartboost (HTTP 429),
+    when it last had a delivery delivered, and a token that could not be decrypted.
+    (Named `AppQueue` before 0009: it is no queue, our tables are.)
 
     Written only by `delivery.outbox.state` (the due hint, an unreadable token) and
     `delivery.outbox.circuit`.
@@ -199,7 +203,7 @@ class AppQueue(models.Model):
         CLOSED = "closed", "Closed"
         OPEN = "open", "Open"
 
-    app = models.OneToOneField(App, primary_key=True, on_delete=models.CASCADE, related_name="queue")
+    app = models.OneToOneField(App, primary_key=True, on_delete=models.CASCADE, related_name="sending_state")
     # The earliest time one of the app's deliveries may be due. It may be early (then the
     # dispatcher looks, finds nothing and moves it on) but never late. Null: nothing waits.
     due_at = models.DateTimeField(null=True, blank=True)
@@ -222,10 +226,10 @@ class AppQueue(models.Model):
 
     class Meta:
         verbose_name = "app sending state"
-        indexes = [models.Index(fields=["due_at"], name="appqueue_due")]
+        indexes = [models.Index(fields=["due_at"], name="appsendingstate_due")]
 
     def __str__(self) -> str:
-        return f"Queue of app {self.app_id} (circuit {self.circuit})"
+        return f"Sending state of app {self.app_id} (circuit {self.circuit})"
 
 
 class StatusCount(models.Model):

@@ -18,7 +18,7 @@ from delivery.history.chart import history_chart
 from delivery.history.rejections import rejections_summary
 from delivery.history.stats import STATS_DEFAULT_DAYS, app_stats
 from delivery.models import Delivery
-from delivery.outbox.probe import TestEventResult
+from delivery.outbox.trial_event import TestEventResult
 from mappings.models import App
 
 

@@ -9,7 +9,7 @@ from typing import NamedTuple
 from django.db.models import Exists, OuterRef, QuerySet, Subquery
 from django.http import Http404
 
-from delivery.models import AppQueue, Attempt, Delivery, EventName
+from delivery.models import AppSendingState, Attempt, Delivery, EventName
 from mappings.fields import SealedSecret
 from mappings.models import App, Mapping
 from trackerui.accounts.models import Organization
@@ -130,10 +130,10 @@ def app_token_unreadable(app: App) -> bool:
     Only signing decrypts a token (`delivery.outbox.sending.signed_request`), so this is what it
     last found: once the token is re-entered, its fingerprint changes and the note no longer applies.
     """
-    return token_unreadable_in(app, AppQueue.objects.filter(app_id=app.pk).first())
+    return token_unreadable_in(app, AppSendingState.objects.filter(app_id=app.pk).first())
 
 
-def token_unreadable_in(app: App, queue: AppQueue | None) -> bool:
+def token_unreadable_in(app: App, queue: AppSendingState | None) -> bool:
     """`app_token_unreadable` from a queue row already read (the apps list reads them all at once)."""
     token = app.chartboost_app_token
     return isinstance(token, SealedSecret) and queue is not None and queue.token_unreadable == token.fingerprint

@@ -21,8 +21,8 @@ from django.views.decorators.http import require_GET, require_POST
 from delivery.filters import DeliveryFilterSet, DeliverySearchFilterSet
 from delivery.forms import RecoverForm
 from delivery.models import Delivery
-from delivery.outbox.probe import TestEventRefused, test_event_send
 from delivery.outbox.recovery import DeliveryNotFailed, deliveries_recover, delivery_retry
+from delivery.outbox.trial_event import TestEventRefused, test_event_send
 from delivery.panels import (
     recover_form_keep,
     recover_form_take,

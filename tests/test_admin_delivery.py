@@ -101,6 +101,16 @@ def test_a_delivery_and_its_attempts_are_read_only(staff_client: Client) -> None
     assert staff_client.get(f"{CHANGELIST}{delivery.pk}/delete/").status_code == 403
 
 
+def test_a_delivery_never_sent_shows_its_item_as_not_sent(staff_client: Client) -> None:
+    suppressed = DeliveryFactory(status=Delivery.Status.SUPPRESSED)
+    delivered = DeliveryFactory(status=Delivery.Status.DELIVERED)
+
+    html = staff_client.get(f"{CHANGELIST}{suppressed.pk}/change/").content.decode()
+    assert "Not sent: this is what would have gone." in html and "Item sent" not in html
+    html = staff_client.get(f"{CHANGELIST}{delivered.pk}/change/").content.decode()
+    assert "Item in track_info" in html and "Not sent" not in html
+
+
 def test_the_bulk_action_sends_again_only_the_failed_deliveries_and_says_how_many(staff_client: Client) -> None:
     failed = [DeliveryFactory(status=Status.FAILED, reason="gave up after 9 attempts") for _ in range(2)]
     delivered = DeliveryFactory(status=Status.DELIVERED)

@@ -8,9 +8,10 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from django.test import Client
 
+from delivery.ingest.service import events_ingest
 from delivery.models import Delivery
 from mappings.models import App
-from tests.factories import AppFactory, AttemptFactory, DeliveryFactory, MappingFactory
+from tests.factories import AppFactory, AttemptFactory, DeliveryFactory, EventPayloadFactory, MappingFactory
 from tests.page_helpers import field_block, field_errors, page_text, unescape
 
 Status = Delivery.Status
@@ -252,10 +253,34 @@ def test_only_a_failed_delivery_offers_retry_and_retrying_another_says_why_not(
     assert "Only a failed delivery can be retried" in response.content.decode()
 
 
-def test_a_delivery_never_sent_says_why(signed_in_client: Client, app: App) -> None:
-    delivery = DeliveryFactory(event__app=app, status=Status.SUPPRESSED, reason="not above 7.0 already sent")
+def test_a_suppressed_delivery_says_it_was_not_sent_and_why(signed_in_client: Client, app: App) -> None:
+    MappingFactory(app=app, event_name="level_up", event_field=1, main_level_property="level")
+    for level in (7, 5):
+        events_ingest(app=app, events=[EventPayloadFactory(name="level_up", properties={"level": level})])
+    delivery = Delivery.objects.get(status=Status.SUPPRESSED)
+
     html = page_text(signed_in_client, f"/deliveries/{delivery.pk}/")
-    assert "Never sent: not above 7.0 already sent" in html
+    assert "Not sent: level 5 is not above level 7, already sent for this device" in html
+    assert "not sent: it would have gone as Event ID 1" in html
+    assert "Item that would have gone in <code>track_info</code> (not sent)" in html
+    assert "sent as" not in html and "Item sent" not in html
+
+
+def test_a_blocked_delivery_says_it_was_not_sent(signed_in_client: Client, app: App) -> None:
+    MappingFactory(app=app, event_name="level_up", event_field=2, main_level_property="")
+    events_ingest(app=app, events=[EventPayloadFactory(name="level_up", limit_ad_tracking=True)])
+    delivery = Delivery.objects.get(status=Status.BLOCKED)
+
+    html = page_text(signed_in_client, f"/deliveries/{delivery.pk}/")
+    assert "Not sent: the event carried limit_ad_tracking: true" in html
+    assert "sent as" not in html and "Item sent" not in html
+
+
+def test_a_delivery_that_went_out_says_it_was_sent(signed_in_client: Client, app: App) -> None:
+    delivery = DeliveryFactory(event__app=app, status=Status.DELIVERED, attempt_count=1)
+    html = page_text(signed_in_client, f"/deliveries/{delivery.pk}/")
+    assert f"sent as Event ID {delivery.event_field}" in html
+    assert "Item sent in <code>track_info</code>" in html
 
 
 @pytest.mark.parametrize("method, path", [

@@ -64,9 +64,16 @@ class LevelClaim:
 
     @property
     def reason(self) -> str:
+        """Why it was not sent, in the words the delivery page and API show."""
         if self.passed or self.highest is None:
             return ""
-        return f"not above {self.highest[0]}.{self.highest[1]} already sent"
+        return (f"Not sent: level {_level_text(*self.level)} is not above level {_level_text(*self.highest)}, "
+                "already sent for this device")
+
+
+def _level_text(main_level: int, sub_level: int) -> str:
+    """A level as people write it: `7`, or `7.2` when it has a sub-level."""
+    return f"{main_level}.{sub_level}" if sub_level else f"{main_level}"
 
 
 def device_levels_claim(*, app_id: int, claims: list[LevelClaim]) -> None:

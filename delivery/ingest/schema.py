@@ -277,12 +277,34 @@ _IDENTIFIER_PROBLEMS: dict[str, Callable[[str], str]] = {
 }
 
 
+IOS_NEEDS_IFA = "iOS apps need identifiers.ifa."
+IOS_IFA_ONLY = "iOS apps identify a device by ifa; gaid and uuid are for Android and Amazon."
+ANDROID_NEEDS_GAID_OR_UUID = "Android and Amazon apps need identifiers.gaid or identifiers.uuid."
+ANDROID_NO_IFA = "Android and Amazon apps identify a device by gaid or uuid; ifa is for iOS."
+ALL_ZERO_IFA_MESSAGE = "An all-zero ifa (limit ad tracking) identifies no device: send limit_ad_tracking: true instead."
+ALL_ZERO_GAID_MESSAGE = ("An all-zero gaid (limit ad tracking) identifies no device: send a uuid too, or "
+             "limit_ad_tracking: true.")
+
+
 def _missing_identifier_message(app_platform: str, given: dict) -> str:
-    sent_advertising_id = any(isinstance(given.get(key), str) and given[key].strip() for key in ("ifa", "gaid"))
-    zeroed = " An all-zero advertising id (limit ad tracking) identifies nobody." if sent_advertising_id else ""
+    """Why no identifier of the event identifies a device, naming only the rule it broke.
+
+    Called once every identifier sent for the app's platform is well formed, so one that was
+    sent and is still unusable is all-zero.
+    """
     if app_platform == Platform.IOS:
-        return "iOS apps need identifiers.ifa." + zeroed
-    return "Android and Amazon apps need identifiers.gaid or identifiers.uuid." + zeroed
+        if _sent(given, "ifa"):
+            return ALL_ZERO_IFA_MESSAGE
+        return IOS_IFA_ONLY if _sent(given, "gaid") or _sent(given, "uuid") else IOS_NEEDS_IFA
+    if _sent(given, "gaid"):
+        return ALL_ZERO_GAID_MESSAGE
+    return ANDROID_NO_IFA if _sent(given, "ifa") else ANDROID_NEEDS_GAID_OR_UUID
+
+
+def _sent(given: dict, key: str) -> bool:
+    """Whether the event carried this identifier: present, not null, not blank."""
+    value = given.get(key)
+    return value is not None and not (isinstance(value, str) and not value.strip())
 
 
 def _forbidden_character_path(raw: dict) -> str | None:

@@ -37,7 +37,7 @@ DUPLICATE = "duplicate"
 REJECTED = "rejected"
 OUTCOMES = (ACCEPTED, DUPLICATE, UNMAPPED, REJECTED)
 
-BLOCKED_REASON = "limit_ad_tracking is true: the player opted out of tracking, so this is never sent."
+BLOCKED_REASON = "Not sent: the event carried limit_ad_tracking: true (the player opted out of tracking)."
 # The columns in which the rows of one batch differ (rows_insert fills in the rest).
 _TRACKED_EVENT_FIELDS = ("event_id", "name", "timestamp", "platform", "identifiers", "device", "properties",
                          "sdk_version", "limit_ad_tracking")

@@ -59,7 +59,7 @@ def _overview_live_context(app: App) -> dict[str, Any]:
     return {
         "app": app,
         "health": health,
-        # Read with the health already, from the same queue row.
+        # Read with the health already, from the same sending-state row.
         "circuit": health.circuit,
         "token_unreadable": health.token_unreadable,
         # Duplicates saved before the rule that refuses them (App.clean) are only flagged.
