@@ -31,12 +31,14 @@ api_v1 = [
     path("apps/<int:app_id>/", api_apps.AppDetailApi.as_view(), name="api-app-detail"),
     path("", include("mappings.api_urls")),
     path("", include("delivery.api_urls")),
+    path("", include("trackerui.accounts.api_urls")),
 ]
 
 urlpatterns = [
     path("", home, name="home"),
     path("accounts/", include("trackerui.accounts.urls")),
     path("settings/", include("trackerui.accounts.settings_urls")),
+    path("invitations/", include("trackerui.accounts.invitation_urls")),
     path("", include("trackerui.dashboard_urls")),
     path("", include("mappings.urls")),
     path("", include("delivery.urls")),

@@ -1,7 +1,11 @@
 from django.http import HttpRequest
 
 from trackerui.accounts.roles import request_is_owner
-from trackerui.accounts.selectors import organization_for_request, organizations_for_user
+from trackerui.accounts.selectors import (
+    invitations_pending_for_user,
+    organization_for_request,
+    organizations_for_user,
+)
 
 
 def organization(request: HttpRequest) -> dict:
@@ -13,4 +17,6 @@ def organization(request: HttpRequest) -> dict:
         "user_organizations": organizations_for_user(request.user),
         # Pages hide the owner's actions from members; the views refuse them anyway.
         "is_organization_owner": current is not None and request_is_owner(request),
+        # The banner that asks the user to answer their invitations, on every page.
+        "pending_invitation_count": invitations_pending_for_user(request.user).count(),
     }
