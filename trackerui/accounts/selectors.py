@@ -23,10 +23,9 @@ def organization_for_request(request: HttpRequest) -> Organization | None:
     """The organization a request acts for.
 
     An API key acts for its own organization. A signed-in user acts for the organization
-    kept in the session; the first time (or once they left it) that is the one they have
-    belonged to longest, and it is kept in the session from then on. So the organization
-    a user works in changes only when they switch: joining another one never moves them,
-    whatever its name.
+    they chose in the session (the switcher), else the one they have belonged to longest.
+    So the organization a user works in changes only when they switch: joining another
+    one (a later membership) never moves them, whatever its name.
     """
     cached = getattr(request, "_organization", None)
     if cached is not None:
@@ -35,12 +34,9 @@ def organization_for_request(request: HttpRequest) -> Organization | None:
     if isinstance(auth, ApiKey):
         organization = auth.organization
     else:
-        session = getattr(request, "session", None)
-        chosen = session.get(SESSION_ORGANIZATION_KEY) if session is not None else None
-        organizations = organizations_for_user(request.user)
-        organization = (chosen and organizations.filter(pk=chosen).first()) or _first_joined(request.user)
-        if session is not None and organization is not None and chosen != organization.pk:
-            session[SESSION_ORGANIZATION_KEY] = organization.pk
+        chosen = request.session.get(SESSION_ORGANIZATION_KEY) if hasattr(request, "session") else None
+        organization = (chosen and organizations_for_user(request.user).filter(pk=chosen).first()) \
+            or _first_joined(request.user)
     request._organization = organization
     return organization
 

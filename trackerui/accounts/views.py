@@ -185,13 +185,15 @@ def invitations(request: HttpRequest) -> HttpResponse:
 @require_POST
 def invitation_accept_view(request: HttpRequest, invitation_id: int) -> HttpResponse:
     invitation = invitation_get_for_invitee(request.user, invitation_id)
-    # Pinned first, so joining never moves the user out of the organization they work in.
     working_in = organization_for_request(request)
     try:
         invitation_accept(invitation=invitation)
     except ValidationError as error:
         messages.error(request, " ".join(error.messages))
         return redirect("invitation-list")
+    if working_in is not None:
+        # Joining never moves the user: the organization they work in stays chosen until they switch.
+        request.session[SESSION_ORGANIZATION_KEY] = working_in.pk
     joined = invitation.organization.name
     if working_in is None:
         messages.success(request, f"You joined {joined} as a member.")
