@@ -17,6 +17,7 @@ def organization(request: HttpRequest) -> dict:
         "user_organizations": organizations_for_user(request.user),
         # Pages hide the owner's actions from members; the views refuse them anyway.
         "is_organization_owner": current is not None and request_is_owner(request),
-        # The banner that asks the user to answer their invitations, on every page.
-        "pending_invitation_count": invitations_pending_for_user(request.user).count(),
+        # For the banner that asks the user to answer their invitations, on every full page.
+        # A queryset, so a partial that shows no banner costs no query.
+        "pending_invitations": invitations_pending_for_user(request.user),
     }
