@@ -33,7 +33,7 @@ from django.utils import timezone
 from django_q.conf import Conf
 from django_q.tasks import async_task
 
-from delivery.models import Attempt, Delivery, TrackedEvent
+from delivery.models import Attempt, Delivery, ErasedEvent, TrackedEvent
 
 logger = logging.getLogger(__name__)
 
@@ -78,6 +78,8 @@ def deliveries_prune(
     if complete:
         oldest_kept = int(now.timestamp()) - retention_seconds()
         tracked_events, complete = _spent_events_delete(oldest_kept, batch_size, stop_at)
+        # The keys of erased events go when their events would have (ingestion refuses older events).
+        ErasedEvent.objects.filter(timestamp__lt=oldest_kept).delete()
     return PruneResult(deliveries=deliveries, attempts=attempts, tracked_events=tracked_events, complete=complete)
 
 
