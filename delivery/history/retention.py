@@ -7,6 +7,7 @@ What goes, and what stays:
   own `timestamp` is older than DELIVERY_RETENTION_DAYS, whatever cutoff the caller asked
   for: its (app, event_id) row is the key that answers `duplicate`, and ingestion refuses
   events older than that (`delivery.ingest.schema`), so no repeat can be accepted after.
+  The keys of erased events (`ErasedEvent`, `delivery/erasure.py`) go on the same rule.
 - Rollups (`DeliveryRollup`, `RejectionRollup`), the level rule's `DeviceLevel` high-water
   marks and event names are never pruned: history and the level rule outlive the rows.
 
