@@ -7,16 +7,19 @@ import json
 import re
 import uuid
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 import pytest
 from django.apps import apps
 from django.test import Client
+from django.utils import timezone
 from rest_framework.test import APIClient
 
 from delivery.erasure import DeviceSubject, device_forget, opendsr_request_submit
+from delivery.history.retention import deliveries_prune
 from delivery.ingest.schema import device_digest
-from delivery.models import Delivery, DeviceLevel, Erasure, EventName, RejectionRollup, TrackedEvent
+from delivery.models import Delivery, DeviceLevel, ErasedEvent, Erasure, EventName, RejectionRollup, TrackedEvent
 from mappings.models import App
 from tests.factories import AppFactory, AttemptFactory, EventPayloadFactory, MappingFactory
 from trackerui.accounts.models import Organization
@@ -212,3 +215,22 @@ def test_the_catalogue_keeps_examples_of_other_devices(api: APIClient, history: 
     api.post("/api/v1/devices/forget/", {"identifiers": {"ifa": IFA}}, format="json")
     assert EventName.objects.get(app=history.app, name="level_up").example_properties == {"level": 9}
     assert DeviceLevel.objects.filter(device=OTHER_IFA.replace("-", "").lower()).exists()
+
+
+def test_a_sha256_request_finds_levels_whose_events_were_pruned(api: APIClient, history: History,
+                                                                 organization: Organization) -> None:
+    key = IFA.replace("-", "").lower()
+    assert set(DeviceLevel.objects.filter(device=key).values_list("device_sha256", flat=True)) == {device_digest(key)}
+    TrackedEvent.objects.filter(device=key).delete()
+    erasure, _ = opendsr_request_submit(organization=organization, subject_request_id=uuid.uuid4(),
+                                        submitted_at=history.app.created_at,
+                                        subject=DeviceSubject(digests=frozenset({device_digest(key)})))
+    assert erasure.device_levels == 2
+    assert not DeviceLevel.objects.filter(device=key).exists()
+
+
+def test_pruning_forgets_the_keys_of_erased_events_with_the_events(api: APIClient, history: History) -> None:
+    api.post("/api/v1/devices/forget/", {"identifiers": {"ifa": IFA}}, format="json")
+    assert ErasedEvent.objects.count() == 4
+    deliveries_prune(older_than_seconds=0, now=timezone.now() + timedelta(days=365))
+    assert not ErasedEvent.objects.exists()
