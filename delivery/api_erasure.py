@@ -30,7 +30,6 @@ from trackerui.accounts import roles
 from trackerui.accounts.selectors import organization_for_request
 
 OPENDSR_TYPES = ("erasure",)
-OPENDSR_KNOWN_TYPES = ("erasure", "access", "portability")
 IDENTITY_TYPES = ("ios_advertising_id", "android_advertising_id", "fire_advertising_id")
 IDENTITY_FORMATS = ("raw", "sha256")
 SHA256_HEX_LENGTH = 64
@@ -128,7 +127,8 @@ class OpenDsrRequestInputSerializer(serializers.Serializer):
     def validate_subject_request_type(self, value: str) -> str:
         if value not in OPENDSR_TYPES:
             raise serializers.ValidationError(
-                f"Only {', '.join(OPENDSR_TYPES)} requests are supported (got {value[:40]!r}).")
+                f"Only {', '.join(OPENDSR_TYPES)} requests are supported (subject_request_type "
+                f"{', '.join(repr(kind) for kind in OPENDSR_TYPES)}).")
         return value
 
     def subject(self) -> DeviceSubject:

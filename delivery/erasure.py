@@ -51,6 +51,7 @@ from delivery.models import (
 from mappings.models import App
 from trackerui.accounts.audit import ChangeFeed
 from trackerui.accounts.models import Organization
+from trackerui.foundation.validators import CONTROL_CHARACTERS, CONTROL_CHARACTERS_MESSAGE
 
 IDENTIFIER_KEYS = ("ifa", "gaid", "uuid")
 IDENTIFIERS_REQUIRED = "Name the device by at least one of ifa, gaid or uuid, e.g. {\"ifa\": \"6D92078A-...\"}."
@@ -110,6 +111,9 @@ def _identifier_problem(name: Any, value: Any) -> str:
         return "Unknown identifier: a device is named by ifa, gaid or uuid."
     if not isinstance(value, str) or not value.strip():
         return "Must be a non-empty string."
+    # PostgreSQL cannot even compare text holding NUL, and no identifier holds control characters.
+    if CONTROL_CHARACTERS.search(value):
+        return CONTROL_CHARACTERS_MESSAGE
     if name == "uuid":
         return f"At most {MAX_UUID_LENGTH} characters." if len(value.strip()) > MAX_UUID_LENGTH else ""
     return advertising_id_problem(value)

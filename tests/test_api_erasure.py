@@ -101,6 +101,7 @@ def test_another_organizations_device_rows_are_not_touched(device_delivery: Any)
         ({"identifiers": {"imei": "123"}}, {"imei": "a device is named by ifa, gaid or uuid"}),
         ({"identifiers": {"uuid": ""}}, {"uuid": "non-empty string"}),
         ({"identifiers": {"uuid": "x" * 65}}, {"uuid": "At most 64"}),
+        ({"identifiers": {"uuid": "player\u0000one"}}, {"uuid": "Control characters"}),
     ],
 )
 def test_bad_identifiers_answer_400_naming_them(api: APIClient, body: dict, errors: list | dict) -> None:
