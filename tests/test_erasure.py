@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import importlib
 import json
 import re
 import uuid
@@ -234,3 +235,9 @@ def test_pruning_forgets_the_keys_of_erased_events_with_the_events(api: APIClien
     assert ErasedEvent.objects.count() == 4
     deliveries_prune(older_than_seconds=0, now=timezone.now() + timedelta(days=365))
     assert not ErasedEvent.objects.exists()
+
+
+def test_the_migration_fills_digests_by_the_same_rule_as_ingestion() -> None:
+    migration = importlib.import_module("delivery.migrations.0009_erasure")
+    for device in ("", IFA.replace("-", "").lower(), "player-42"):
+        assert migration.device_digest(device) == device_digest(device)
