@@ -1,7 +1,7 @@
 """What a mapping sends for one event: the `track_info` item it makes of the event's properties.
 
 Below both wings that need it: ingestion (`delivery/ingest/levels.py::event_items`) and the
-test event (`delivery/outbox/probe.py`), which sends what the app's first mapping would.
+test event (`delivery/outbox/trial_event.py`), which sends what the app's first mapping would.
 """
 
 from __future__ import annotations

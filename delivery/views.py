@@ -15,11 +15,13 @@ from django.contrib import messages
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from delivery.erasure import device_forget, erasure_changes, erasures_for_organization
 from delivery.filters import DeliveryFilterSet, DeliverySearchFilterSet
-from delivery.forms import RecoverForm
+from delivery.forms import ForgetDeviceForm, RecoverForm
 from delivery.models import Delivery
 from delivery.outbox.recovery import DeliveryNotFailed, deliveries_recover, delivery_retry
 from delivery.outbox.trial_event import TestEventRefused, test_event_send
@@ -32,6 +34,7 @@ from delivery.panels import (
 )
 from delivery.selectors import deliveries_for_app, deliveries_for_organization, delivery_get_for_organization
 from mappings.selectors import app_get_for_request
+from trackerui.accounts import roles
 from trackerui.accounts.decorators import organization_required
 from trackerui.accounts.selectors import organization_for_request
 from trackerui.foundation.htmx import is_htmx, vary_on_htmx
@@ -146,3 +149,38 @@ def app_test_event(request: HttpRequest, app_id: int) -> HttpResponse:
     else:
         test_event_result_keep(request, app, result)
     return redirect("app-settings", app_id=app.pk)
+
+
+RECENT_ERASURES = 10
+
+
+@organization_required
+@require_http_methods(["GET", "POST"])
+def privacy_settings(request: HttpRequest) -> HttpResponse:
+    """Forget a device: the identifiers, a confirm step that restates them, then the counts erased.
+
+    Members see the page and its trail; only an owner erases. The answer is a redirect to the page
+    showing that erasure's counts, so reloading it erases nothing again and no identifier is in a URL.
+    """
+    if request.method == "POST" and not roles.request_is_owner(request):
+        return roles.owner_refusal(request, roles.ERASE_DEVICES)
+    organization = organization_for_request(request)
+    form = ForgetDeviceForm(request.POST if request.method == "POST" else None)
+    confirming = False
+    if request.method == "POST" and form.is_valid():
+        if form.cleaned_data["confirmed"]:
+            erasure = device_forget(organization=organization, subject=form.cleaned_data["subject"])
+            messages.success(request, "The device is forgotten: nothing of it is left in your apps' events, "
+                                      "deliveries or examples.")
+            return redirect(f"{reverse('privacy')}?erasure={erasure.pk}#erasure-result")
+        confirming = True
+    erasures = erasures_for_organization(organization)
+    shown = erasures.filter(pk=request.GET["erasure"]).first() if request.GET.get("erasure", "").isdigit() else None
+    context = {
+        "form": form,
+        "confirming": confirming,
+        "erasure": shown,
+        "erasures": erasures[:RECENT_ERASURES],
+        "recent_changes": erasure_changes(organization)[:RECENT_ERASURES],
+    }
+    return render(request, "settings/privacy.html", context)

@@ -18,6 +18,7 @@ Decisions beyond the API reference, all made to be forgiving where nothing is lo
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from collections.abc import Callable
@@ -46,6 +47,7 @@ _FORBIDDEN = CONTROL_CHARACTERS
 _HEX_OR_DASH = re.compile(r"[0-9a-fA-F-]+")
 _UUID_FORM = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 _ALL_ZERO = "0" * 32
+_HEX_32 = re.compile(r"[0-9a-f]{32}")
 
 REQUIRED = "This field is required."
 # Stripped of leading and trailing whitespace, as mapping names are (mappings.models.strip_text),
@@ -229,6 +231,24 @@ def device_identity(device: str) -> str:
     """A device as we key it: lowercase without dashes, so an ifa pasted as received (in a filter, a search,
     the admin) finds the same device as the event that carried it."""
     return device.replace("-", "").lower()
+
+
+def device_digest(device: str) -> str:
+    """The SHA-256 (hex) of a device's identifier as a device sends it, lowercase: an OpenDSR request may
+    name a device so (`identity_format` `sha256`). `device` is the identity above. An advertising id
+    (32 hexadecimal digits) is hashed in its UUID form, 8-4-4-4-12 with dashes, as iOS and Android
+    give it to an app; any other identifier (a `uuid` of the app's own) as it is keyed. Empty for no device.
+    """
+    if not device:
+        return ""
+    if _HEX_32.fullmatch(device):
+        device = f"{device[:8]}-{device[8:12]}-{device[12:16]}-{device[16:20]}-{device[20:]}"
+    return hashlib.sha256(device.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def event_id_digest(event_id: str) -> str:
+    """The SHA-256 (hex) an erased event's id is remembered by (`delivery.models.ErasedEvent`)."""
+    return hashlib.sha256(event_id.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 def _checked(
