@@ -140,6 +140,8 @@ class MappingForm(forms.ModelForm):
         # A radio button per Event ID, without the "---------" a select would offer.
         event_field.choices = EVENT_FIELD_CHOICES
         event_field.error_messages["invalid_choice"] = _model_message(Mapping, "event_field", "invalid_choice")
+        # No Event ID is picked for the user: each carries one type of data, and a preselected one
+        # would send the event as whatever came first. It is a required choice, refused when missing.
         event_field.error_messages["required"] = "Pick the Event ID this event is sent as."
         # The label follows the event name until overridden; the placeholder shows that,
         # and static/js/mapping-form.js keeps it in step as the name is typed.
@@ -150,10 +152,6 @@ class MappingForm(forms.ModelForm):
         self._taken = {
             mapping.event_field: mapping for mapping in self.instance.app.mappings.exclude(pk=self.instance.pk)
         }
-        if not self.instance.pk and not self.is_bound and self.initial.get("event_field") is None:
-            free = [number for number in EVENT_FIELDS if number not in self._taken]
-            if free:
-                self.initial["event_field"] = free[0]
 
     @property
     def event_field_choices(self) -> list[EventFieldChoice]:
