@@ -121,6 +121,58 @@ def test_recover_with_a_preset_works_without_javascript(live_server: LiveServer,
         context.close()
 
 
+def _five_refused_deliveries(app: App, settings: Settings) -> None:
+    """Five deliveries that really failed: Chartboost (the sandbox) refused them."""
+    MappingFactory(app=app, event_name="level_up", event_field=1, main_level_property="level")
+    events_ingest(app=app, events=[EventPayloadFactory(name="level_up", properties={"level": level})
+                                   for level in range(1, 6)])
+    with sandbox_as_chartboost(settings, reject_rate=1.0):
+        assert run_queued_sends() >= 1
+    assert Delivery.objects.filter(status=Delivery.Status.FAILED).count() == 5
+
+
+def test_after_recover_the_rows_show_their_new_status_without_a_reload(
+    live_server: LiveServer, page: Page, member: User, app: App, settings: Settings
+) -> None:
+    _five_refused_deliveries(app, settings)
+    browser_sign_in(page, live_server.url, member)
+    page.goto(f"{live_server.url}/apps/{app.pk}/deliveries/")
+    badges = page.locator("table.deliveries tbody .badge")
+    expect(badges.filter(has_text="failed")).to_have_count(5)
+    page.evaluate("window.stillTheSamePage = true")
+
+    with sandbox_as_chartboost(settings) as sandbox:
+        page.locator("#recover").get_by_role("button", name="Send failed ones again").click()
+        expect(page.locator("#recover-result")).to_contain_text("Queued 5 failed deliveries")
+        # The rows under the form say so too, not "failed" until a reload.
+        expect(badges.filter(has_text="failed")).to_have_count(0)
+        expect(badges.filter(has_text="pending")).to_have_count(5)
+        assert wait_until(lambda: run_queued_sends() >= 1, timeout=5)
+        assert len(sandbox.received) == 5
+    expect(badges.filter(has_text="delivered")).to_have_count(5, timeout=5_000)
+    assert page.evaluate("window.stillTheSamePage") is True
+
+
+def test_after_recover_without_javascript_the_list_keeps_its_filters_and_shows_the_new_status(
+    live_server: LiveServer, browser: Browser, member: User, app: App, settings: Settings
+) -> None:
+    _five_refused_deliveries(app, settings)
+    context = browser.new_context(java_script_enabled=False)
+    context.set_default_timeout(10_000)
+    page = context.new_page()
+    try:
+        browser_sign_in(page, live_server.url, member)
+        page.goto(f"{live_server.url}/apps/{app.pk}/deliveries/?event_field=1")
+        page.locator("#recover").get_by_role("button", name="Send failed ones again").click()
+        expect(page).to_have_url(f"{live_server.url}/apps/{app.pk}/deliveries/?event_field=1")
+        expect(page.locator(".messages")).to_contain_text("Queued 5 failed deliveries")
+        badges = page.locator("table.deliveries tbody .badge")
+        expect(badges.filter(has_text="pending")).to_have_count(5)
+        expect(badges.filter(has_text="failed")).to_have_count(0)
+    finally:
+        context.close()
+
+
 def test_times_show_in_the_browsers_local_time_with_utc_in_the_tooltip(live_server: LiveServer, browser: Browser,
                                                                         member: User, app: App) -> None:
     delivery = DeliveryFactory(event__app=app, created_at=datetime(2026, 12, 1, 22, 35, 3, tzinfo=UTC),
