@@ -86,7 +86,7 @@ def test_the_deliveries_tab_lists_the_recent_deliveries_newest_first_linking_to_
 
     html = page_text(signed_in_client, f"/apps/{app.pk}/deliveries/")
 
-    linked = [int(n) for n in re.findall(r'<td class="nowrap"><a href="/deliveries/(\d+)/"', html)]
+    linked = [int(n) for n in re.findall(r'<td data-label="Created"><a href="/deliveries/(\d+)/"', html)]
     assert linked == [delivery.pk for delivery in reversed(deliveries)]
     assert f'href="/apps/{app.pk}/deliveries/"' in page_text(signed_in_client, f"/apps/{app.pk}/")
 
@@ -358,7 +358,7 @@ def test_the_app_page_lists_rejected_events_per_reason_with_a_masked_example(sig
     panel = panel[:panel.index("</section>")]
     row = panel[panel.index('data-reason="timestamp"'):]
     # Last 24 h, then last 7 days.
-    assert re.findall(r'<td class="num">(\d+)</td>', row[:row.index("</tr>")]) == ["1", "2"]
+    assert re.findall(r'<td class="num"[^>]*>(\d+)</td>', row[:row.index("</tr>")]) == ["1", "2"]
     assert "…DFC6" in panel and ifa not in panel
     assert "late" in panel
 

@@ -37,7 +37,7 @@ def test_the_apps_list_shows_platform_s2s_delivery_and_active_mappings(signed_in
     assert "Android" in row
     assert "not confirmed" in row
     assert "paused" in row
-    assert '<td class="num">2</td>' in row
+    assert '<td class="num" data-label="Active mappings">2</td>' in row
 
 
 def test_the_apps_list_shows_only_the_organizations_own_apps(

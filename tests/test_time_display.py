@@ -95,7 +95,7 @@ def test_the_filters_since_preset_links_filter_without_javascript(signed_in_clie
     assert 'data-time-presets="id_since"' in presets
 
     filtered = page_text(signed_in_client, url + "?since=1h")
-    assert re.findall(r'<td class="nowrap"><a href="/deliveries/(\d+)/"', filtered) == [str(recent.pk)]
+    assert re.findall(r'<td data-label="Created"><a href="/deliveries/(\d+)/"', filtered) == [str(recent.pk)]
     assert 'name="since" value="1h"' in filtered
 
 
