@@ -173,6 +173,55 @@ def test_after_recover_without_javascript_the_list_keeps_its_filters_and_shows_t
         context.close()
 
 
+def test_a_time_field_shows_one_time_in_local_time_with_its_zone_and_sends_utc(
+    live_server: LiveServer, browser: Browser, member: User, app: App
+) -> None:
+    context = browser.new_context(timezone_id="Asia/Tokyo", locale="en-US")
+    context.set_default_timeout(10_000)
+    page = context.new_page()
+    try:
+        browser_sign_in(page, live_server.url, member)
+        page.goto(f"{live_server.url}/apps/{app.pk}/deliveries/")
+        recover = page.locator("#field-recover-since")
+        # One time shown: the picker, in local time, its zone in the label; the UTC text is what is sent.
+        expect(recover.locator("input:visible")).to_have_count(1)
+        expect(recover.locator("label")).to_contain_text("(your time, GMT+9)")
+        picker = page.get_by_label("Failed deliveries created since")
+        expect(picker).to_have_attribute("type", "datetime-local")
+        picker.fill("2026-12-05T09:00")
+        expect(page.locator("#recover-since")).to_have_value("2026-12-05T00:00Z")
+
+        since = page.locator("#field-since")
+        expect(since.locator("input:visible")).to_have_count(1)
+        since.get_by_label("Since").fill("2026-12-01T07:35")
+        page.get_by_role("button", name="Filter").click()
+        expect(page).to_have_url(re.compile(r"since=2026-11-30T22%3A35Z"))
+        expect(page.locator("#field-since input:visible")).to_have_value("2026-12-01T07:35")
+
+        # Who types gets the text input back, in UTC, where "24h" works too.
+        recover.get_by_role("button", name="Type a time instead").click()
+        expect(recover.locator("input:visible")).to_have_count(1)
+        expect(recover.locator("label")).to_contain_text("(UTC, or 24h for a span ago)")
+        expect(page.get_by_label("Failed deliveries created since")).to_have_attribute("type", "text")
+    finally:
+        context.close()
+
+
+def test_without_javascript_a_time_field_is_one_text_input_labelled_utc(live_server: LiveServer, browser: Browser,
+                                                                       member: User, app: App) -> None:
+    context = browser.new_context(java_script_enabled=False, timezone_id="Asia/Tokyo")
+    context.set_default_timeout(10_000)
+    page = context.new_page()
+    try:
+        browser_sign_in(page, live_server.url, member)
+        page.goto(f"{live_server.url}/apps/{app.pk}/deliveries/")
+        for field in ("#field-recover-since", "#field-since", "#field-until"):
+            expect(page.locator(f"{field} input:visible")).to_have_count(1)
+            expect(page.locator(f"{field} label")).to_contain_text("(UTC)")
+    finally:
+        context.close()
+
+
 def test_times_show_in_the_browsers_local_time_with_utc_in_the_tooltip(live_server: LiveServer, browser: Browser,
                                                                         member: User, app: App) -> None:
     delivery = DeliveryFactory(event__app=app, created_at=datetime(2026, 12, 1, 22, 35, 3, tzinfo=UTC),
