@@ -18,7 +18,7 @@ from django.forms.boundfield import BoundWidget
 
 from mappings.event_fields import EVENT_FIELD_CHOICES, EVENT_FIELDS, NON_SEQUENTIAL_FIELDS, EventFieldInfo
 from mappings.fields import SealedSecret
-from mappings.models import App, Mapping
+from mappings.models import App, Mapping, validate_chartboost_app_id
 from mappings.services import APP_FIELDS, MAPPING_FIELDS
 
 
@@ -62,6 +62,9 @@ class AppForm(forms.ModelForm):
         app_id.max_length = None
         app_id.validators = [v for v in app_id.validators if not isinstance(v, MaxLengthValidator)]
         app_id.widget.attrs.pop("maxlength", None)
+        # Checked here, the model's own rule: a field the form refused is left out of the model's
+        # checks, so a 25-character ID gets this one message, not a second about its length.
+        app_id.validators.append(validate_chartboost_app_id)
         if self.instance.pk:
             # The saved token is sealed and never decrypted for a form: the input starts empty,
             # and blank keeps the saved token (`clean_chartboost_app_token`).
@@ -72,6 +75,12 @@ class AppForm(forms.ModelForm):
                 f"Saved token: {self.instance.chartboost_app_token_hint}. Leave blank to keep it, "
                 "or paste a new 64-character token to replace it."
             )
+
+    @property
+    def token_not_kept(self) -> bool:
+        """A token was typed into a form sent back with errors: the page does not send it back to the
+        browser, and says so next to the field."""
+        return self.is_bound and bool(self.errors) and bool(self.data.get("chartboost_app_token"))
 
     def lock_credentials(self) -> None:
         """Show the app ID and token read-only, for a member (only owners change them).
