@@ -162,3 +162,19 @@ def test_deleting_a_mapping_asks_first_then_deletes_on_post(signed_in_client: Cl
 def test_toggling_refuses_get(signed_in_client: Client, app: App) -> None:
     mapping = MappingFactory(app=app)
     assert signed_in_client.get(f"/apps/{app.pk}/mappings/{mapping.pk}/toggle/").status_code == 405
+
+
+def test_a_deleted_mappings_edit_page_says_it_was_deleted_and_leads_back_to_the_mappings(
+    signed_in_client: Client, app: App
+) -> None:
+    mapping = MappingFactory(app=app, event_name="level_complete", event_field=1)
+    edit = f"/apps/{app.pk}/mappings/{mapping.pk}/edit/"
+    signed_in_client.post(f"/apps/{app.pk}/mappings/{mapping.pk}/delete/")
+    # The back button after the delete.
+    response = signed_in_client.get(edit)
+    html = response.content.decode()
+    assert response.status_code == 404
+    assert "This mapping was deleted" in html and "<code>level_complete</code>" in html
+    assert f'href="/apps/{app.pk}/mappings/"' in html
+    # A mapping that never was is the usual 404.
+    assert "This mapping was deleted" not in signed_in_client.get(f"/apps/{app.pk}/mappings/99999/edit/").content.decode()
