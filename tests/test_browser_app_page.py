@@ -247,3 +247,14 @@ def test_times_show_in_the_browsers_local_time_with_utc_in_the_tooltip(live_serv
         assert polls == []
     finally:
         context.close()
+
+
+def test_a_next_attempt_whose_time_has_come_says_due_now_not_seconds_ago(live_server: LiveServer, page: Page,
+                                                                          member: User, app: App) -> None:
+    delivery = DeliveryFactory(event__app=app, status=Delivery.Status.PENDING,
+                               next_attempt_at=datetime.now(tz=UTC) - timedelta(seconds=2))
+    browser_sign_in(page, live_server.url, member)
+    page.goto(f"{live_server.url}/deliveries/{delivery.pk}/")
+    expect(page.locator("#delivery-status time[data-due]")).to_have_text("due now")
+    page.goto(f"{live_server.url}/apps/{app.pk}/deliveries/")
+    expect(page.locator("table.deliveries time[data-due]")).to_have_text("due now")
