@@ -258,3 +258,20 @@ def test_a_next_attempt_whose_time_has_come_says_due_now_not_seconds_ago(live_se
     expect(page.locator("#delivery-status time[data-due]")).to_have_text("due now")
     page.goto(f"{live_server.url}/apps/{app.pk}/deliveries/")
     expect(page.locator("table.deliveries time[data-due]")).to_have_text("due now")
+
+
+def test_the_history_charts_labels_stay_readable_on_a_phone(live_server: LiveServer, browser: Browser,
+                                                            member: User, app: App) -> None:
+    DeliveryFactory(event__app=app, status=Delivery.Status.DELIVERED)
+    context = browser.new_context(viewport={"width": 390, "height": 844})
+    context.set_default_timeout(10_000)
+    page = context.new_page()
+    try:
+        browser_sign_in(page, live_server.url, member)
+        page.goto(f"{live_server.url}/apps/{app.pk}/")
+        heights = page.locator(".history-chart-plot text").evaluate_all(
+            "texts => texts.map(text => text.getBoundingClientRect().height)")
+        assert heights and min(heights) >= 10, heights
+        assert page.evaluate("document.documentElement.scrollWidth - window.innerWidth") <= 0
+    finally:
+        context.close()
