@@ -19,7 +19,12 @@ from delivery.history.health import app_health
 from delivery.history.rejections import rejections_last_24h_total
 from delivery.outbox.circuit import circuits_view
 from delivery.panels import app_overview_panels, test_event_result_take
-from delivery.selectors import app_token_unreadable, unmapped_event_names, unmapped_event_names_count
+from delivery.selectors import (
+    app_token_unreadable,
+    failed_reason_top,
+    unmapped_event_names,
+    unmapped_event_names_count,
+)
 from mappings.models import App
 from mappings.selectors import (
     app_get_for_request,
@@ -71,6 +76,8 @@ def _overview_live_context(app: App) -> dict[str, Any]:
         "active_mapping_count": active_mapping_count,
         "unmapped_event_count": unmapped_event_names_count(app),
         "rejected_24h": rejections_last_24h_total(app),
+        # "6 failed" says little without why.
+        "failed_reason": failed_reason_top(app) if health.failed_24h else "",
     }
 
 
