@@ -26,10 +26,11 @@ WIDTHS = (1366, 390)
 
 @pytest.fixture
 def long_app(member: User) -> App:
-    app = AppFactory(organization=member.organizations.get(), name="Puzzle_" + "Quest" * 17 + "_iOS")
+    # 100 characters, the most an app name takes.
+    app = AppFactory(organization=member.organizations.get(), name="Puzzle_" + "Quest" * 17 + "_iOS_123")
     EventNameFactory(app=app, name=LONG_NAME, count=12, example_properties=BIG_PROPERTIES)
-    MappingFactory(app=app, event_name=LONG_NAME[:-3] + "map", event_field=1, event_label=LONG_NAME, main_level_property=LONG_NAME,
-                   description="d" * 255)
+    MappingFactory(app=app, event_name=LONG_NAME[:-3] + "map", event_field=1, event_label=LONG_NAME,
+                   main_level_property=LONG_NAME, description="d" * 255)
     for n in range(3):
         DeliveryFactory(event__app=app, event__name=LONG_NAME, event__event_id=f"evt-{n}" + "9" * 123,
                         event__properties=BIG_PROPERTIES, status=Delivery.Status.FAILED, reason=LONG_REASON)

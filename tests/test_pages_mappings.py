@@ -177,4 +177,5 @@ def test_a_deleted_mappings_edit_page_says_it_was_deleted_and_leads_back_to_the_
     assert "This mapping was deleted" in html and "<code>level_complete</code>" in html
     assert f'href="/apps/{app.pk}/mappings/"' in html
     # A mapping that never was is the usual 404.
-    assert "This mapping was deleted" not in signed_in_client.get(f"/apps/{app.pk}/mappings/99999/edit/").content.decode()
+    never = signed_in_client.get(f"/apps/{app.pk}/mappings/99999/edit/")
+    assert never.status_code == 404 and "This mapping was deleted" not in never.content.decode()
