@@ -110,11 +110,12 @@ class DeliveryAdmin(ReadOnly, admin.ModelAdmin):
     def app_name(self, delivery: Delivery) -> str:
         return delivery.app.name
 
-    @admin.display(description="Event id and name", ordering="event__event_id")
+    # Two "event ids" sit side by side: the studio's own, and Chartboost's 1-5. Each column says whose.
+    @admin.display(description="Your event_id and name", ordering="event__event_id")
     def event_shown(self, delivery: Delivery) -> str:
         return format_html('{}<div class="quiet">{}</div>', delivery.event.event_id, delivery.event.name)
 
-    @admin.display(description="Event ID", ordering="event_field")
+    @admin.display(description="Chartboost Event ID", ordering="event_field")
     def event_id_number(self, delivery: Delivery) -> int:
         return delivery.event_field
 

@@ -27,7 +27,10 @@ SEARCH_NEEDS_AN_IDENTITY = "Give your event_id or a device (ifa, gaid or uuid) t
 
 
 class TimeWidget(forms.TextInput):
-    """A text input, so that both ISO-8601 and "24h" fit; static/js/time-input.js adds a picker."""
+    """A text input, so that both ISO-8601 and "24h" fit; static/js/time-input.js puts a picker in local
+    time in its place. Its label names the zone (templates/includes/field.html): UTC without JavaScript."""
+
+    is_time_input = True
 
     def __init__(self, attrs: dict[str, Any] | None = None) -> None:
         super().__init__(attrs={"autocomplete": "off", "data-time-input": "", **(attrs or {})})

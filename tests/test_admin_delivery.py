@@ -58,6 +58,15 @@ def test_the_list_shows_status_early_in_a_few_short_columns_and_each_app_once(st
     assert f'Retrying<div class="quiet">next {next_due}</div>' in row[:row.index("</tr>")]
 
 
+def test_the_lists_two_event_id_columns_say_whose_each_is(staff_client: Client) -> None:
+    DeliveryFactory()
+    html = staff_client.get(CHANGELIST).content.decode()
+    headers = [re.sub(r"<[^>]+>", "", header).strip() for header in
+               re.findall(r'<th scope="col"[^>]*>(.*?)</th>', html, re.S)]
+    assert "Your event_id and name" in headers and "Chartboost Event ID" in headers
+    assert "Event ID" not in headers
+
+
 def test_staff_find_a_delivery_by_event_id(staff_client: Client) -> None:
     wanted = DeliveryFactory(event__event_id="order-2025-03-10-0042")
     DeliveryFactory(event__event_id="order-2025-03-10-0043")

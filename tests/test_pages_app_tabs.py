@@ -26,8 +26,9 @@ Status = Delivery.Status
 NOW = datetime(2025, 3, 10, 15, tzinfo=UTC)
 HTMX = {"HTTP_HX_REQUEST": "true"}
 # Signing in and the app (6 today), then health with its circuit (4), whether the token is unreadable,
-# apps sharing the Chartboost app ID, the mapping counts, the unmapped names' count, the rejections' total.
-LIVE_PART_QUERIES = 15
+# apps sharing the Chartboost app ID, the mapping counts, the unmapped names' count, the rejections' total,
+# and why most deliveries failed (only when some did).
+LIVE_PART_QUERIES = 16
 TABS = {"Overview": "", "Mappings": "mappings/", "Deliveries": "deliveries/", "Changes": "changes/",
         "Settings": "settings/"}
 

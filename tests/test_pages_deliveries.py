@@ -20,7 +20,7 @@ MARCH_10 = datetime(2025, 3, 10, 12, tzinfo=UTC)
 
 def delivery_ids(html: str) -> list[int]:
     """The deliveries listed, in page order, read from their links to the detail page."""
-    return [int(number) for number in re.findall(r'<td class="nowrap"><a href="/deliveries/(\d+)/"', html)]
+    return [int(number) for number in re.findall(r'<td data-label="Created"><a href="/deliveries/(\d+)/"', html)]
 
 
 @pytest.fixture
@@ -45,8 +45,8 @@ def test_the_list_shows_the_apps_deliveries_newest_first_with_every_column(signe
     row = html[html.index(f'href="/deliveries/{newer.pk}/"'):]
     row = row[:row.index("</tr>")]
     for shown in ("2025-03-10 12:05:00", "evt-newer", "boss_defeated", '<span class="event-id">3</span>',
-                  newer.device[:13], ">retrying<", "Chartboost answered HTTP 500; next attempt in 4 s",
-                  '<td class="num">2</td>', "2025-03-10 12:05:04"):
+                  newer.device[:9], ">retrying<", "Chartboost answered HTTP 500; next attempt in 4 s",
+                  '<td class="num" data-label="Attempts">2</td>', "2025-03-10 12:05:04"):
         assert shown in row, shown
     assert "evt-of-another-app" not in html
 
@@ -212,7 +212,9 @@ def test_the_detail_shows_status_item_event_and_every_attempt_as_stored(signed_i
 
     html = unescape(page_text(signed_in_client, f"/deliveries/{delivery.pk}/"))
 
-    assert "Chartboost answered status 401 “Invalid signature”: check the app token" in html
+    # The fix is a link to where the token is replaced.
+    assert ("Chartboost answered status 401 “Invalid signature”: "
+            f'<a href="/apps/{app.pk}/edit/#id_chartboost_app_token">check the app token</a>') in html
     assert '"event_label": "level_up"' in html and '"data_type": "level_info"' in html
     assert "evt-42" in html and '"world": "Lunar Caverns"' in html
     assert "1741608000" in html and "2025-03-10 12:00:00" in html and "3.2.3" in html
