@@ -199,6 +199,9 @@ class PageTimeField(serializers.Field):
         super().__init__(**kwargs)
 
     def to_internal_value(self, data: Any) -> datetime:
+        # The form field reads text only: anything else (a number, a list, true) is refused here.
+        if not isinstance(data, str):
+            raise serializers.ValidationError("Give a time as text: ISO-8601 or a span ago such as 24h.")
         try:
             return self.form_field.clean(data)
         except forms.ValidationError as error:

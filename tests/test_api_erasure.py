@@ -108,10 +108,12 @@ def test_bad_identifiers_answer_400_naming_them(api: APIClient, body: dict, erro
     response = api.post(FORGET, body, format="json")
     assert response.status_code == 400, response.content
     answer = response.json()["identifiers"]
+    # Every field error of the API is a flat list of strings: a bad identifier's names it first.
+    assert all(isinstance(message, str) for message in answer)
     if isinstance(errors, dict):
-        assert list(answer) == list(errors)
-        for name, message in errors.items():
-            assert message in answer[name][0]
+        assert len(answer) == len(errors)
+        for (name, message), said in zip(errors.items(), answer, strict=True):
+            assert said.startswith(f"{name}: ") and message in said
     else:
         assert errors[0] in answer[0]
     assert not Erasure.objects.exists()

@@ -39,6 +39,24 @@ def _field_errors(error: DjangoValidationError) -> dict[str, list[str]]:
     }
 
 
+def _messages(errors: Any, path: str = "") -> list[str]:
+    """A nested serializer's errors (a dict, or a list with one entry per item) as flat messages, each
+    prefixed with where it applies inside the field ("0.identity_type: ..."), so every field error
+    of the API is a list of strings, as the schema says."""
+    if isinstance(errors, dict):
+        return [message for key, value in errors.items()
+                for message in _messages(value, path if key == api_settings.NON_FIELD_ERRORS_KEY else _join(path, key))]
+    if isinstance(errors, list):
+        nested = any(isinstance(item, dict | list) for item in errors)
+        return [message for index, item in enumerate(errors)
+                for message in _messages(item, _join(path, str(index)) if nested else path)]
+    return [f"{path}: {errors}" if path else str(errors)]
+
+
+def _join(path: str, key: Any) -> str:
+    return f"{path}.{key}" if path else str(key)
+
+
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     if isinstance(exc, DjangoValidationError):
         exc = exceptions.ValidationError(_field_errors(exc))
@@ -46,6 +64,8 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         # Keep the selector's own words ("No such app.") rather than DRF's generic ones.
         exc = exceptions.NotFound(str(exc) or None)
     response = drf_exception_handler(exc, context)
+    if response is not None and isinstance(exc, exceptions.ValidationError) and isinstance(response.data, dict):
+        response.data = {field: _messages(errors) for field, errors in response.data.items()}
     if response is not None and isinstance(response.data, list):
         # A bare list of messages has no field to name, so it is the detail.
         response.data = {"detail": " ".join(str(message) for message in response.data)}
