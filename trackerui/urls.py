@@ -27,11 +27,13 @@ api_v1 = [
     path("", include("trackerui.dashboard.api_urls")),
     path("", include("mappings.api_urls")),
     path("", include("delivery.api_urls")),
+    path("", include("delivery.alerts.api_urls")),
 ]
 
 urlpatterns = [
     path("", home, name="home"),
     path("accounts/", include("trackerui.accounts.urls")),
+    path("settings/alerts/", include("delivery.alerts.urls")),
     path("settings/", include("trackerui.accounts.settings_urls")),
     path("", include("trackerui.dashboard.urls")),
     path("", include("delivery.urls")),

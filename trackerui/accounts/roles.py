@@ -1,10 +1,10 @@
 """What an owner may do that a member may not: the one place that says so.
 
 Owners alone create and revoke API keys, create apps, set or replace an app's
-Chartboost credentials, delete (archive) apps and manage members. Members do
-everything else: mappings, retries and recovery, test events, pausing delivery,
-an app's name and S2S flag. An API key acts for its organization: a `full` key as an
-owner, an `ingest` key only on the views that accept it (event ingestion).
+Chartboost credentials, delete (archive) apps, manage members and create or delete
+alert channels. Members do everything else: mappings, retries and recovery, test
+events and test alerts, pausing delivery, an app's name and S2S flag. An API key acts
+for its organization: a `full` key as an owner, an `ingest` key only on the views that accept it (event ingestion).
 
 A member who tries an owner's action is refused with a 403 that says so, on a page
 (`owner_refusal`, `owner_required`) or in the API (`OwnerPermission`,
@@ -36,6 +36,7 @@ CREATE_APPS = "create apps"
 CHANGE_APP_CREDENTIALS = "set or replace an app's Chartboost credentials (app ID and token)"
 DELETE_APPS = "delete apps"
 MANAGE_MEMBERS = "manage members"
+MANAGE_ALERT_CHANNELS = "create or delete alert channels"
 
 APP_CREDENTIAL_FIELDS = ("chartboost_app_id", "chartboost_app_token")
 
