@@ -79,10 +79,9 @@ class AlertReceiver(ThreadingHTTPServer):
 
     def wait_for(self, condition: Any, timeout: float) -> list[Received]:
         deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
+        while True:
             with self.lock:
                 found = [received for received in self.received if condition(received)]
-            if found:
+            if found or time.monotonic() >= deadline:
                 return found
             time.sleep(0.05)
-        return []

@@ -102,7 +102,8 @@ def _email(channel: AlertChannel, message: dict[str, Any]) -> ChannelAnswer:
     try:
         sent = send_mail(messages.email_subject(message), messages.email_text(message), settings.DEFAULT_FROM_EMAIL,
                          addresses)
-    except (smtplib.SMTPException, OSError) as error:
+    except (smtplib.SMTPException, OSError, ValueError, TypeError) as error:
+        # Whatever EMAIL_BACKEND is set to, its failure is the channel's answer, retried like a timeout.
         return ChannelAnswer(RETRY, f"The mail server refused it ({type(error).__name__}: {error})"[:ANSWER_LIMIT],
                              latency_ms=_since(started))
     return ChannelAnswer(DELIVERED if sent else RETRY, f"Sent to {', '.join(addresses)}." if sent else "Not sent.",
