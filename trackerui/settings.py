@@ -412,6 +412,8 @@ SPECTACULAR_SETTINGS = {
         "ChangeSourceEnum": "trackerui.accounts.audit.Source",
         "ChangeActorTypeEnum": "trackerui.accounts.audit.ActorType",
         "ChangeObjectEnum": "mappings.api.CHANGE_OBJECTS",
+        "AlertStatusEnum": "delivery.alerts.models.Alert.Status",
+        "AlertChannelKindEnum": "delivery.alerts.models.AlertChannel.Kind",
     },
 }
 
