@@ -12,8 +12,9 @@ from pytest_django import Settings
 
 from delivery.alerts import dispatch, state
 from delivery.alerts.channels import alert_channel_create
-from delivery.alerts.models import Alert, AlertChannel
+from delivery.alerts.models import Alert, AlertChannel, Condition
 from tests.alert_receiver import AlertReceiver
+from tests.factories import AppFactory
 from tests.live_receiver import queued_take
 from trackerui.accounts.models import Organization
 
@@ -33,9 +34,11 @@ def channel(organization: Organization, settings: Settings, receiver: AlertRecei
     return alert_channel_create(organization=organization, kind="slack", target=receiver.url).channel
 
 
+MESSAGE = {"title": "t", "summary": "s", "link": "l"}
+
+
 def _alert(channel: AlertChannel) -> Alert:
-    [alert] = state.alerts_create([state.NewAlert(channel.pk, None, None, "circuit_open",
-                                                  {"title": "t", "summary": "s", "link": "l"})])
+    [alert] = state.alerts_create([state.NewAlert(channel.pk, None, None, "circuit_open", MESSAGE)])
     return alert
 
 
@@ -127,3 +130,22 @@ def test_a_send_under_a_lease_another_has_taken_over_records_nothing(channel: Al
         assert _send_queued() == 1
     alert.refresh_from_db()
     assert alert.attempt_count == 1
+
+
+def test_a_recovered_never_overtakes_the_alert_it_follows(channel: AlertChannel, receiver: AlertReceiver) -> None:
+    episode = Condition.objects.create(app=AppFactory(organization=channel.organization), kind="circuit_open",
+                                                started_at=timezone.now())
+    [alert] = state.alerts_create([state.NewAlert(channel.pk, None, episode.pk, "circuit_open", MESSAGE)])
+    dispatch.alerts_queue_due()
+    _send_queued()  # 503: retrying in 2 s
+    [recovered] = state.alerts_create([state.NewAlert(channel.pk, None, episode.pk, "recovered", MESSAGE)])
+    assert dispatch.alerts_queue_due() == 0
+    receiver.status = 200
+    with time_machine.travel(timezone.now() + timedelta(seconds=3)):
+        assert dispatch.alerts_queue_due() == 1
+        _send_queued()
+        assert dispatch.alerts_queue_due() == 1
+        _send_queued()
+    assert [a.kind for a in Alert.objects.order_by("last_attempt_at", "id")] == ["circuit_open", "recovered"]
+    recovered.refresh_from_db()
+    assert recovered.status == "delivered"

@@ -20,7 +20,7 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
 from delivery import chartboost
@@ -70,10 +70,17 @@ def alert_claim(alert_id: int, now: datetime | None = None) -> str | None:
     return token if taken else None
 
 
+def _recovered_too_soon() -> Q:
+    """A `recovered` whose alert (same channel and episode) still waits to go out: it must not overtake it."""
+    waiting = Alert.objects.filter(channel_id=OuterRef("channel_id"), condition_id=OuterRef("condition_id"),
+                                   status__in=Alert.SENDABLE).exclude(kind=Alert.RECOVERED)
+    return Q(kind=Alert.RECOVERED) & Exists(waiting)
+
+
 def alerts_claim_due(now: datetime | None = None, *, limit: int = CLAIMS_PER_TICK) -> list[str]:
     """Lease the due alerts (first sends, retries whose time came, leases that ran out), one token each."""
     now = now or timezone.now()
-    due = list(Alert.objects.filter(next_attempt_at__lte=now).filter(_due(now))
+    due = list(Alert.objects.filter(next_attempt_at__lte=now).filter(_due(now)).exclude(_recovered_too_soon())
                .order_by("next_attempt_at").values_list("pk", flat=True)[:limit])
     return [token for token in (alert_claim(alert_id, now) for alert_id in due) if token]
 
