@@ -104,6 +104,7 @@ def _mails_saying(mail_dir: Path, words: str) -> bool:
 def alert_outage_run(
     *, log_dir: Path, organization: Organization, webhook: AlertReceiver, slack: AlertReceiver,
     outage_seconds: float, evaluate_seconds: float, max_probe_seconds: float, timeout: float,
+    first_probe_seconds: float = 0.25,
 ) -> AlertOutageResult:
     """One app's Chartboost answers status 500 for `outage_seconds`, with a real `qcluster` evaluating alert
     conditions every `evaluate_seconds`; a webhook, a Slack receiver and e-mail files catch what it sends.
@@ -114,7 +115,7 @@ def alert_outage_run(
     mapping_create(app=app, event_name="level_complete", event_field=5)
     mail_dir = log_dir / "mail"
     mail_dir.mkdir()
-    env = {"CIRCUIT_FIRST_PROBE_SECONDS": "0.25", "CIRCUIT_MAX_PROBE_SECONDS": str(max_probe_seconds),
+    env = {"CIRCUIT_FIRST_PROBE_SECONDS": str(first_probe_seconds), "CIRCUIT_MAX_PROBE_SECONDS": str(max_probe_seconds),
            "ALERT_EVALUATE_SECONDS": str(evaluate_seconds), "DEBUG": "true",
            "EMAIL_BACKEND": "django.core.mail.backends.filebased.EmailBackend", "EMAIL_FILE_PATH": str(mail_dir)}
     arrived: dict[str, dict[str, float | None]] = {"alert": {}, "recovered": {}}

@@ -33,7 +33,8 @@ def webhook_secret_new() -> str:
 
 
 def webhook_secret(channel: AlertChannel) -> str:
-    """The channel's secret, decrypted only to sign (SecretUnreadable-like errors come from cryptography)."""
+    """The channel's secret, decrypted only to sign; cryptography's InvalidToken when no key in
+    TOKEN_ENCRYPTION_KEY opens it."""
     return decrypt(channel.secret)
 
 
