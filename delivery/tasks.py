@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from delivery.alerts import dispatch as alerts
 from delivery.history import retention
 from delivery.outbox import dispatcher, sending
 
@@ -15,7 +16,14 @@ def deliveries_send(token: str, probe: bool = False) -> int:
 
 
 def dispatcher_run(handed_to: str | None = None) -> None:
-    dispatcher.dispatcher_run(handed_to)
+    # The loop also evaluates alert conditions and queues due alerts (delivery/alerts/dispatch.py).
+    dispatcher.dispatcher_run(handed_to, also=(alerts.alerts_tick,))
+
+
+def alert_send(token: str) -> bool:
+    sent = alerts.alert_send(token)
+    dispatcher.dispatcher_ensure()
+    return sent
 
 
 def dispatcher_ensure() -> bool:

@@ -72,6 +72,7 @@ PAGES = [
     Checked("app-new", "demo", lambda d: "/apps/new/"),
     Checked("api-keys", "demo", lambda d: "/settings/api-keys/"),
     Checked("members", "demo", lambda d: "/settings/members/"),
+    Checked("alerts", "demo", lambda d: "/settings/alerts/"),
     Checked("password-change", "demo", lambda d: "/accounts/password_change/"),
     Checked("admin-sign-in", "anonymous", lambda d: "/admin/login/"),
     Checked("admin-index", "support", lambda d: "/admin/"),

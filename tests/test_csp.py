@@ -22,7 +22,7 @@ def _policy(response: object) -> dict[str, list[str]]:
 
 
 def _dashboard_pages(app: App) -> list[str]:
-    return ["/apps/", f"/apps/{app.pk}/", f"/apps/{app.pk}/deliveries/", "/settings/api-keys/"]
+    return ["/apps/", f"/apps/{app.pk}/", f"/apps/{app.pk}/deliveries/", "/settings/api-keys/", "/settings/alerts/"]
 
 
 def _admin_pages(app: App) -> list[str]:

@@ -92,6 +92,7 @@ INSTALLED_APPS = [
     "trackerui.accounts",
     "mappings",
     "delivery",
+    "delivery.alerts",
 ]
 
 MIDDLEWARE = [
@@ -218,6 +219,8 @@ LOGOUT_REDIRECT_URL = "login"
 # Password reset mails go to the console in development.
 EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "tracker@localhost")
+# For EMAIL_BACKEND=django.core.mail.backends.filebased.EmailBackend: the folder mails are written to.
+EMAIL_FILE_PATH = env_str("EMAIL_FILE_PATH", str(BASE_DIR / ".run" / "mail"))
 
 if not DEBUG:
     SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", True)
@@ -282,6 +285,17 @@ DELIVERY_LEASE_SECONDS = env_int("DELIVERY_LEASE_SECONDS", 10, minimum=1, maximu
 WORKER_STALE_SECONDS = env_float("WORKER_STALE_SECONDS", 60.0, minimum=1.0)
 # When set, /metrics wants `Authorization: Bearer <METRICS_TOKEN>`.
 METRICS_TOKEN = env_str("METRICS_TOKEN", "").strip()
+# The site's own address, for the links in alerts (which leave the site, so they must be absolute).
+SITE_URL = env_str("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
+# Alerts (docs/design.md, "Alerts"): the window conditions are read over, how often they are
+# evaluated, how long an alert waits before the same one may go to a channel again, and how
+# long a failing alert is retried.
+ALERT_WINDOW_SECONDS = env_duration("ALERT_WINDOW", "15m")
+ALERT_EVALUATE_SECONDS = env_float("ALERT_EVALUATE_SECONDS", 10.0, minimum=0.1)
+ALERT_REPEAT_SECONDS = env_duration("ALERT_REPEAT", "1h")
+ALERT_MIN_ATTEMPTS = env_int("ALERT_MIN_ATTEMPTS", 20, minimum=1)
+ALERT_RETRY_MAX_AGE = env_duration("ALERT_RETRY_MAX_AGE", "12h")
+ALERT_SEND_TIMEOUT_SECONDS = env_float("ALERT_SEND_TIMEOUT_SECONDS", 10.0, minimum=0.1)
 # The per-app circuit (docs/design.md, "The circuit").
 CIRCUIT_OPEN_AFTER = env_int("CIRCUIT_OPEN_AFTER", 5, minimum=1)
 CIRCUIT_FIRST_PROBE_SECONDS = env_float("CIRCUIT_FIRST_PROBE_SECONDS", 2.0, minimum=0.05)
@@ -385,6 +399,8 @@ SPECTACULAR_SETTINGS = {
         "ChangeSourceEnum": "trackerui.accounts.audit.Source",
         "ChangeActorTypeEnum": "trackerui.accounts.audit.ActorType",
         "ChangeObjectEnum": "mappings.api.CHANGE_OBJECTS",
+        "AlertStatusEnum": "delivery.alerts.models.Alert.Status",
+        "AlertChannelKindEnum": "delivery.alerts.models.AlertChannel.Kind",
     },
 }
 

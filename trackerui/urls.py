@@ -28,11 +28,13 @@ api_v1 = [
     path("", include("mappings.api_urls")),
     path("", include("delivery.api_urls")),
     path("", include("trackerui.accounts.api_urls")),
+    path("", include("delivery.alerts.api_urls")),
 ]
 
 urlpatterns = [
     path("", home, name="home"),
     path("accounts/", include("trackerui.accounts.urls")),
+    path("settings/alerts/", include("delivery.alerts.urls")),
     path("settings/", include("trackerui.accounts.settings_urls")),
     path("invitations/", include("trackerui.accounts.invitation_urls")),
     path("", include("trackerui.dashboard.urls")),

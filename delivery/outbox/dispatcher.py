@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -113,15 +114,20 @@ class LoopTiming:
     lease_seconds: float = LEASE_SECONDS
 
 
-def dispatcher_run(handed_to: str | None = None, *, timing: LoopTiming = LoopTiming()) -> None:
-    """Run the loop for about `timing.run_seconds` if we get the lease, then hand over to a successor."""
+def dispatcher_run(handed_to: str | None = None, *, timing: LoopTiming = LoopTiming(),
+                   also: Sequence[Callable[[], object]] = ()) -> None:
+    """Run the loop for about `timing.run_seconds` if we get the lease, then hand over to a successor.
+
+    `also` are further jobs run on every tick, after the deliveries' (alerts, from delivery/tasks.py,
+    which stand above this module): one loop keeps the time for all of them.
+    """
     holder = handed_to or new_lease_token()
     if not (_lease_take(holder, timing, handed_to=handed_to) or _lease_take_when_lapsed(holder, timing)):
         _start_row_release()
         return
     _start_row_release()
     try:
-        _loop(holder, timing)
+        _loop(holder, timing, also)
     finally:
         _hand_over(holder)
 
@@ -165,7 +171,7 @@ def _start_row_release() -> None:
     WorkerLease.objects.filter(name=START_NAME).update(holder="", held_until=None)
 
 
-def _loop(holder: str, timing: LoopTiming) -> None:
+def _loop(holder: str, timing: LoopTiming, also: Sequence[Callable[[], object]] = ()) -> None:
     ends = time.monotonic() + timing.run_seconds
     renewed = time.monotonic()
     while (tick := time.monotonic()) < ends:
@@ -176,6 +182,8 @@ def _loop(holder: str, timing: LoopTiming) -> None:
                     return
                 renewed = tick
             deliveries_dispatch_due()
+            for job in also:
+                job()
         except DatabaseError:
             # A locked or briefly unavailable database must not stop retries: try again next tick.
             logger.exception("Dispatcher tick failed; trying again.")

@@ -1,9 +1,9 @@
 """What an owner may do that a member may not: the one place that says so.
 
 Owners alone create and revoke API keys, create apps, set or replace an app's
-Chartboost credentials, delete (archive) apps, manage members and erase a device's data
-("Forget a device", OpenDSR erasure requests). Members do
-everything else: mappings, retries and recovery, test events, pausing delivery,
+Chartboost credentials, delete (archive) apps, manage members, create or delete alert
+channels and erase a device's data ("Forget a device", OpenDSR erasure requests). Members do
+everything else: mappings, retries and recovery, test events and test alerts, pausing delivery,
 an app's name and S2S flag. An API key acts for its organization: a `full` key as an
 owner, an `ingest` key only on the views that accept it (event ingestion).
 
@@ -38,6 +38,7 @@ CHANGE_APP_CREDENTIALS = "set or replace an app's Chartboost credentials (app ID
 DELETE_APPS = "delete apps"
 MANAGE_MEMBERS = "manage members"
 ERASE_DEVICES = "erase a device's data (forget a device, OpenDSR erasure requests)"
+MANAGE_ALERT_CHANNELS = "create or delete alert channels"
 
 APP_CREDENTIAL_FIELDS = ("chartboost_app_id", "chartboost_app_token")
 
