@@ -12,11 +12,13 @@ from django.contrib.auth.models import User
 from django.core import mail
 from django.test import Client
 from django.utils import timezone
+from django_q.conf import Conf
 from rest_framework.test import APIClient
 
 from tests.api_helpers import api_client_for
 from tests.factories import AppFactory, MembershipFactory, OrganizationFactory, UserFactory
 from tests.page_helpers import field_errors, page_text, unescape
+from trackerui.accounts import services
 from trackerui.accounts.models import ApiKey, Invitation, Membership, Organization
 from trackerui.accounts.selectors import membership_changes
 
@@ -89,8 +91,11 @@ def test_the_api_answers_alike_for_an_existing_user_and_an_unknown_one(organizat
 
 
 def test_an_invited_user_with_an_address_gets_an_email_and_the_answer_does_not_change(
-    signed_in_client: Client, organization: Organization, ana: User, django_capture_on_commit_callbacks: object
+    signed_in_client: Client, organization: Organization, ana: User, django_capture_on_commit_callbacks: object,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    # The mail is a django-q2 task, queued for every invitation; run tasks where they are queued.
+    monkeypatch.setattr(Conf, "SYNC", True)
     with django_capture_on_commit_callbacks(execute=True):  # type: ignore[operator]
         invite(signed_in_client, "ana@zeta.example")
     assert [m.to for m in mail.outbox] == [["ana@zeta.example"]]
@@ -99,6 +104,19 @@ def test_an_invited_user_with_an_address_gets_an_email_and_the_answer_does_not_c
     with django_capture_on_commit_callbacks(execute=True):  # type: ignore[operator]
         invite(signed_in_client, "nobody@nowhere.example")
     assert len(mail.outbox) == 1
+
+
+def test_the_owners_request_queues_the_same_work_whether_the_invitee_exists_or_not(
+    signed_in_client: Client, ana: User, django_capture_on_commit_callbacks: object, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Mailing happens in a worker for every invitation, so the answer's timing tells nothing."""
+    queued: list[str] = []
+    monkeypatch.setattr(services, "async_task", lambda task, *args, **kwargs: queued.append(task))
+    for invitee in ("ana@zeta.example", "nobody@nowhere.example"):
+        with django_capture_on_commit_callbacks(execute=True):  # type: ignore[operator]
+            invite(signed_in_client, invitee)
+    assert queued == [services.INVITATION_MAIL_TASK] * 2
+    assert mail.outbox == []
 
 
 def test_an_invitation_by_email_reaches_the_user_with_that_address(signed_in_client: Client, ana: User) -> None:

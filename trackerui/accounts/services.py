@@ -10,6 +10,7 @@ from django.core.exceptions import ValidationError
 from django.core.mail import send_mail
 from django.db import transaction
 from django.utils import timezone
+from django_q.tasks import async_task
 
 from trackerui.accounts.models import ApiKey, Invitation, Membership, Organization, hash_api_key
 
@@ -128,8 +129,20 @@ def _invitee_user(invitee: str) -> AbstractBaseUser | None:
     return user
 
 
-def _invitation_mail_send(invitation_id: int, answer_url: str) -> None:
-    invitation = Invitation.objects.select_related("organization", "invited_by", "user").get(pk=invitation_id)
+# The django-q2 task that mails an invitation (the accounts' only task: a thin shell is not needed).
+INVITATION_MAIL_TASK = "trackerui.accounts.services.invitation_mail_send"
+
+
+def invitation_mail_send(invitation_id: int, answer_url: str) -> None:
+    """Mail the invited user, if the invitation matched one with an address; else nothing.
+
+    Run by a worker for every invitation, matched or not, so the owner's request does the same
+    work either way and its duration tells nothing about whether an account exists.
+    """
+    invitation = Invitation.objects.select_related("organization", "invited_by", "user").filter(
+        pk=invitation_id).first()
+    if invitation is None or invitation.user is None or not invitation.user.email:
+        return
     inviter = invitation.invited_by.get_username() if invitation.invited_by else "An owner"
     send_mail(
         subject=f"You are invited to join {invitation.organization.name} on CB Tracker",
@@ -180,8 +193,10 @@ def invitation_create(
         invited_by = invited_by if invited_by is not None and invited_by.is_authenticated else None
         invitation = Invitation.objects.create(organization=organization, invitee=invitee,
                                                invited_by=invited_by, user=user)
-        if user is not None and user.email:
-            transaction.on_commit(partial(_invitation_mail_send, invitation.pk, answer_url), robust=True)
+        # Queued for every invitation, matched or not: see invitation_mail_send.
+        transaction.on_commit(partial(async_task, INVITATION_MAIL_TASK, invitation.pk, answer_url,
+                                      task_name=f"invitation-mail-{invitation.pk}", group="invitations"),
+                              robust=True)
     return invitation
 
 
