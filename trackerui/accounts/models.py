@@ -66,6 +66,17 @@ def hash_api_key(raw_key: str) -> str:
     return hashlib.sha256(raw_key.encode()).hexdigest()
 
 
+def secret_key_generate(kind: str) -> tuple[str, str]:
+    """A new (prefix, raw key) of a kind ("cbt" for API keys, "cbw" for write keys).
+
+    The prefix is the public part shown in lists; the raw key is shown once and stored only
+    as its hash (`hash_api_key`). Letters, digits, `_` and `-` only, so a key can stand as
+    the user name of HTTP Basic.
+    """
+    prefix = f"{kind}_{secrets.token_hex(4)}"
+    return prefix, f"{prefix}_{secrets.token_urlsafe(24)}"
+
+
 class ApiKey(models.Model):
     # A request authenticated by a key is the key's doing in the audit trail (audit.actor_of_request).
     audit_actor_type = ActorType.API_KEY
@@ -110,5 +121,5 @@ class ApiKey(models.Model):
     @staticmethod
     def generate() -> tuple[str, str]:
         """A new (prefix, raw key). The raw key is shown once and never stored."""
-        prefix = f"{API_KEY_PREFIX}_{secrets.token_hex(4)}"
-        return prefix, f"{prefix}_{secrets.token_urlsafe(24)}"
+        return secret_key_generate(API_KEY_PREFIX)
+

@@ -1,6 +1,6 @@
 """What an owner may do that a member may not: the one place that says so.
 
-Owners alone create and revoke API keys, create apps, set or replace an app's
+Owners alone create and revoke API keys and apps' write keys, create apps, set or replace an app's
 Chartboost credentials, delete (archive) apps and manage members. Members do
 everything else: mappings, retries and recovery, test events, pausing delivery,
 an app's name and S2S flag. An API key acts for its organization: a `full` key as an
@@ -36,6 +36,8 @@ CREATE_APPS = "create apps"
 CHANGE_APP_CREDENTIALS = "set or replace an app's Chartboost credentials (app ID and token)"
 DELETE_APPS = "delete apps"
 MANAGE_MEMBERS = "manage members"
+CREATE_WRITE_KEYS = "create write keys"
+REVOKE_WRITE_KEYS = "revoke write keys"
 
 APP_CREDENTIAL_FIELDS = ("chartboost_app_id", "chartboost_app_token")
 
