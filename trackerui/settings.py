@@ -97,6 +97,8 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     # First, so every answer under /api/ passes it on the way out and leaves as JSON.
     "trackerui.foundation.api_errors.ApiErrorsMiddleware",
+    # Writes RateLimit-Policy and RateLimit on answers that counted against a limit.
+    "trackerui.foundation.rate_limit_headers.RateLimitHeadersMiddleware",
     "django.middleware.security.SecurityMiddleware",
     # Right after SecurityMiddleware, as WhiteNoise asks: static files get the security
     # headers and skip the rest of the stack.
