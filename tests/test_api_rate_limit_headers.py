@@ -1,4 +1,4 @@
-"""RateLimit-Policy and RateLimit (IETF draft revision 11) on API answers (trackerui/foundation/rate_limit_headers.py)."""
+"""RateLimit-Policy and RateLimit (IETF draft 11) on API answers (trackerui/foundation/rate_limit_headers.py)."""
 
 from __future__ import annotations
 
