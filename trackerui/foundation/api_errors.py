@@ -1,4 +1,5 @@
-"""Every answer under /api/ is JSON, whatever happened and whatever DEBUG is (docs/design.md).
+"""Every answer under /api/ (and the Segment-compatible /v1/) is JSON, whatever happened and whatever DEBUG is
+(docs/design.md).
 
 The checks come in this order, each before the next can run:
 
@@ -37,6 +38,8 @@ from rest_framework.parsers import BaseParser
 logger = logging.getLogger(__name__)
 
 API_PREFIX = "/api/"
+# The Segment-compatible tracking API (delivery/api_segment.py) answers JSON the same way.
+API_PREFIXES = (API_PREFIX, "/v1/")
 # Apps, mappings and recovery bodies are a few hundred bytes; a view that takes more
 # (ingestion) says so with a `max_body_bytes` attribute.
 DEFAULT_MAX_BODY_BYTES = 256 * 1024
@@ -218,7 +221,7 @@ def _shape_refusal(request: HttpRequest) -> JsonResponse | None:
 
 
 def _is_api(request: HttpRequest) -> bool:
-    return request.path.startswith(API_PREFIX)
+    return request.path.startswith(API_PREFIXES)
 
 
 def _is_json(response: HttpResponse) -> bool:
