@@ -110,6 +110,8 @@ MIDDLEWARE = [
     # Keeps the request at hand for the audit trail, which reads who acts and from where only when
     # it writes a change, after DRF has authenticated the request (trackerui/accounts/audit.py).
     "simple_history.middleware.HistoryRequestMiddleware",
+    # Replays a POST sent again with the same Idempotency-Key (trackerui/accounts/idempotency.py).
+    "trackerui.accounts.idempotency.IdempotencyKeyMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",

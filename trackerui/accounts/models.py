@@ -123,3 +123,33 @@ class ApiKey(models.Model):
         """A new (prefix, raw key). The raw key is shown once and never stored."""
         return secret_key_generate(API_KEY_PREFIX)
 
+
+class IdempotentRequest(models.Model):
+    """One `Idempotency-Key` a key owner sent with a POST, and the answer it got (trackerui/accounts/idempotency.py).
+
+    The row is inserted before the request runs: the unique (owner, key) constraint lets exactly
+    one process claim a key, whichever web process or host the requests reach. Kept 24 hours
+    (pruned daily by delivery/history/retention.py).
+    """
+
+    class Status(models.TextChoices):
+        RUNNING = "running", "Running"
+        COMPLETED = "completed", "Completed"
+
+    # Who sent it, as the rate limits name them: "key:cbt_ab12cd34" or "user:7".
+    owner = models.CharField(max_length=64)
+    key = models.CharField(max_length=255)
+    # sha256 of the method, the path and the body: the same key with another request is refused.
+    fingerprint = models.CharField(max_length=64)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.RUNNING)
+    response_status = models.PositiveSmallIntegerField(null=True, blank=True)
+    response_content_type = models.CharField(max_length=100, blank=True)
+    response_body = models.TextField(blank=True)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    completed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["owner", "key"], name="one_idempotency_key_per_owner")]
+
+    def __str__(self) -> str:
+        return f"{self.owner} {self.key} ({self.status})"
