@@ -194,6 +194,9 @@ class PageTimeField(serializers.Field):
         super().__init__(**kwargs)
 
     def to_internal_value(self, data: Any) -> datetime:
+        # The form field reads text; JSON may send a number or an object, which is no time.
+        if not isinstance(data, str):
+            raise serializers.ValidationError("Send a time as text: ISO-8601, or a span ago such as 24h.")
         try:
             return self.form_field.clean(data)
         except forms.ValidationError as error:
