@@ -165,3 +165,12 @@ def test_keys_are_pruned_after_24_hours(db: None) -> None:
                                          created_at=now - timedelta(hours=hours))
     assert idempotent_requests_prune(now) == 1
     assert list(IdempotentRequest.objects.values_list("key", flat=True)) == ["new"]
+
+
+def test_a_form_encoded_body_from_a_signed_in_browser_is_read_once_and_answered(signed_in_client: Client,
+                                                                                app: App) -> None:
+    response = signed_in_client.post(mappings_path(app), MAPPING, HTTP_IDEMPOTENCY_KEY="form-1")
+    # The API reads JSON only: a form body is a 415, kept and replayed like any answer.
+    again = signed_in_client.post(mappings_path(app), MAPPING, HTTP_IDEMPOTENCY_KEY="form-1")
+    assert response.status_code == 415
+    assert (again.status_code, again["Idempotent-Replayed"]) == (415, "true")

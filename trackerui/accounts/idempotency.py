@@ -64,10 +64,11 @@ class IdempotencyKeyMiddleware:
         if not 1 <= len(key) <= MAX_KEY_LENGTH:
             return JsonResponse({"detail": f"{HEADER} must be 1 to {MAX_KEY_LENGTH} characters."},
                                 status=status.HTTP_400_BAD_REQUEST)
+        # The body first: the session's CSRF check, run by the authenticators, reads a form body as a stream.
+        fingerprint = request_fingerprint(request)
         owner = _owner(request, view_func, view_args, view_kwargs)
         if owner is None:
             return None
-        fingerprint = request_fingerprint(request)
         answer, claim = idempotency_key_claim(owner=owner, key=key, fingerprint=fingerprint)
         if claim is not None:
             request._idempotency_claim = claim  # type: ignore[attr-defined]
