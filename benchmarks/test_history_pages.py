@@ -25,7 +25,7 @@ from django.utils import timezone
 
 from delivery.bulk_insert import rows_insert
 from delivery.history.rollups import RollupKey, rollup_key, rollups_adjust
-from delivery.models import AppQueue, Delivery, TrackedEvent
+from delivery.models import AppSendingState, Delivery, TrackedEvent
 from mappings.models import App
 from tests.factories import AppFactory, MappingFactory, MembershipFactory
 from trackerui.accounts.models import Organization
@@ -74,7 +74,7 @@ def app_with_deliveries(organization: Organization, count: int) -> App:
         rollups[rollup_key(app.pk, at, event_field, status)] += 1
     rows_insert(Delivery, deliveries, fields=_DELIVERY_FIELDS, same={"app": app.pk})
     rollups_adjust(rollups)
-    AppQueue.objects.create(app=app, due_at=now, last_delivered_at=now - timedelta(minutes=5))
+    AppSendingState.objects.create(app=app, due_at=now, last_delivered_at=now - timedelta(minutes=5))
     return app
 
 

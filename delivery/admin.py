@@ -26,7 +26,7 @@ from delivery.health import app_health
 from delivery.history.chart import history_chart
 from delivery.history.stats import STATS_MAX_DAYS, app_stats
 from delivery.ingest.schema import device_identity
-from delivery.models import AppQueue, Attempt, Delivery, EventName, TrackedEvent
+from delivery.models import AppSendingState, Attempt, Delivery, EventName, TrackedEvent
 from delivery.outbox.recovery import deliveries_retry
 from delivery.templatetags.delivery_tags import pretty_json
 from mappings.models import App
@@ -88,13 +88,19 @@ class DeliveryAdmin(ReadOnly, admin.ModelAdmin):
     search_fields = ["event__event_id", "device"]
     search_help_text = "An event id exactly as the studio sent it, or a device's ifa, gaid or uuid."
     date_hierarchy = "created_at"
-    fields = ["app", "event", "mapping", "event_field", "device", "status", "reason", "item_sent", "attempt_count",
+    fields = ["app", "event", "mapping", "event_field", "device", "status", "reason", "item_shown", "attempt_count",
               "first_attempt_at", "retry_window_started_at", "last_attempt_at", "next_attempt_at", "created_at",
               "updated_at"]
     readonly_fields = fields
     inlines = [AttemptInline]
     actions = ["retry_failed"]
-    item_sent = _json_display("item", "Item sent in track_info")
+
+    @admin.display(description="Item in track_info")
+    def item_shown(self, delivery: Delivery) -> str:
+        """The item, said to be unsent for a delivery that never leaves (suppressed or blocked)."""
+        if delivery.status in Delivery.NEVER_SENT:
+            return format_html('<p class="quiet">Not sent: this is what would have gone.</p>{}', _json(delivery.item))
+        return _json(delivery.item)
 
     @admin.display(description="Created", ordering="created_at")
     def created(self, delivery: Delivery) -> str:
@@ -104,11 +110,12 @@ class DeliveryAdmin(ReadOnly, admin.ModelAdmin):
     def app_name(self, delivery: Delivery) -> str:
         return delivery.app.name
 
-    @admin.display(description="Event id and name", ordering="event__event_id")
+    # Two "event ids" sit side by side: the studio's own, and Chartboost's 1-5. Each column says whose.
+    @admin.display(description="Your event_id and name", ordering="event__event_id")
     def event_shown(self, delivery: Delivery) -> str:
         return format_html('{}<div class="quiet">{}</div>', delivery.event.event_id, delivery.event.name)
 
-    @admin.display(description="Event ID", ordering="event_field")
+    @admin.display(description="Chartboost Event ID", ordering="event_field")
     def event_id_number(self, delivery: Delivery) -> int:
         return delivery.event_field
 
@@ -252,8 +259,8 @@ class EventNameAdmin(ReadOnly, admin.ModelAdmin):
     example = _json_display("example_properties", "Example properties")
 
 
-@admin.register(AppQueue)
-class AppQueueAdmin(ReadOnly, admin.ModelAdmin):
+@admin.register(AppSendingState)
+class AppSendingStateAdmin(ReadOnly, admin.ModelAdmin):
     """Each app's sending state: its circuit, a 429 pause, when something is next due."""
 
     list_display = ["app", "circuit", "circuit_since", "next_probe_at", "failures", "paused_until", "due_at",

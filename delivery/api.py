@@ -31,8 +31,8 @@ from delivery.filters import DeliveryFilterSet, DeliverySearchFilterSet
 from delivery.forms import RecoverForm
 from delivery.history.stats import STATS_DEFAULT_DAYS, STATS_MAX_DAYS, app_stats
 from delivery.models import Delivery
-from delivery.outbox.probe import TestEventLimited, TestEventRefused, test_event_send
 from delivery.outbox.recovery import DeliveryNotFailed, deliveries_recover, delivery_retry
+from delivery.outbox.trial_event import TestEventLimited, TestEventRefused, test_event_send
 from delivery.selectors import (
     deliveries_for_app,
     deliveries_for_organization,
@@ -50,7 +50,8 @@ DELIVERY_ID_PARAMETER = OpenApiParameter("id", int, OpenApiParameter.PATH, descr
 
 TRACK_INFO_ITEM_SCHEMA = {
     "type": "object",
-    "description": "The `track_info` item sent to Chartboost, fixed when the event was received.",
+    "description": "The `track_info` item for Chartboost, fixed when the event was received: what is sent, or "
+    "for a `suppressed` or `blocked` delivery, which is never sent, what would have been sent.",
     "properties": {
         "event_label": {"type": "string"},
         "event_field": {"type": "integer"},
@@ -75,10 +76,14 @@ class DeliveryOutputSerializer(serializers.Serializer):
     )
     event_name = serializers.CharField(source="event.name")
     mapping_id = serializers.IntegerField(allow_null=True, help_text="Null once the mapping has been deleted.")
-    event_field = serializers.IntegerField(help_text="The Chartboost Event ID (1–5) it is sent to.")
+    event_field = serializers.IntegerField(
+        help_text="The Chartboost Event ID (1–5) it goes to (or would have: `suppressed` and `blocked` are never sent)."
+    )
     device = serializers.CharField(help_text="The device identity: ifa, else gaid, else uuid, lowercase, no dashes.")
     status = serializers.ChoiceField(choices=Delivery.Status.choices)
-    reason = serializers.CharField(help_text="Why it is suppressed, blocked or failed, in plain words.")
+    reason = serializers.CharField(
+        help_text="Why it is suppressed or blocked (\"Not sent: ...\") or failed, in plain words."
+    )
     item = TrackInfoItemField()
     attempt_count = serializers.IntegerField()
     next_attempt_at = serializers.DateTimeField(allow_null=True)
@@ -378,7 +383,8 @@ class TestEventThrottled(exceptions.APIException):
 
 @extend_schema(tags=["apps"], parameters=[APP_ID_PARAMETER])
 class AppTestEventApi(APIView):
-    """Thin: the rules (the per-app limit, an unreadable token) live in `delivery.outbox.probe`, as for the page."""
+    """Thin: the rules (the per-app limit, an unreadable token) live in `delivery.outbox.trial_event`, as for
+    the page."""
 
     @extend_schema(
         operation_id="apps_test_event",

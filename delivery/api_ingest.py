@@ -20,9 +20,10 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from delivery.ingest.schema import MAX_EVENT_ID_LENGTH, MAX_NAME_LENGTH, MAX_PLATFORM_LENGTH, MAX_SDK_VERSION_LENGTH
-from delivery.ingest.service import OUTCOMES, events_ingest
+from delivery.ingest.service import OUTCOMES, REJECTED, events_ingest
 from mappings.selectors import app_get_for_request
 from trackerui.foundation.api_errors import body_read, declared_size_check, json_document_parse
+from trackerui.foundation.api_schema import FIELD_ERRORS_SCHEMA
 
 MAX_BODY_BYTES = 1024 * 1024
 MAX_EVENTS = 1000
@@ -156,6 +157,19 @@ _ONE_EVENT = {
 }
 
 
+# Every event rejected: the same answer body as a 202, or, for a body that is no list of events
+# at all, field errors. (Both are objects; only the answer has `results`, a list of objects.)
+_REFUSED_SCHEMA = {"anyOf": [{"$ref": "#/components/schemas/IngestAnswer"}, FIELD_ERRORS_SCHEMA]}
+
+
+def answer_status(answer: dict[str, Any]) -> int:
+    """400 when the body's every event was rejected, so a sender that reads only the status learns that
+    nothing was taken; else 202 (at least one event accepted, stored unmapped, or a duplicate)."""
+    if answer[REJECTED] == len(answer["results"]):
+        return status.HTTP_400_BAD_REQUEST
+    return status.HTTP_202_ACCEPTED
+
+
 class EventIngestView(APIView):
     """Thin: size, access, body type and shape; everything about events is in `events_ingest`."""
 
@@ -181,14 +195,21 @@ class EventIngestView(APIView):
             "One event object, or `{\"events\": [...]}` with 1-1000 events, at most 1 MiB. Each event is "
             "answered on its own: `accepted` (deliveries created), `unmapped` (stored, no active mapping), "
             "`duplicate` (its event_id was seen before; nothing created) or `rejected` (with field errors; "
-            "nothing stored). Unknown keys in an event are ignored."
+            "nothing stored). Unknown keys in an event are ignored. The answer is 202 when any event was "
+            "accepted, stored unmapped or a duplicate; when every event was rejected (one event, or a whole "
+            "batch), the same answer body comes with 400."
         ),
         request=PolymorphicProxySerializer(
             component_name="TrackedEventsIn", serializers=[_EVENT, _BATCH], resource_type_field_name=None
         ),
         responses={
             202: _ANSWER,
-            400: OpenApiResponse(description="Not JSON, not an object, or not 1-1000 events."),
+            400: OpenApiResponse(
+                _REFUSED_SCHEMA,
+                description="Every event was rejected: the same answer body as a 202, each result `rejected` "
+                "with its errors. Or the body is not JSON, not an object, or not 1-1000 events: field errors "
+                "or `{\"detail\": ...}`.",
+            ),
             413: OpenApiResponse(description="The body is over 1 MiB."),
             415: OpenApiResponse(description="A Content-Type other than application/json (UTF-8). "
                                  "A request without one is read as JSON."),
@@ -225,10 +246,28 @@ class EventIngestView(APIView):
                 response_only=True,
                 status_codes=["202"],
             ),
+            OpenApiExample(
+                "Every event rejected",
+                value={
+                    "results": [
+                        {"event_id": "b7a1c9e0-level-x", "status": "rejected", "deliveries": [],
+                         "errors": {"properties.level": ["Event ID 1 (Highest level reached) reads main_level "
+                                                         "from property “level”: a non-zero integer (it is "
+                                                         "missing)."]}},
+                    ],
+                    "accepted": 0,
+                    "duplicate": 0,
+                    "unmapped": 0,
+                    "rejected": 1,
+                },
+                response_only=True,
+                status_codes=["400"],
+            ),
         ],
     )
     def post(self, request: Request, app_id: int) -> Response:
         body_media_type_check(request._request)
         events = events_from_body(body_of(request))
         app = app_get_for_request(request, app_id)
-        return Response(events_ingest(app=app, events=events), status=status.HTTP_202_ACCEPTED)
+        answer = events_ingest(app=app, events=events)
+        return Response(answer, status=answer_status(answer))

@@ -1,9 +1,9 @@
 """/api/v1/ routes for ingestion, deliveries (an app's and the search across apps), retry, recover, stats,
-the event names and the test event (included by trackerui.urls)."""
+the event names, the test event, and erasure (included by trackerui.urls)."""
 
 from django.urls import path
 
-from delivery import api
+from delivery import api, api_erasure
 from delivery.api_ingest import EventIngestView
 
 urlpatterns = [
@@ -16,4 +16,9 @@ urlpatterns = [
     path("apps/<int:app_id>/test-event/", api.AppTestEventApi.as_view(), name="api-app-test-event"),
     path("deliveries/<int:id>/", api.DeliveryDetailApi.as_view(), name="api-delivery-detail"),
     path("deliveries/<int:id>/retry/", api.DeliveryRetryApi.as_view(), name="api-delivery-retry"),
+    path("devices/forget/", api_erasure.DeviceForgetApi.as_view(), name="api-device-forget"),
+    # OpenDSR's paths, without a trailing slash.
+    path("opendsr/requests", api_erasure.OpenDsrRequestApi.as_view(), name="api-opendsr-requests"),
+    path("opendsr/requests/<uuid:subject_request_id>", api_erasure.OpenDsrRequestStatusApi.as_view(),
+         name="api-opendsr-request"),
 ]

@@ -10,8 +10,10 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django import forms
+from django.core.exceptions import ValidationError
 from django.utils import timezone
 
+from delivery.erasure import IDENTIFIER_KEYS, subject_from_identifiers
 from trackerui.foundation.durations import duration_seconds
 from trackerui.foundation.validators import time_in_range
 
@@ -25,7 +27,10 @@ SEARCH_NEEDS_AN_IDENTITY = "Give your event_id or a device (ifa, gaid or uuid) t
 
 
 class TimeWidget(forms.TextInput):
-    """A text input, so that both ISO-8601 and "24h" fit; static/js/time-input.js adds a picker."""
+    """A text input, so that both ISO-8601 and "24h" fit; static/js/time-input.js puts a picker in local
+    time in its place. Its label names the zone (templates/includes/field.html): UTC without JavaScript."""
+
+    is_time_input = True
 
     def __init__(self, attrs: dict[str, Any] | None = None) -> None:
         super().__init__(attrs={"autocomplete": "off", "data-time-input": "", **(attrs or {})})
@@ -97,3 +102,33 @@ class RecoverForm(forms.Form):
         """Offer the last 24 hours, the window the apps list's health badge looks at."""
         since = (timezone.now() - timedelta(hours=24)).replace(second=0, microsecond=0)
         return cls(initial={"since": since.strftime("%Y-%m-%dT%H:%MZ")})
+
+
+class ForgetDeviceForm(forms.Form):
+    """A device to erase, by any of its identifiers; checked by the API's own rule
+    (`delivery/erasure.py::subject_from_identifiers`). `confirmed` is set by the confirm step."""
+
+    ifa = forms.CharField(required=False, max_length=100, label="ifa (iOS advertising id)",
+                          widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false"}))
+    gaid = forms.CharField(required=False, max_length=100, label="gaid (Google advertising id)",
+                           widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false"}))
+    uuid = forms.CharField(required=False, max_length=100, label="uuid",
+                           widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false"}))
+    confirmed = forms.BooleanField(required=False, widget=forms.HiddenInput)
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        identifiers = {name: cleaned[name] for name in IDENTIFIER_KEYS if cleaned.get(name)}
+        try:
+            cleaned["subject"] = subject_from_identifiers(identifiers)
+        except ValidationError as error:
+            if hasattr(error, "error_dict"):
+                for name, messages in error.message_dict.items():
+                    self.add_error(name if name in self.fields else None, messages)
+            else:
+                raise
+        return cleaned
+
+    def identifiers(self) -> dict[str, str]:
+        """The identifiers as typed, for the confirm step to restate."""
+        return {name: self.cleaned_data[name] for name in IDENTIFIER_KEYS if self.cleaned_data.get(name)}

@@ -9,7 +9,7 @@ look) or `info` (shown, but it does not hurt delivery, so it does not lower the 
 `app_health` gathers the facts for every app of a list with a fixed number of grouped
 queries, however many apps there are, from the hour and day rollups
 (`delivery.history.rollups`, `delivery.history.rejections`), the event-name catalogue and
-each app's `AppQueue` row: never a scan of the raw deliveries, so its cost does not grow
+each app's `AppSendingState` row: never a scan of the raw deliveries, so its cost does not grow
 with them.
 """
 
@@ -28,7 +28,7 @@ from django.utils import timezone
 from delivery.history.rejections import EventsReceived, events_received_last_24h
 from delivery.history.rollups import hour_of
 from delivery.history.stats import success_rate
-from delivery.models import AppQueue, Delivery, DeliveryDayRollup, DeliveryRollup, EventName
+from delivery.models import AppSendingState, Delivery, DeliveryDayRollup, DeliveryRollup, EventName
 from delivery.outbox.circuit import OPEN, CircuitView, circuit_view
 from delivery.selectors import token_unreadable_in
 from delivery.templatetags.delivery_tags import percent
@@ -251,7 +251,7 @@ def app_health(apps: Iterable[App]) -> dict[int, Health]:
     for app_id, total, arriving in _unmapped_names(app_ids, now):
         health[app_id].unmapped_names, health[app_id].unmapped_names_arriving = total, arriving
     shared = _shared_chartboost_app_ids(apps)
-    queues = AppQueue.objects.in_bulk(app_ids)
+    queues = AppSendingState.objects.in_bulk(app_ids)
     for app in apps:
         one = health[app.pk]
         queue = queues.get(app.pk)

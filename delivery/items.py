@@ -1,7 +1,7 @@
 """What a mapping sends for one event: the `track_info` item it makes of the event's properties.
 
 Below both wings that need it: ingestion (`delivery/ingest/levels.py::event_items`) and the
-test event (`delivery/outbox/probe.py`), which sends what the app's first mapping would.
+test event (`delivery/outbox/trial_event.py`), which sends what the app's first mapping would.
 """
 
 from __future__ import annotations
@@ -13,7 +13,8 @@ from typing import Any
 from delivery import chartboost
 from mappings.models import INT32_MAX, INT32_MIN, Mapping
 
-_INTEGER_TEXT = re.compile(r"[+-]?[0-9]{1,10}")
+# At most 20 digits is read as a number, so that one out of range is told so; any longer is text.
+_INTEGER_TEXT = re.compile(r"[+-]?[0-9]{1,20}")
 
 
 class EventRejected(Exception):
@@ -55,9 +56,11 @@ def _main_level(mapping: Mapping, properties: dict[str, Any]) -> int:
     if not name:
         return mapping.main_level_value
     value = _as_integer(properties.get(name))
+    if value is None or value == 0:
+        raise _level_rejected(mapping, name, "main_level", "a non-zero integer", properties)
     # Levels are stored in 32-bit columns.
-    if value is None or value == 0 or not INT32_MIN <= value <= INT32_MAX:
-        raise EventRejected({f"properties.{name}": [_level_message(mapping, name, "main_level", properties)]})
+    if not INT32_MIN <= value <= INT32_MAX:
+        raise _level_rejected(mapping, name, "main_level", f"an integer from {INT32_MIN} to {INT32_MAX}", properties)
     return value
 
 
@@ -68,8 +71,10 @@ def _sub_level(mapping: Mapping, properties: dict[str, Any]) -> int:
     if not name or properties.get(name) is None:
         return mapping.sub_level_value
     value = _as_integer(properties[name])
-    if value is None or not 0 <= value <= INT32_MAX:
-        raise EventRejected({f"properties.{name}": [_level_message(mapping, name, "sub_level", properties)]})
+    if value is None or value < 0:
+        raise _level_rejected(mapping, name, "sub_level", "an integer of 0 or more", properties)
+    if value > INT32_MAX:
+        raise _level_rejected(mapping, name, "sub_level", f"at most {INT32_MAX}", properties)
     return value
 
 
@@ -84,7 +89,8 @@ def _as_integer(value: Any) -> int | None:
     return None
 
 
-def _level_message(mapping: Mapping, name: str, level: str, properties: dict[str, Any]) -> str:
-    rule = "a non-zero integer" if level == "main_level" else "an integer of 0 or more"
+def _level_rejected(mapping: Mapping, name: str, level: str, rule: str, properties: dict[str, Any]) -> EventRejected:
+    """The rejection naming the rule the property broke (`rule`), and what it held."""
     got = "it is missing" if properties.get(name) is None else f"got {json.dumps(properties[name])[:40]}"
-    return f"Event ID {mapping.event_field} ({mapping.label}) reads {level} from property “{name}”: {rule} ({got})."
+    message = f"Event ID {mapping.event_field} ({mapping.label}) reads {level} from property “{name}”: {rule} ({got})."
+    return EventRejected({f"properties.{name}": [message]})

@@ -2,7 +2,7 @@
 
 Counters are read from their rows (written by `delivery/counters.py`). Gauges (the backlog,
 the oldest due delivery, open circuits) are read when asked, from the rollups and each app's
-queue row, never from a scan of all deliveries.
+sending-state row, never from a scan of all deliveries.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from django.db.models import Sum
 from django.utils import timezone
 
 from delivery.counters import ATTEMPTS, DURATION, DURATION_BUCKETS, INGESTED, REQUESTS, series
-from delivery.models import AppQueue, Delivery, DeliveryDayRollup, MetricCounter, WorkerLease
+from delivery.models import AppSendingState, Delivery, DeliveryDayRollup, MetricCounter, WorkerLease
 from delivery.outbox.circuit import may_send
 from delivery.outbox.dispatcher import LEASE_NAME
 
@@ -38,10 +38,11 @@ def backlog_read(now: datetime) -> Backlog:
         .values("app_id").annotate(total=Sum("count")).order_by().values_list("app_id", "total")
     )
     paused = set(
-        AppQueue.objects.filter(app_id__in=waiting_by_app).exclude(may_send(now, on_queue=True))
+        AppSendingState.objects.filter(app_id__in=waiting_by_app).exclude(may_send(now, on_sending_state=True))
         .values_list("app_id", flat=True)
     )
-    tripped = set(AppQueue.objects.filter(circuit=AppQueue.Circuit.OPEN).values_list("app_id", flat=True)) - paused
+    open_circuits = AppSendingState.objects.filter(circuit=AppSendingState.Circuit.OPEN)
+    tripped = set(open_circuits.values_list("app_id", flat=True)) - paused
     return Backlog(
         waiting=sum(waiting_by_app.values()),
         oldest_due_seconds=_oldest_due_seconds(now, held=paused | tripped),
@@ -58,7 +59,7 @@ def _oldest_due_seconds(now: datetime, *, held: set[int]) -> float:
     Only the apps whose due hint has come are looked at, each through the claim index.
     """
     oldest: datetime | None = None
-    due_apps = AppQueue.objects.filter(due_at__lte=now).exclude(app_id__in=held).values_list("app_id", flat=True)
+    due_apps = AppSendingState.objects.filter(due_at__lte=now).exclude(app_id__in=held).values_list("app_id", flat=True)
     for app_id in due_apps[:100]:
         first = (Delivery.objects.filter(app_id=app_id, next_attempt_at__lte=now).order_by("next_attempt_at")
                  .values_list("next_attempt_at", flat=True).first())

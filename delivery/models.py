@@ -10,6 +10,8 @@ from django.db.models import Q
 from django.utils import timezone
 
 from mappings.models import App, Mapping
+from trackerui.accounts.audit import AuditedRecords
+from trackerui.accounts.models import Organization
 
 
 class EventName(models.Model):
@@ -44,6 +46,9 @@ class TrackedEvent(models.Model):
     identifiers = models.JSONField(default=dict)
     # Normalised identity: ifa, else gaid, else uuid; lowercase without dashes.
     device = models.CharField(max_length=64, blank=True, db_index=True)
+    # The SHA-256 of the device as it sends its advertising id, lowercase (`delivery/ingest/schema.py::
+    # device_digest`), so an OpenDSR erasure naming a hashed id finds the device through an index.
+    device_sha256 = models.CharField(max_length=64, blank=True, db_index=True)
     properties = models.JSONField(default=dict, blank=True)
     sdk_version = models.CharField(max_length=32, blank=True)
     limit_ad_tracking = models.BooleanField(default=False)
@@ -70,6 +75,8 @@ class Delivery(models.Model):
         BLOCKED = "blocked", "Blocked"
 
     SENDABLE = (Status.PENDING, Status.RETRYING)
+    # Decided when it was created, and never sent: pages and the API say "would have", never "sent".
+    NEVER_SENT = (Status.SUPPRESSED, Status.BLOCKED)
 
     event = models.ForeignKey(TrackedEvent, on_delete=models.CASCADE, related_name="deliveries")
     # Denormalised from the event and mapping for filtering and for history that
@@ -158,6 +165,8 @@ class DeviceLevel(models.Model):
 
     app = models.ForeignKey(App, on_delete=models.CASCADE, related_name="+")
     device = models.CharField(max_length=64)
+    # As on TrackedEvent: high-water marks outlive the events, and an erasure must still find them.
+    device_sha256 = models.CharField(max_length=64, blank=True, db_index=True)
     event_field = models.PositiveSmallIntegerField()
     main_level = models.IntegerField()
     sub_level = models.IntegerField()
@@ -174,6 +183,84 @@ class DeviceLevel(models.Model):
         return f"{self.device} field {self.event_field}: {self.main_level}.{self.sub_level}"
 
 
+class ErasedEvent(models.Model):
+    """The key of a tracked event erased with its device (`delivery/erasure.py`), kept as a hash.
+
+    Ingestion reads these with the stored event ids, so an erased event sent again still answers
+    `duplicate` rather than being stored and sent anew; pruning drops them once their timestamp is
+    older than the retention period, as it does tracked events (ingestion refuses those anyway).
+    """
+
+    app = models.ForeignKey(App, on_delete=models.CASCADE, related_name="+")
+    # SHA-256 of the event_id: an event_id may embed an identifier, and only equality is ever asked.
+    event_id_sha256 = models.CharField(max_length=64)
+    timestamp = models.BigIntegerField(help_text="Unix seconds, the erased event's own time.")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["app", "event_id_sha256"], name="one_erased_event_id_per_app")
+        ]
+        indexes = [models.Index(fields=["timestamp"], name="erasedevent_timestamp")]
+
+    def __str__(self) -> str:
+        return f"Erased event of app {self.app_id}"
+
+
+class Erasure(models.Model):
+    """One device's data erased from an organization's apps: a "Forget a device" call or page, or an
+    OpenDSR erasure request. It keeps when, how many rows of each kind went and (in its audit trail)
+    who asked, never the identifiers.
+    """
+
+    class Kind(models.TextChoices):
+        FORGET = "forget", "Forget a device"
+        OPENDSR = "opendsr", "OpenDSR request"
+
+    class Status(models.TextChoices):
+        # OpenDSR's words.
+        PENDING = "pending", "Pending"
+        IN_PROGRESS = "in_progress", "In progress"
+        COMPLETED = "completed", "Completed"
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="erasures")
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.PENDING)
+    # OpenDSR's `subject_request_id`, unique per organization; null for "Forget a device".
+    subject_request_id = models.UUIDField(null=True, blank=True)
+    # OpenDSR's `submitted_time`: when the data subject asked.
+    submitted_at = models.DateTimeField(null=True, blank=True)
+    received_at = models.DateTimeField(default=timezone.now)
+    completed_at = models.DateTimeField(null=True, blank=True)
+    # What was erased, per kind of row.
+    tracked_events = models.PositiveIntegerField(default=0)
+    deliveries = models.PositiveIntegerField(default=0)
+    attempts = models.PositiveIntegerField(default=0)
+    device_levels = models.PositiveIntegerField(default=0)
+    catalogue_examples = models.PositiveIntegerField(default=0)
+    rejection_examples = models.PositiveIntegerField(default=0)
+
+    audit_trail = AuditedRecords(shown=("kind", "status", "tracked_events", "deliveries", "attempts",
+                                        "device_levels", "catalogue_examples", "rejection_examples"))
+
+    COUNTED = ("tracked_events", "deliveries", "attempts", "device_levels", "catalogue_examples",
+               "rejection_examples")
+
+    class Meta:
+        ordering = ["-received_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "subject_request_id"],
+                                    condition=Q(subject_request_id__isnull=False),
+                                    name="one_subject_request_per_organization"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Erasure #{self.pk} ({self.kind}, {self.status})"
+
+    def counts(self) -> dict[str, int]:
+        """How many rows of each kind were erased, in a fixed order."""
+        return {name: getattr(self, name) for name in self.COUNTED}
+
+
 class WorkerLease(models.Model):
     """A named singleton job (the dispatcher) and who holds it until when."""
 
@@ -187,9 +274,11 @@ class WorkerLease(models.Model):
         return f"{self.name} held by {self.holder or 'nobody'}"
 
 
-class AppQueue(models.Model):
-    """Per-app sending state that belongs to no single delivery: when the app next has
-    something due, its circuit, and a pause asked for by Chartboost (HTTP 429).
+class AppSendingState(models.Model):
+    """An app's sending state, which belongs to no single delivery: when the app next has
+    something due (the due hint), its circuit, a pause asked for by Chartboost (HTTP 429),
+    when it last had a delivery delivered, and a token that could not be decrypted.
+    (Named `AppQueue` before 0009: it is no queue, our tables are.)
 
     Written only by `delivery.outbox.state` (the due hint, an unreadable token) and
     `delivery.outbox.circuit`.
@@ -199,7 +288,7 @@ class AppQueue(models.Model):
         CLOSED = "closed", "Closed"
         OPEN = "open", "Open"
 
-    app = models.OneToOneField(App, primary_key=True, on_delete=models.CASCADE, related_name="queue")
+    app = models.OneToOneField(App, primary_key=True, on_delete=models.CASCADE, related_name="sending_state")
     # The earliest time one of the app's deliveries may be due. It may be early (then the
     # dispatcher looks, finds nothing and moves it on) but never late. Null: nothing waits.
     due_at = models.DateTimeField(null=True, blank=True)
@@ -222,10 +311,10 @@ class AppQueue(models.Model):
 
     class Meta:
         verbose_name = "app sending state"
-        indexes = [models.Index(fields=["due_at"], name="appqueue_due")]
+        indexes = [models.Index(fields=["due_at"], name="appsendingstate_due")]
 
     def __str__(self) -> str:
-        return f"Queue of app {self.app_id} (circuit {self.circuit})"
+        return f"Sending state of app {self.app_id} (circuit {self.circuit})"
 
 
 class StatusCount(models.Model):

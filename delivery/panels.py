@@ -11,14 +11,14 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.http import HttpRequest
+from django.http import HttpRequest, QueryDict
 
 from delivery.forms import RecoverForm
 from delivery.history.chart import history_chart
 from delivery.history.rejections import rejections_summary
 from delivery.history.stats import STATS_DEFAULT_DAYS, app_stats
 from delivery.models import Delivery
-from delivery.outbox.probe import TestEventResult
+from delivery.outbox.trial_event import TestEventResult
 from mappings.models import App
 
 
@@ -93,3 +93,23 @@ def status_poll_next(delivery: Delivery, polls_done: int, now: datetime) -> int 
     if delivery.next_attempt_at is not None and delivery.next_attempt_at > now + STATUS_POLL_HORIZON:
         return None
     return polls_done + 1
+
+
+def deliveries_list_query(query: QueryDict) -> QueryDict:
+    """The filters of a Deliveries tab query (and its page), without what only steers the page."""
+    kept = query.copy()
+    for name in ("poll", "recover_since"):
+        kept.pop(name, None)
+    return kept
+
+
+def list_poll_next(app: App, deliveries: list[Delivery], polls_done: int, now: datetime) -> int | None:
+    """The number of the Deliveries tab rows' next poll, or None: as for one delivery's status panel,
+    while a row shown waits to be sent within seconds (after recover), else never."""
+    if polls_done >= STATUS_POLLS_MAX or not app.delivery_enabled:
+        return None
+    soon = now + STATUS_POLL_HORIZON
+    if any(delivery.status in Delivery.SENDABLE and delivery.next_attempt_at is not None
+           and delivery.next_attempt_at <= soon for delivery in deliveries):
+        return polls_done + 1
+    return None

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable, Iterator
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import NamedTuple
 
 from django.db.models import Exists, OuterRef, QuerySet, Subquery
 from django.http import Http404
+from django.utils import timezone
 
-from delivery.models import AppQueue, Attempt, Delivery, EventName
+from delivery.models import AppSendingState, Attempt, Delivery, EventName
 from mappings.fields import SealedSecret
 from mappings.models import App, Mapping
 from trackerui.accounts.models import Organization
@@ -130,10 +132,24 @@ def app_token_unreadable(app: App) -> bool:
     Only signing decrypts a token (`delivery.outbox.sending.signed_request`), so this is what it
     last found: once the token is re-entered, its fingerprint changes and the note no longer applies.
     """
-    return token_unreadable_in(app, AppQueue.objects.filter(app_id=app.pk).first())
+    return token_unreadable_in(app, AppSendingState.objects.filter(app_id=app.pk).first())
 
 
-def token_unreadable_in(app: App, queue: AppQueue | None) -> bool:
+def token_unreadable_in(app: App, queue: AppSendingState | None) -> bool:
     """`app_token_unreadable` from a queue row already read (the apps list reads them all at once)."""
     token = app.chartboost_app_token
     return isinstance(token, SealedSecret) and queue is not None and queue.token_unreadable == token.fingerprint
+
+
+# The reasons read to name the most common one: the latest failures say what is wrong now.
+FAILED_REASONS_READ = 500
+
+
+def failed_reason_top(app: App) -> str:
+    """Why the app's deliveries failed in the last 24 hours: the most common reason among the latest
+    FAILED_REASONS_READ failures (one query through the (app, created_at) index), or ""."""
+    since = timezone.now() - timedelta(hours=24)
+    reasons = (Delivery.objects.filter(app=app, status=Delivery.Status.FAILED, created_at__gte=since)
+               .order_by("-created_at").values_list("reason", flat=True)[:FAILED_REASONS_READ])
+    counts = Counter(reason for reason in reasons if reason)
+    return counts.most_common(1)[0][0] if counts else ""

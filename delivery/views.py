@@ -13,17 +13,21 @@ from typing import Any
 
 from django.contrib import messages
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from delivery.erasure import device_forget, erasure_changes, erasures_for_organization
 from delivery.filters import DeliveryFilterSet, DeliverySearchFilterSet
-from delivery.forms import RecoverForm
+from delivery.forms import ForgetDeviceForm, RecoverForm
 from delivery.models import Delivery
-from delivery.outbox.probe import TestEventRefused, test_event_send
 from delivery.outbox.recovery import DeliveryNotFailed, deliveries_recover, delivery_retry
+from delivery.outbox.trial_event import TestEventRefused, test_event_send
 from delivery.panels import (
+    deliveries_list_query,
+    list_poll_next,
     recover_form_keep,
     recover_form_take,
     status_poll_next,
@@ -31,7 +35,9 @@ from delivery.panels import (
     test_event_result_keep,
 )
 from delivery.selectors import deliveries_for_app, deliveries_for_organization, delivery_get_for_organization
+from mappings.models import App
 from mappings.selectors import app_get_for_request
+from trackerui.accounts import roles
 from trackerui.accounts.decorators import organization_required
 from trackerui.accounts.selectors import organization_for_request
 from trackerui.foundation.htmx import is_htmx, vary_on_htmx
@@ -42,16 +48,31 @@ DELIVERIES_PER_PAGE = 50
 @organization_required
 @require_GET
 def app_deliveries(request: HttpRequest, app_id: int) -> HttpResponse:
+    """The Deliveries tab; asked by htmx (the rows polling while some are about to go out, `?poll=N`),
+    only its rows."""
     app = app_get_for_request(request, app_id)
-    filterset = DeliveryFilterSet(request.GET, queryset=deliveries_for_app(app), request=request)
-    page = Paginator(filterset.qs, DELIVERIES_PER_PAGE).get_page(request.GET.get("page"))
+    list_query = deliveries_list_query(request.GET)
+    if is_htmx(request):
+        context = _deliveries_results_context(request, app, list_query, status_polls_done(request.GET.get("poll")))
+        return vary_on_htmx(render(request, "deliveries/_results.html", context))
     context = {
-        "app": app, "form": filterset.form, "page": page, "filtered": bool(filterset.applied()),
-        "export_query": filterset.applied_query(),
+        **_deliveries_results_context(request, app, list_query, 0),
         # A preset link (`?recover_since=24h`) fills the recover form without JavaScript.
         "recover_form": recover_form_take(request, app, preset=request.GET.get("recover_since")),
     }
-    return render(request, "deliveries/list.html", context)
+    return vary_on_htmx(render(request, "deliveries/list.html", context))
+
+
+def _deliveries_results_context(request: HttpRequest, app: App, list_query: QueryDict,
+                                polls_done: int) -> dict[str, Any]:
+    """The rows of the Deliveries tab under the filters in `list_query`, with when to look at them again."""
+    filterset = DeliveryFilterSet(list_query, queryset=deliveries_for_app(app), request=request)
+    page = Paginator(filterset.qs, DELIVERIES_PER_PAGE).get_page(list_query.get("page"))
+    return {
+        "app": app, "form": filterset.form, "page": page, "filtered": bool(filterset.applied()),
+        "export_query": filterset.applied_query(), "list_query": list_query,
+        "list_next_poll": list_poll_next(app, list(page.object_list), polls_done, timezone.now()),
+    }
 
 
 @organization_required
@@ -110,14 +131,18 @@ def delivery_retry_view(request: HttpRequest, delivery_id: int) -> HttpResponse:
 @require_POST
 def app_recover(request: HttpRequest, app_id: int) -> HttpResponse:
     app = app_get_for_request(request, app_id)
+    # The list's filters the form was sent from, so the rows shown afterwards are the same ones.
+    list_query = deliveries_list_query(QueryDict(request.POST.get("list_query", "")[:2000]))
+    back = reverse("app-deliveries", args=[app.pk]) + (f"?{list_query.urlencode()}" if list_query else "")
     form = RecoverForm(request.POST)
     if not form.is_valid():
         if is_htmx(request):
-            return vary_on_htmx(render(request, "deliveries/_recover.html", {"app": app, "recover_form": form}))
+            context = {"app": app, "recover_form": form, "list_query": list_query}
+            return vary_on_htmx(render(request, "deliveries/_recover.html", context))
         # Shown next to the field on the Deliveries tab, not as a banner: the redirect keeps a
         # reload from posting again.
         recover_form_keep(request, app, request.POST.get("since", "")[:200])
-        return redirect("app-deliveries", app_id=app.pk)
+        return redirect(back)
     since = form.cleaned_data["since"]
     count = deliveries_recover(app=app, since=since)
     when = timezone.localtime(since).strftime("%Y-%m-%d %H:%M UTC")
@@ -127,12 +152,14 @@ def app_recover(request: HttpRequest, app_id: int) -> HttpResponse:
     else:
         level, text = messages.INFO, f"No failed deliveries since {when}: nothing to send again."
     if is_htmx(request):
-        # The count shows inside the form, where the user is looking; the typed value stays.
-        context = {"app": app, "recover_form": form, "recover_message": text,
-                   "recover_message_level": "success" if count else "info"}
+        # The count shows inside the form, where the user is looking; the typed value stays. The rows
+        # come along (out of band) with their new status, so no row still says failed.
+        context = {"recover_form": form, "recover_message": text,
+                   "recover_message_level": "success" if count else "info", "recover_done": True,
+                   **_deliveries_results_context(request, app, list_query, 0)}
         return vary_on_htmx(render(request, "deliveries/_recover.html", context))
     messages.add_message(request, level, text)
-    return redirect("app-deliveries", app_id=app.pk)
+    return redirect(back)
 
 
 @organization_required
@@ -146,3 +173,38 @@ def app_test_event(request: HttpRequest, app_id: int) -> HttpResponse:
     else:
         test_event_result_keep(request, app, result)
     return redirect("app-settings", app_id=app.pk)
+
+
+RECENT_ERASURES = 10
+
+
+@organization_required
+@require_http_methods(["GET", "POST"])
+def privacy_settings(request: HttpRequest) -> HttpResponse:
+    """Forget a device: the identifiers, a confirm step that restates them, then the counts erased.
+
+    Members see the page and its trail; only an owner erases. The answer is a redirect to the page
+    showing that erasure's counts, so reloading it erases nothing again and no identifier is in a URL.
+    """
+    if request.method == "POST" and not roles.request_is_owner(request):
+        return roles.owner_refusal(request, roles.ERASE_DEVICES)
+    organization = organization_for_request(request)
+    form = ForgetDeviceForm(request.POST if request.method == "POST" else None)
+    confirming = False
+    if request.method == "POST" and form.is_valid():
+        if form.cleaned_data["confirmed"]:
+            erasure = device_forget(organization=organization, subject=form.cleaned_data["subject"])
+            messages.success(request, "The device is forgotten: nothing of it is left in your apps' events, "
+                                      "deliveries or examples.")
+            return redirect(f"{reverse('privacy')}?erasure={erasure.pk}#erasure-result")
+        confirming = True
+    erasures = erasures_for_organization(organization)
+    shown = erasures.filter(pk=request.GET["erasure"]).first() if request.GET.get("erasure", "").isdigit() else None
+    context = {
+        "form": form,
+        "confirming": confirming,
+        "erasure": shown,
+        "erasures": erasures[:RECENT_ERASURES],
+        "recent_changes": erasure_changes(organization)[:RECENT_ERASURES],
+    }
+    return render(request, "settings/privacy.html", context)

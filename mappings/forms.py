@@ -18,7 +18,7 @@ from django.forms.boundfield import BoundWidget
 
 from mappings.event_fields import EVENT_FIELD_CHOICES, EVENT_FIELDS, NON_SEQUENTIAL_FIELDS, EventFieldInfo
 from mappings.fields import SealedSecret
-from mappings.models import App, Mapping
+from mappings.models import App, Mapping, validate_chartboost_app_id
 from mappings.services import APP_FIELDS, MAPPING_FIELDS
 
 
@@ -62,6 +62,9 @@ class AppForm(forms.ModelForm):
         app_id.max_length = None
         app_id.validators = [v for v in app_id.validators if not isinstance(v, MaxLengthValidator)]
         app_id.widget.attrs.pop("maxlength", None)
+        # Checked here, the model's own rule: a field the form refused is left out of the model's
+        # checks, so a 25-character ID gets this one message, not a second about its length.
+        app_id.validators.append(validate_chartboost_app_id)
         if self.instance.pk:
             # The saved token is sealed and never decrypted for a form: the input starts empty,
             # and blank keeps the saved token (`clean_chartboost_app_token`).
@@ -72,6 +75,12 @@ class AppForm(forms.ModelForm):
                 f"Saved token: {self.instance.chartboost_app_token_hint}. Leave blank to keep it, "
                 "or paste a new 64-character token to replace it."
             )
+
+    @property
+    def token_not_kept(self) -> bool:
+        """A token was typed into a form sent back with errors: the page does not send it back to the
+        browser, and says so next to the field."""
+        return self.is_bound and bool(self.errors) and bool(self.data.get("chartboost_app_token"))
 
     def lock_credentials(self) -> None:
         """Show the app ID and token read-only, for a member (only owners change them).
@@ -140,6 +149,8 @@ class MappingForm(forms.ModelForm):
         # A radio button per Event ID, without the "---------" a select would offer.
         event_field.choices = EVENT_FIELD_CHOICES
         event_field.error_messages["invalid_choice"] = _model_message(Mapping, "event_field", "invalid_choice")
+        # No Event ID is picked for the user: each carries one type of data, and a preselected one
+        # would send the event as whatever came first. It is a required choice, refused when missing.
         event_field.error_messages["required"] = "Pick the Event ID this event is sent as."
         # The label follows the event name until overridden; the placeholder shows that,
         # and static/js/mapping-form.js keeps it in step as the name is typed.
@@ -150,10 +161,6 @@ class MappingForm(forms.ModelForm):
         self._taken = {
             mapping.event_field: mapping for mapping in self.instance.app.mappings.exclude(pk=self.instance.pk)
         }
-        if not self.instance.pk and not self.is_bound and self.initial.get("event_field") is None:
-            free = [number for number in EVENT_FIELDS if number not in self._taken]
-            if free:
-                self.initial["event_field"] = free[0]
 
     @property
     def event_field_choices(self) -> list[EventFieldChoice]:

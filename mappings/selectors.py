@@ -45,6 +45,17 @@ def mapping_get_for_app(app: App, mapping_id: int | str) -> Mapping:
         raise Http404("No such mapping.") from None
 
 
+def mapping_deleted_from_app(app: App, mapping_id: int | str) -> Mapping | None:
+    """The mapping as it was when deleted from `app` (its last audit row), or None when it never was:
+    a page for a deleted mapping says so instead of a bare 404."""
+    try:
+        number = int(mapping_id)
+    except (ValueError, TypeError):
+        return None
+    record = Mapping.audit_trail.filter(id=number, app_id=app.pk, history_type="-").order_by("-history_date").first()
+    return None if record is None else record.instance
+
+
 def event_fields_free(app: App) -> list[int]:
     """The Event IDs no mapping of the app holds yet, paused ones included: each carries one mapping."""
     return sorted(set(EVENT_FIELDS) - set(app.mappings.values_list("event_field", flat=True)))

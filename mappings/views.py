@@ -13,7 +13,7 @@ import copy
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
@@ -23,6 +23,7 @@ from mappings.selectors import (
     app_changes,
     app_get_for_request,
     event_fields_free,
+    mapping_deleted_from_app,
     mapping_get_for_app,
     mappings_with_event_fields,
     write_key_get_for_app,
@@ -162,7 +163,15 @@ def mapping_new(request: HttpRequest, app_id: int) -> HttpResponse:
 @organization_required
 @require_http_methods(["GET", "POST"])
 def mapping_edit(request: HttpRequest, app_id: int, mapping_id: int) -> HttpResponse:
-    mapping = _mapping_for(request, app_id, mapping_id)
+    app = app_get_for_request(request, app_id)
+    try:
+        mapping = mapping_get_for_app(app, mapping_id)
+    except Http404:
+        # Reached with the back button after a delete, or from an old link: say what became of it.
+        deleted = mapping_deleted_from_app(app, mapping_id)
+        if deleted is None:
+            raise
+        return render(request, "mappings/deleted.html", {"app": app, "mapping": deleted}, status=404)
     # The form validates a copy, so the page keeps the saved mapping while errors show.
     form = MappingForm(request.POST or None, instance=copy.copy(mapping))
     if request.method == "POST" and form.is_valid():

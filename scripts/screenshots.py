@@ -43,6 +43,14 @@ class Demo:
     delivered: int
     failed: int
     failed_event_id: str  # the customer's event_id of `failed`, to search by
+    long_app: int  # an app fed long content (feed_long_content): the pages must hold it
+
+
+# What a page must hold without widening (feed_long_content): the longest names the models take,
+# an example of properties as big as ingest takes, and rejection messages that quote both.
+LONG_EVENT_NAME = "level_" + "abcdefghij" * 24 + "_done_end"  # 255 characters, no space to break at
+LONG_APP_NAME = "Puzzle_" + "Quest" * 17 + "_iOS_123"  # 100 characters, the most an app name takes
+BIG_PROPERTIES = {f"property_{n:03}": "x" * 140 for n in range(100)}  # just under 16 KiB as JSON
 
 
 @dataclass(frozen=True)
@@ -77,6 +85,14 @@ PAGES = [
     Shot("search", "demo", lambda d: f"/deliveries/?event_id={d.failed_event_id}",
          "Searching every app's deliveries by event_id."),
     Shot("mapping-new", "demo", lambda d: f"/apps/{d.failing_app}/mappings/new/", "The new-mapping form."),
+    Shot("long-overview", "demo", lambda d: f"/apps/{d.long_app}/",
+         "An app with a 100-character name, 255-character event names and long rejection messages."),
+    Shot("long-mappings", "demo", lambda d: f"/apps/{d.long_app}/mappings/",
+         "Its Mappings tab: a 255-character event name not yet mapped, with a 16 KB example of properties."),
+    Shot("long-deliveries", "demo", lambda d: f"/apps/{d.long_app}/deliveries/",
+         "Its deliveries: many rows of a 255-character event name."),
+    Shot("long-map-it", "demo", lambda d: f"/apps/{d.long_app}/mappings/new/?event_name={LONG_EVENT_NAME}",
+         "Map it on a 255-character event name."),
     Shot("mapping-all-used", "demo", lambda d: f"/apps/{d.app}/mappings/new/",
          "The new-mapping page when all five Event IDs are in use."),
     Shot("mapping-edit", "demo", lambda d: f"/apps/{d.app}/mappings/{d.mapping}/edit/", "Editing a mapping."),
@@ -110,7 +126,36 @@ def demo_ids() -> Demo:
     if delivered is None or failed is None:
         raise SystemExit("The demo has no delivered or no failed delivery: see .run/qcluster.log.")
     return Demo(app.pk, failing_app.pk, app.mappings.get(event_field=1).pk, delivered.pk, failed.pk,
-                failed.event.event_id)
+                failed.event.event_id, feed_long_content(app.organization))
+
+
+def feed_long_content(organization: object) -> int:
+    """An app with content as long as the product takes, through the services a customer's requests
+    reach: its mapping, tracked events (the worker sends them), events rejected with long messages,
+    and a 255-character event name not yet mapped. Returns the app's id."""
+    import time as clock
+
+    from delivery.ingest.service import events_ingest
+    from mappings.services import app_create, mapping_create
+
+    app = app_create(organization=organization, name=LONG_APP_NAME, platform="ios",
+                     chartboost_app_id="5f2a9c41e8b7d3a6c0e19f99", chartboost_app_token="ab" * 32)
+    mapped = LONG_EVENT_NAME[:-3] + "map"
+    mapping_create(app=app, event_name=mapped, event_field=1, event_label=mapped,
+                   main_level_property=LONG_EVENT_NAME, description="A description as long as it may be " * 7)
+    now = int(clock.time())
+    identifiers = {"ifa": "B1C99C76-F014-4285-90CF-3A5C99D9DFC6"}
+
+    def event(n: int, name: str, properties: dict) -> dict:
+        return {"event_id": f"long-{n:03}-" + "9" * 100, "name": name, "timestamp": now - n,
+                "platform": "iOS 17.4", "identifiers": identifiers, "properties": properties}
+
+    # Many rows: pages of deliveries, each level higher than the last so none is suppressed.
+    events_ingest(app=app, events=[event(n, mapped, {LONG_EVENT_NAME: 60 - n}) for n in range(60)])
+    # Rejected: the level property is missing, and the message names the 255-character property.
+    events_ingest(app=app, events=[event(100 + n, mapped, {"level": 1}) for n in range(3)])
+    events_ingest(app=app, events=[event(200, LONG_EVENT_NAME, BIG_PROPERTIES)])
+    return app.pk
 
 
 def wait_for(url: str, process: subprocess.Popen, seconds: float) -> None:

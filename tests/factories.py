@@ -14,7 +14,7 @@ from django.db.models import Q
 from django.test import override_settings
 
 from delivery.history.rollups import rollup_key, rollups_adjust
-from delivery.models import AppQueue, Attempt, Delivery, EventName, TrackedEvent
+from delivery.models import AppSendingState, Attempt, Delivery, EventName, TrackedEvent
 from delivery.outbox.state import _due_hint_lower
 from mappings.fields import secret_reveal
 from mappings.models import App, Mapping, Platform
@@ -128,8 +128,8 @@ class DeliveryFactory(factory.django.DjangoModelFactory):
 
 
 def _last_delivered_note(app_id: int, when: datetime) -> None:
-    AppQueue.objects.bulk_create([AppQueue(app_id=app_id)], ignore_conflicts=True)
-    AppQueue.objects.filter(app_id=app_id).filter(
+    AppSendingState.objects.bulk_create([AppSendingState(app_id=app_id)], ignore_conflicts=True)
+    AppSendingState.objects.filter(app_id=app_id).filter(
         Q(last_delivered_at__isnull=True) | Q(last_delivered_at__lt=when)
     ).update(last_delivered_at=when)
 

@@ -58,6 +58,15 @@ def test_the_list_shows_status_early_in_a_few_short_columns_and_each_app_once(st
     assert f'Retrying<div class="quiet">next {next_due}</div>' in row[:row.index("</tr>")]
 
 
+def test_the_lists_two_event_id_columns_say_whose_each_is(staff_client: Client) -> None:
+    DeliveryFactory()
+    html = staff_client.get(CHANGELIST).content.decode()
+    headers = [re.sub(r"<[^>]+>", "", header).strip() for header in
+               re.findall(r'<th scope="col"[^>]*>(.*?)</th>', html, re.S)]
+    assert "Your event_id and name" in headers and "Chartboost Event ID" in headers
+    assert "Event ID" not in headers
+
+
 def test_staff_find_a_delivery_by_event_id(staff_client: Client) -> None:
     wanted = DeliveryFactory(event__event_id="order-2025-03-10-0042")
     DeliveryFactory(event__event_id="order-2025-03-10-0043")
@@ -99,6 +108,16 @@ def test_a_delivery_and_its_attempts_are_read_only(staff_client: Client) -> None
     assert delivery.status == Status.FAILED
     assert staff_client.get(f"{CHANGELIST}add/").status_code == 403
     assert staff_client.get(f"{CHANGELIST}{delivery.pk}/delete/").status_code == 403
+
+
+def test_a_delivery_never_sent_shows_its_item_as_not_sent(staff_client: Client) -> None:
+    suppressed = DeliveryFactory(status=Delivery.Status.SUPPRESSED)
+    delivered = DeliveryFactory(status=Delivery.Status.DELIVERED)
+
+    html = staff_client.get(f"{CHANGELIST}{suppressed.pk}/change/").content.decode()
+    assert "Not sent: this is what would have gone." in html and "Item sent" not in html
+    html = staff_client.get(f"{CHANGELIST}{delivered.pk}/change/").content.decode()
+    assert "Item in track_info" in html and "Not sent" not in html
 
 
 def test_the_bulk_action_sends_again_only_the_failed_deliveries_and_says_how_many(staff_client: Client) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 from typing import Any
 
 import pytest
@@ -52,6 +53,39 @@ def test_an_unknown_api_path_answers_404_before_looking_at_the_body(api: APIClie
                            content_type="text/plain")
     assert response.status_code == 404
     assert json_of(response) == {"detail": "Not found."}
+
+
+def schema_paths(client: Client) -> list[str]:
+    response = client.get("/api/schema/", {"format": "json"})
+    assert response.status_code == 200
+    return list(json.loads(response.content)["paths"])
+
+
+@pytest.mark.parametrize("bad_id", ["-1", "abc", "999999999"])
+def test_every_path_of_the_schema_answers_an_unknown_id_with_a_json_404(api: APIClient, debug: bool,
+                                                                      bad_id: str) -> None:
+    paths = schema_paths(api)
+    # The CSV export is one of them, though its path is a page's (delivery/export.py).
+    assert "/apps/{app_id}/deliveries/export.csv" in paths
+    for template in paths:
+        if "{" not in template:
+            continue
+        path = re.sub(r"\{[^}]+\}", bad_id, template)
+        response = api.get(path)
+        # 405: an operation with no GET (the id is never read then).
+        assert response.status_code in (404, 405), path
+        assert set(json_of(response)) == {"detail"}, path
+
+
+def test_the_export_answers_an_internal_error_as_json(api: APIClient, debug: bool, app: App,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    def broken(*args: Any, **kwargs: Any) -> None:
+        raise RuntimeError("secret detail of the failure")
+
+    monkeypatch.setattr("delivery.export.deliveries_for_app", broken)
+    response = api.get(f"/apps/{app.pk}/deliveries/export.csv")
+    assert response.status_code == 500
+    assert json_of(response) == {"detail": SERVER_ERROR_DETAIL}
 
 
 def test_outside_the_api_a_404_is_still_the_dashboards_page(signed_in_client: Client, settings: Settings) -> None:

@@ -77,6 +77,44 @@ def test_a_batch_answers_each_event_in_order(client: APIClient, app: App, level_
     assert (body["accepted"], body["unmapped"], body["rejected"], body["duplicate"]) == (1, 1, 1, 1)
 
 
+def test_one_rejected_event_answers_400_with_the_same_results_body(client: APIClient, app: App,
+                                                                  level_mapping: Mapping) -> None:
+    response = post_json(client, app, EventPayloadFactory(event_id="e-1", properties={"level": "high"}))
+    assert response.status_code == 400
+    assert response.json() == {
+        "results": [{"event_id": "e-1", "status": "rejected", "deliveries": [], "errors": {
+            "properties.level": ["Event ID 1 (level_up) reads main_level from property “level”: a non-zero integer "
+                                 '(got "high").'],
+        }}],
+        "accepted": 0, "duplicate": 0, "unmapped": 0, "rejected": 1,
+    }
+    assert not TrackedEvent.objects.exists()
+
+
+def test_a_batch_whose_every_event_is_rejected_answers_400_with_each_result(client: APIClient, app: App) -> None:
+    events = [EventPayloadFactory(event_id="a", identifiers={"ifa": "nope"}), EventPayloadFactory(event_id="b",
+                                                                                               timestamp=-1)]
+    response = post_json(client, app, {"events": events})
+    assert response.status_code == 400
+    body = response.json()
+    assert [(r["event_id"], r["status"], list(r["errors"])) for r in body["results"]] == [
+        ("a", "rejected", ["identifiers.ifa"]), ("b", "rejected", ["timestamp"])
+    ]
+    assert (body["accepted"], body["unmapped"], body["rejected"], body["duplicate"]) == (0, 0, 2, 0)
+
+
+@pytest.mark.parametrize("taken", ["accepted", "unmapped", "duplicate"])
+def test_a_batch_of_which_one_event_was_taken_still_answers_202(client: APIClient, app: App,
+                                                                level_mapping: Mapping, taken: str) -> None:
+    kept = EventPayloadFactory(event_id="kept", name="level_up" if taken == "accepted" else "other",
+                               properties={"level": 3})
+    if taken == "duplicate":
+        assert post_json(client, app, kept).status_code == 202
+    response = post_json(client, app, {"events": [kept, EventPayloadFactory(identifiers={"ifa": "nope"})]})
+    assert response.status_code == 202
+    assert [r["status"] for r in response.json()["results"]] == [taken, "rejected"]
+
+
 def test_a_batch_of_1000_events_is_accepted(client: APIClient, app: App) -> None:
     events = [EventPayloadFactory(properties=None) for _ in range(1000)]
     response = post_json(client, app, {"events": events})
@@ -303,7 +341,7 @@ def test_a_blank_platform_name_or_identifier_is_missing_and_the_event_rejected(
 ) -> None:
     App.objects.filter(pk=app.pk).update(platform=platform)
     response = post_json(client, app, EventPayloadFactory(**overrides))
-    assert response.status_code == 202
+    assert response.status_code == 400
     [result] = response.json()["results"]
     assert result["status"] == "rejected"
     assert list(result["errors"]) == [field]

@@ -104,6 +104,9 @@ class _AssetCollector(HTMLParser):
         self.urls: list[str] = []
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        # A link is followed, not loaded: the way back to the dashboard is no asset.
+        if tag == "a":
+            return
         for name, value in attrs:
             if name in {"src", "href"} and value:
                 self.urls.append(value)

@@ -13,7 +13,7 @@ from rest_framework.test import APIClient
 
 from delivery.health import app_health
 from delivery.ingest.service import events_ingest
-from delivery.models import AppQueue, EventName
+from delivery.models import AppSendingState, EventName
 from mappings.models import App
 from tests.factories import AppFactory, EventNameFactory, EventPayloadFactory, MappingFactory
 from tests.page_helpers import page_text
@@ -21,7 +21,7 @@ from tests.page_helpers import page_text
 
 def circuit_open(app: App) -> None:
     now = timezone.now()
-    AppQueue.objects.update_or_create(
+    AppSendingState.objects.update_or_create(
         app=app, defaults={"circuit": "open", "circuit_since": now, "failures": 5, "probe_interval": 4,
                            "next_probe_at": now + timedelta(seconds=4)},
     )

@@ -233,6 +233,19 @@ def test_a_role_changed_on_the_members_page_is_recorded(signed_in_client: Client
     assert change.changes == [FieldChange("role", "member", "owner")]
 
 
+def test_an_invitation_sent_in_the_api_and_withdrawn_on_the_page_is_recorded(
+    api: APIClient, signed_in_client: Client, member: User, organization: Organization
+) -> None:
+    invitation_id = api.post("/api/v1/invitations/", {"invitee": "bob@example.com"}, format="json").json()["id"]
+    signed_in_client.post(f"/settings/members/invitations/{invitation_id}/withdraw/")
+    withdrawn, sent = membership_changes(organization)[0:2]
+    assert (sent.actor.type, sent.source, sent.action, sent.object_type) == ("api_key", "api", "created", "invitation")
+    assert fields(sent) == {"invitee": (None, "bob@example.com"), "status": (None, "pending")}
+    assert (withdrawn.actor, withdrawn.source, withdrawn.action) == (dashboard_user(member), "dashboard", "changed")
+    assert withdrawn.changes == [FieldChange("status", "pending", "withdrawn")]
+    assert withdrawn.object_label == f"bob@example.com to {organization.name}"
+
+
 def test_another_organizations_keys_and_members_are_not_in_the_trail(organization: Organization) -> None:
     other = MembershipFactory().organization
     api_key_create(organization=other, name="theirs")

@@ -121,6 +121,107 @@ def test_recover_with_a_preset_works_without_javascript(live_server: LiveServer,
         context.close()
 
 
+def _five_refused_deliveries(app: App, settings: Settings) -> None:
+    """Five deliveries that really failed: Chartboost (the sandbox) refused them."""
+    MappingFactory(app=app, event_name="level_up", event_field=1, main_level_property="level")
+    events_ingest(app=app, events=[EventPayloadFactory(name="level_up", properties={"level": level})
+                                   for level in range(1, 6)])
+    with sandbox_as_chartboost(settings, reject_rate=1.0):
+        assert run_queued_sends() >= 1
+    assert Delivery.objects.filter(status=Delivery.Status.FAILED).count() == 5
+
+
+def test_after_recover_the_rows_show_their_new_status_without_a_reload(
+    live_server: LiveServer, page: Page, member: User, app: App, settings: Settings
+) -> None:
+    _five_refused_deliveries(app, settings)
+    browser_sign_in(page, live_server.url, member)
+    page.goto(f"{live_server.url}/apps/{app.pk}/deliveries/")
+    badges = page.locator("table.deliveries tbody .badge")
+    expect(badges.filter(has_text="failed")).to_have_count(5)
+    page.evaluate("window.stillTheSamePage = true")
+
+    with sandbox_as_chartboost(settings) as sandbox:
+        page.locator("#recover").get_by_role("button", name="Send failed ones again").click()
+        expect(page.locator("#recover-result")).to_contain_text("Queued 5 failed deliveries")
+        # The rows under the form say so too, not "failed" until a reload.
+        expect(badges.filter(has_text="failed")).to_have_count(0)
+        expect(badges.filter(has_text="pending")).to_have_count(5)
+        assert wait_until(lambda: run_queued_sends() >= 1, timeout=5)
+        assert len(sandbox.received) == 5
+    expect(badges.filter(has_text="delivered")).to_have_count(5, timeout=5_000)
+    assert page.evaluate("window.stillTheSamePage") is True
+
+
+def test_after_recover_without_javascript_the_list_keeps_its_filters_and_shows_the_new_status(
+    live_server: LiveServer, browser: Browser, member: User, app: App, settings: Settings
+) -> None:
+    _five_refused_deliveries(app, settings)
+    context = browser.new_context(java_script_enabled=False)
+    context.set_default_timeout(10_000)
+    page = context.new_page()
+    try:
+        browser_sign_in(page, live_server.url, member)
+        page.goto(f"{live_server.url}/apps/{app.pk}/deliveries/?event_field=1")
+        page.locator("#recover").get_by_role("button", name="Send failed ones again").click()
+        expect(page).to_have_url(f"{live_server.url}/apps/{app.pk}/deliveries/?event_field=1")
+        expect(page.locator(".messages")).to_contain_text("Queued 5 failed deliveries")
+        badges = page.locator("table.deliveries tbody .badge")
+        expect(badges.filter(has_text="pending")).to_have_count(5)
+        expect(badges.filter(has_text="failed")).to_have_count(0)
+    finally:
+        context.close()
+
+
+def test_a_time_field_shows_one_time_in_local_time_with_its_zone_and_sends_utc(
+    live_server: LiveServer, browser: Browser, member: User, app: App
+) -> None:
+    context = browser.new_context(timezone_id="Asia/Tokyo", locale="en-US")
+    context.set_default_timeout(10_000)
+    page = context.new_page()
+    try:
+        browser_sign_in(page, live_server.url, member)
+        page.goto(f"{live_server.url}/apps/{app.pk}/deliveries/")
+        recover = page.locator("#field-recover-since")
+        # One time shown: the picker, in local time, its zone in the label; the UTC text is what is sent.
+        expect(recover.locator("input:visible")).to_have_count(1)
+        expect(recover.locator("label")).to_contain_text("(your time, GMT+9)")
+        picker = page.get_by_label("Failed deliveries created since")
+        expect(picker).to_have_attribute("type", "datetime-local")
+        picker.fill("2026-12-05T09:00")
+        expect(page.locator("#recover-since")).to_have_value("2026-12-05T00:00Z")
+
+        since = page.locator("#field-since")
+        expect(since.locator("input:visible")).to_have_count(1)
+        since.get_by_label("Since").fill("2026-12-01T07:35")
+        page.get_by_role("button", name="Filter").click()
+        expect(page).to_have_url(re.compile(r"since=2026-11-30T22%3A35Z"))
+        expect(page.locator("#field-since input:visible")).to_have_value("2026-12-01T07:35")
+
+        # Who types gets the text input back, in UTC, where "24h" works too.
+        recover.get_by_role("button", name="Type a time instead").click()
+        expect(recover.locator("input:visible")).to_have_count(1)
+        expect(recover.locator("label")).to_contain_text("(UTC, or 24h for a span ago)")
+        expect(page.get_by_label("Failed deliveries created since")).to_have_attribute("type", "text")
+    finally:
+        context.close()
+
+
+def test_without_javascript_a_time_field_is_one_text_input_labelled_utc(live_server: LiveServer, browser: Browser,
+                                                                       member: User, app: App) -> None:
+    context = browser.new_context(java_script_enabled=False, timezone_id="Asia/Tokyo")
+    context.set_default_timeout(10_000)
+    page = context.new_page()
+    try:
+        browser_sign_in(page, live_server.url, member)
+        page.goto(f"{live_server.url}/apps/{app.pk}/deliveries/")
+        for field in ("#field-recover-since", "#field-since", "#field-until"):
+            expect(page.locator(f"{field} input:visible")).to_have_count(1)
+            expect(page.locator(f"{field} label")).to_contain_text("(UTC)")
+    finally:
+        context.close()
+
+
 def test_times_show_in_the_browsers_local_time_with_utc_in_the_tooltip(live_server: LiveServer, browser: Browser,
                                                                         member: User, app: App) -> None:
     delivery = DeliveryFactory(event__app=app, created_at=datetime(2026, 12, 1, 22, 35, 3, tzinfo=UTC),
@@ -144,5 +245,33 @@ def test_times_show_in_the_browsers_local_time_with_utc_in_the_tooltip(live_serv
         expect(next_attempt).not_to_have_text(first, timeout=3_000)
         # Due in 30 s, so the status panel does not ask for itself meanwhile; the clock ticks alone.
         assert polls == []
+    finally:
+        context.close()
+
+
+def test_a_next_attempt_whose_time_has_come_says_due_now_not_seconds_ago(live_server: LiveServer, page: Page,
+                                                                          member: User, app: App) -> None:
+    delivery = DeliveryFactory(event__app=app, status=Delivery.Status.PENDING,
+                               next_attempt_at=datetime.now(tz=UTC) - timedelta(seconds=2))
+    browser_sign_in(page, live_server.url, member)
+    page.goto(f"{live_server.url}/deliveries/{delivery.pk}/")
+    expect(page.locator("#delivery-status time[data-due]")).to_have_text("due now")
+    page.goto(f"{live_server.url}/apps/{app.pk}/deliveries/")
+    expect(page.locator("table.deliveries time[data-due]")).to_have_text("due now")
+
+
+def test_the_history_charts_labels_stay_readable_on_a_phone(live_server: LiveServer, browser: Browser,
+                                                            member: User, app: App) -> None:
+    DeliveryFactory(event__app=app, status=Delivery.Status.DELIVERED)
+    context = browser.new_context(viewport={"width": 390, "height": 844})
+    context.set_default_timeout(10_000)
+    page = context.new_page()
+    try:
+        browser_sign_in(page, live_server.url, member)
+        page.goto(f"{live_server.url}/apps/{app.pk}/")
+        heights = page.locator(".history-chart-plot text").evaluate_all(
+            "texts => texts.map(text => text.getBoundingClientRect().height)")
+        assert heights and min(heights) >= 10, heights
+        assert page.evaluate("document.documentElement.scrollWidth - window.innerWidth") <= 0
     finally:
         context.close()

@@ -54,3 +54,6 @@ def test_the_api_docs_render_swagger_ui_with_nothing_refused(live_server: LiveSe
     expect(page.locator(".swagger-ui .info .title")).to_contain_text("CB Tracker API")
     expect(page.locator(".opblock").first).to_be_visible()
     assert violations == []
+    # A way back to the dashboard (signed out, it leads to sign in).
+    page.get_by_role("link", name="Back to the dashboard").click()
+    expect(page).to_have_url(f"{live_server.url}/accounts/login/")

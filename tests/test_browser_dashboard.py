@@ -9,7 +9,8 @@ from playwright.sync_api import Page, expect
 from pytest_django.live_server_helper import LiveServer
 
 from mappings.models import App
-from tests.factories import PASSWORD
+from tests.factories import PASSWORD, AppFactory, EventNameFactory
+from tests.page_helpers import browser_sign_in
 
 
 @pytest.mark.browser
@@ -37,7 +38,7 @@ def test_a_customer_maps_an_event_and_is_refused_a_second_mapping_on_its_event_i
     page.click("text=Add your first mapping")
     page.fill("input[name=event_name]", "level_complete")
     expect(page.locator("[data-label-sent]")).to_have_text("Label sent: level_complete (default)")
-    expect(page.locator("input[name=event_field][value='1']")).to_be_checked()
+    page.check("input[name=event_field][value='1']")
     page.fill("input[name=main_level_property]", "level")
     page.click("button:has-text('Add mapping')")
     expect(page).to_have_url(f"{live_server.url}/apps/{app.pk}/mappings/")
@@ -70,3 +71,25 @@ def test_a_customer_maps_an_event_and_is_refused_a_second_mapping_on_its_event_i
     expect(page).to_have_url(f"{live_server.url}/accounts/login/")
     page.goto(f"{live_server.url}/apps/")
     expect(page).to_have_url(f"{live_server.url}/accounts/login/?next=/apps/")
+
+
+@pytest.mark.browser
+def test_map_it_preselects_no_event_id_and_asks_for_one(live_server: LiveServer, page: Page, member: User) -> None:
+    app = AppFactory(organization=member.organizations.get())
+    EventNameFactory(app=app, name="shop_opened")
+    browser_sign_in(page, live_server.url, member)
+    page.goto(f"{live_server.url}/apps/{app.pk}/mappings/")
+    page.locator("#unmapped-events tr", has_text="shop_opened").get_by_role("link", name="Map it").click()
+    expect(page.locator("input[name=event_name]")).to_have_value("shop_opened")
+    expect(page.locator("input[name=event_field]:checked")).to_have_count(0)
+
+    # One click on the button maps nothing: the user has not picked what the event is.
+    page.click("button:has-text('Add mapping')")
+    expect(page.locator("#field-event_field .errorlist")).to_have_text("Pick the Event ID this event is sent as.")
+    expect(page.locator("input[name=event_name]")).to_have_value("shop_opened")
+    assert not app.mappings.exists()
+
+    page.check("input[name=event_field][value='5']")
+    page.click("button:has-text('Add mapping')")
+    expect(page).to_have_url(f"{live_server.url}/apps/{app.pk}/mappings/")
+    assert app.mappings.get().event_field == 5

@@ -9,8 +9,8 @@ import time_machine
 from django.utils import timezone
 from pytest_django import Settings
 
-from delivery.models import AppQueue, Delivery
-from delivery.outbox import probe
+from delivery.models import AppSendingState, Delivery
+from delivery.outbox import trial_event
 from delivery.outbox.circuit import CircuitPolicy
 from delivery.outbox.claims import SEND_TASK, deliveries_dispatch_due
 from delivery.outbox.sending import deliveries_send
@@ -39,8 +39,8 @@ def due_deliveries(app: App, count: int) -> list[Delivery]:
     return [DeliveryFactory(event=TrackedEventFactory(app=app), next_attempt_at=timezone.now()) for _ in range(count)]
 
 
-def queue_of(app: App) -> AppQueue:
-    return AppQueue.objects.get(app=app)
+def queue_of(app: App) -> AppSendingState:
+    return AppSendingState.objects.get(app=app)
 
 
 def send_one_by_one() -> int:
@@ -167,7 +167,7 @@ def test_a_test_event_is_sent_even_while_open_and_its_answer_closes_the_circuit(
     assert queue_of(app).circuit == "open"
     chartboost_sandbox.outage(app.chartboost_app_id, 0)
 
-    result = probe.test_event_send(app=app)
+    result = trial_event.test_event_send(app=app)
 
     assert result.delivered
     assert queue_of(app).circuit == "closed"

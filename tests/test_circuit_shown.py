@@ -8,14 +8,14 @@ from django.test import Client
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from delivery.models import AppQueue, Delivery
+from delivery.models import AppSendingState, Delivery
 from mappings.models import App
 from tests.factories import AppFactory, DeliveryFactory
 
 
-def circuit_open(app: App) -> AppQueue:
+def circuit_open(app: App) -> AppSendingState:
     now = timezone.now()
-    return AppQueue.objects.update_or_create(
+    return AppSendingState.objects.update_or_create(
         app=app, defaults={"circuit": "open", "circuit_since": now, "failures": 5, "probe_interval": 4,
                            "next_probe_at": now + timedelta(seconds=4)},
     )[0]
@@ -71,7 +71,7 @@ def test_the_apps_list_badge_turns_red_while_open(signed_in_client: Client, app:
 
 def test_staff_see_each_apps_circuit_in_the_admin(staff_client: Client, app: App) -> None:
     circuit_open(app)
-    page = staff_client.get("/admin/delivery/appqueue/?circuit__exact=open").content.decode()
+    page = staff_client.get("/admin/delivery/appsendingstate/?circuit__exact=open").content.decode()
     assert app.name in page
 
 

@@ -16,10 +16,10 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from django_q.models import Schedule
-from pytest_django import Settings
+from pytest_django import DjangoAssertNumQueries, Settings
 
-from delivery.models import AppQueue, Delivery, WorkerLease
-from delivery.outbox import dispatcher
+from delivery.models import AppSendingState, Delivery, WorkerLease
+from delivery.outbox import dispatcher, state
 from delivery.outbox.claims import SEND_TASK, deliveries_dispatch_due
 from delivery.outbox.dispatcher import deliveries_kick
 from delivery.sandbox import ChartboostSandbox
@@ -214,19 +214,31 @@ def test_a_kick_of_a_large_batch_never_splits_an_event(app: App) -> None:
     assert all(len(t) == 1 and "" not in t for t in by_event.values())
 
 
-def test_the_claiming_update_filters_the_row_itself_not_a_subquery_over_deliveries(app: App) -> None:
-    """On PostgreSQL an `id IN (SELECT ... FROM delivery_delivery ...)` UPDATE is not re-checked
-    against a row another worker just leased; plain conditions on the row are."""
-    from django.test.utils import CaptureQueriesContext
+def test_rows_another_worker_leased_after_they_were_read_are_not_claimed_again(
+    app: App, django_assert_max_num_queries: DjangoAssertNumQueries,
+) -> None:
+    """The claiming UPDATE checks each row's own lease as it writes it: a worker that read the due
+    events a moment before another leased them takes nothing."""
+    delivery = due_delivery(app)
+    now = timezone.now()
+    read_by_first = [delivery.event_id]
+    second = state.deliveries_claim_events(read_by_first, now)
+    assert second
 
-    from tests.live_receiver import deliveries_claim
+    with django_assert_max_num_queries(1):
+        assert state.deliveries_claim_events(read_by_first, now) is None
+    assert Delivery.objects.get(pk=delivery.pk).lease_token == second
 
-    due_delivery(app)
-    with CaptureQueriesContext(connection) as queries:
-        assert deliveries_claim()
-    (update,) = [q["sql"] for q in queries.captured_queries if q["sql"].startswith("UPDATE")]
-    assert 'FROM "delivery_delivery"' not in update
-    assert '"delivery_delivery"."lease_until" IS NULL' in update
+
+def test_claiming_an_apps_due_rows_is_one_read_and_one_update(
+    app: App, django_assert_max_num_queries: DjangoAssertNumQueries,
+) -> None:
+    for _ in range(5):
+        due_delivery(app)
+    with django_assert_max_num_queries(2):
+        token, seen = state.deliveries_claim_due(app_id=app.pk, now=timezone.now(), limit=100)
+    assert seen == 5
+    assert Delivery.objects.filter(lease_token=token).count() == 5
 
 
 def test_a_kick_takes_the_whole_events_it_was_given_and_leaves_other_due_deliveries_to_the_dispatcher(
@@ -259,7 +271,8 @@ def test_a_tick_costs_the_same_however_large_a_paused_or_tripped_apps_backlog(ap
         for owner in (paused, tripped):
             for _ in range(size):
                 due_delivery(owner)
-        AppQueue.objects.filter(app=tripped).update(circuit="open", next_probe_at=timezone.now() + timedelta(hours=1))
+        AppSendingState.objects.filter(app=tripped).update(circuit="open",
+                                                           next_probe_at=timezone.now() + timedelta(hours=1))
 
     def tick_queries() -> int:
         due_delivery(app)

@@ -259,6 +259,32 @@ def test_a_blank_uuid_identifies_nobody() -> None:
     assert errors == {"identifiers": ["Android and Amazon apps need identifiers.gaid or identifiers.uuid."]}
 
 
+MISSING_IDENTIFIER_CASES = [
+    # An Android app sent a valid ifa: the rule broken is the platform's, not about zeros.
+    ("android", {"ifa": IFA}, "Android and Amazon apps identify a device by gaid or uuid; ifa is for iOS."),
+    ("amazon", {"ifa": IFA}, "Android and Amazon apps identify a device by gaid or uuid; ifa is for iOS."),
+    ("android", {"gaid": ZERO_GAID}, "An all-zero gaid (limit ad tracking) identifies no device: send a uuid "
+                                     "too, or limit_ad_tracking: true."),
+    ("android", {"gaid": ZERO_GAID, "ifa": IFA}, "An all-zero gaid (limit ad tracking) identifies no device: "
+                                                 "send a uuid too, or limit_ad_tracking: true."),
+    ("android", {}, "Android and Amazon apps need identifiers.gaid or identifiers.uuid."),
+    ("ios", {"ifa": ZERO_GAID}, "An all-zero ifa (limit ad tracking) identifies no device: send "
+                                "limit_ad_tracking: true instead."),
+    ("ios", {"gaid": GAID}, "iOS apps identify a device by ifa; gaid and uuid are for Android and Amazon."),
+    ("ios", {"uuid": "7b7940e5800bfcc2"}, "iOS apps identify a device by ifa; gaid and uuid are for Android and "
+                                          "Amazon."),
+    ("ios", {}, "iOS apps need identifiers.ifa."),
+]
+
+
+@pytest.mark.parametrize(("platform", "identifiers", "message"), MISSING_IDENTIFIER_CASES)
+def test_an_event_without_a_usable_identifier_is_told_the_one_rule_it_broke(
+    platform: str, identifiers: dict[str, str], message: str
+) -> None:
+    errors = errors_of(ios_event(identifiers=identifiers), app_platform=platform)
+    assert errors == {"identifiers": [message]}
+
+
 def test_a_uuid_keeps_its_inner_spaces_but_not_its_outer_ones() -> None:
     event = clean(android_event(identifiers={"uuid": " my device "}), app_platform="android")
     assert event.identifiers == {"uuid": "my device"}

@@ -57,6 +57,30 @@ def test_main_level_must_be_a_non_zero_integer(sent: Any) -> None:
     assert "Event ID 3" in errors["properties.level"][0]
 
 
+@pytest.mark.parametrize(("sent", "rule"), [
+    (0, "a non-zero integer (got 0)"),
+    ("seven", 'a non-zero integer (got "seven")'),
+    # An integer, only too large for a level: the message says so, not that it is no integer.
+    (2**31, "an integer from -2147483648 to 2147483647 (got 2147483648)"),
+    ("99999999999", 'an integer from -2147483648 to 2147483647 (got "99999999999")'),
+    (-(2**31) - 1, "an integer from -2147483648 to 2147483647 (got -2147483649)"),
+])
+def test_a_bad_main_level_is_told_the_rule_it_broke(sent: Any, rule: str) -> None:
+    errors = rejection(mapping(event_field=1, event_name="level_up", main_level_property="level"), {"level": sent})
+    assert errors == {"properties.level": [f"Event ID 1 (level_up) reads main_level from property “level”: {rule}."]}
+
+
+@pytest.mark.parametrize(("sent", "rule"), [
+    (-1, "an integer of 0 or more (got -1)"),
+    ("x", 'an integer of 0 or more (got "x")'),
+    (2**31, "at most 2147483647 (got 2147483648)"),
+])
+def test_a_bad_sub_level_is_told_the_rule_it_broke(sent: Any, rule: str) -> None:
+    m = mapping(event_field=1, event_name="level_up", main_level_property="level", sub_level_property="stage")
+    errors = rejection(m, {"level": 7, "stage": sent})
+    assert errors == {"properties.stage": [f"Event ID 1 (level_up) reads sub_level from property “stage”: {rule}."]}
+
+
 def test_a_missing_main_level_property_rejects_the_event_naming_property_and_event_id() -> None:
     errors = rejection(mapping(event_field=4, main_level_property="vip"), {"level": 3})
     assert "Event ID 4" in errors["properties.vip"][0]
@@ -147,7 +171,11 @@ def test_levels_3_5_4_5_6_in_one_batch_let_3_5_6_through(app: App) -> None:
     device_levels_claim(app_id=app.pk, claims=claims)
     assert [claim.passed for claim in claims] == [True, True, False, False, True]
     assert [claim.reason for claim in claims] == [
-        "", "", "not above 5.0 already sent", "not above 5.0 already sent", ""
+        "",
+        "",
+        "Not sent: level 4 is not above level 5, already sent for this device",
+        "Not sent: level 5 is not above level 5, already sent for this device",
+        "",
     ]
     assert stored_level(app) == (6, 0)
 
@@ -166,14 +194,20 @@ def test_levels_compare_as_main_then_sub(app: App) -> None:
     claims = claims_for([(7, 0), (7, 1), (7, 1), (6, 9), (8, 0)])
     device_levels_claim(app_id=app.pk, claims=claims)
     assert [claim.passed for claim in claims] == [True, True, False, False, True]
-    assert claims[3].reason == "not above 7.1 already sent"
+    assert claims[2].reason == "Not sent: level 7.1 is not above level 7.1, already sent for this device"
+    assert claims[3].reason == "Not sent: level 6.9 is not above level 7.1, already sent for this device"
 
 
 def test_a_stored_level_is_compared_against(app: App) -> None:
     DeviceLevel.objects.create(app=app, device=DEVICE, event_field=1, main_level=7, sub_level=0)
     claims = claims_for([(7, 0), (2, 0), (7, 3)])
     device_levels_claim(app_id=app.pk, claims=claims)
-    assert [claim.reason for claim in claims] == ["not above 7.0 already sent", "not above 7.0 already sent", ""]
+    # Levels read as integers; a sub-level shows only when there is one.
+    assert [claim.reason for claim in claims] == [
+        "Not sent: level 7 is not above level 7, already sent for this device",
+        "Not sent: level 2 is not above level 7, already sent for this device",
+        "",
+    ]
     assert stored_level(app) == (7, 3)
 
 

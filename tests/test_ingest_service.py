@@ -161,7 +161,8 @@ def test_sequential_levels_3_5_4_5_6_in_one_batch(app: App, level_mapping: Mappi
     assert statuses(answer) == ["accepted"] * 5
     assert delivery_statuses(answer) == ["pending", "pending", "suppressed", "suppressed", "pending"]
     suppressed = Delivery.objects.filter(status="suppressed")
-    assert {d.reason for d in suppressed} == {"not above 5.0 already sent"}
+    assert {d.reason for d in suppressed} == {"Not sent: level 4 is not above level 5, already sent for this device",
+                                              "Not sent: level 5 is not above level 5, already sent for this device"}
     assert all(d.next_attempt_at is None for d in suppressed)
     assert DeviceLevel.objects.get(app=app, device=DEVICE, event_field=1).main_level == 6
 
@@ -178,7 +179,9 @@ def test_sub_levels_count_in_the_sequential_rule(app: App) -> None:
                    sub_level_property="stage")
     answer = events_ingest(app=app, events=[event(properties={"level": 7, "stage": s}) for s in (0, 1, 1)])
     assert delivery_statuses(answer) == ["pending", "pending", "suppressed"]
-    assert Delivery.objects.get(status="suppressed").reason == "not above 7.1 already sent"
+    assert Delivery.objects.get(status="suppressed").reason == (
+        "Not sent: level 7.1 is not above level 7.1, already sent for this device"
+    )
 
 
 def test_non_sequential_fields_are_never_suppressed(app: App) -> None:

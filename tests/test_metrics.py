@@ -11,7 +11,7 @@ from django.utils import timezone
 from pytest_django import Settings
 
 from delivery.ingest.service import events_ingest
-from delivery.models import AppQueue, WorkerLease
+from delivery.models import AppSendingState, WorkerLease
 from delivery.outbox import dispatcher
 from delivery.outbox.sending import deliveries_send
 from delivery.sandbox import ChartboostSandbox, Reply
@@ -151,7 +151,7 @@ def test_a_backlog_and_open_circuits_are_figures_that_never_make_it_down(
     MappingFactory(app=paused, event_name="level_up", event_field=5, main_level_property="")
     events_ingest(app=app, events=[EventPayloadFactory(event_id=f"x{n}") for n in range(3)])
     events_ingest(app=paused, events=[EventPayloadFactory(event_id="p")])
-    AppQueue.objects.filter(app=app).update(circuit="open", next_probe_at=timezone.now() + timedelta(minutes=5))
+    AppSendingState.objects.filter(app=app).update(circuit="open", next_probe_at=timezone.now() + timedelta(minutes=5))
     worker_reported(seconds_ago=1)
 
     response = client.get("/healthz")

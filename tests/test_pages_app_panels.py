@@ -86,7 +86,7 @@ def test_the_deliveries_tab_lists_the_recent_deliveries_newest_first_linking_to_
 
     html = page_text(signed_in_client, f"/apps/{app.pk}/deliveries/")
 
-    linked = [int(n) for n in re.findall(r'<td class="nowrap"><a href="/deliveries/(\d+)/"', html)]
+    linked = [int(n) for n in re.findall(r'<td data-label="Created"><a href="/deliveries/(\d+)/"', html)]
     assert linked == [delivery.pk for delivery in reversed(deliveries)]
     assert f'href="/apps/{app.pk}/deliveries/"' in page_text(signed_in_client, f"/apps/{app.pk}/")
 
@@ -335,6 +335,8 @@ def test_the_app_page_costs_the_same_queries_for_3_deliveries_or_30(signed_in_cl
     now = datetime.now(tz=UTC)
     for days_ago in range(3):
         make(app, Status.DELIVERED, now - timedelta(days=days_ago, minutes=1))
+    # One failure in the last 24 h: the overview reads why (one query, however many failed).
+    make(app, Status.FAILED, now - timedelta(minutes=2))
     with_3 = _queries_for(signed_in_client, f"/apps/{app.pk}/")
     for days_ago in range(27):
         make(app, (Status.FAILED, Status.SUPPRESSED, Status.RETRYING)[days_ago % 3],
@@ -357,10 +359,27 @@ def test_the_app_page_lists_rejected_events_per_reason_with_a_masked_example(sig
     panel = panel[:panel.index("</section>")]
     row = panel[panel.index('data-reason="timestamp"'):]
     # Last 24 h, then last 7 days.
-    assert re.findall(r'<td class="num">(\d+)</td>', row[:row.index("</tr>")]) == ["1", "2"]
+    assert re.findall(r'<td class="num"[^>]*>(\d+)</td>', row[:row.index("</tr>")]) == ["1", "2"]
     assert "…DFC6" in panel and ifa not in panel
     assert "late" in panel
 
 
 def test_the_app_page_shows_no_rejections_panel_when_nothing_was_rejected(signed_in_client: Client, app: App) -> None:
     assert 'id="rejections"' not in page_text(signed_in_client, f"/apps/{app.pk}/")
+
+
+def test_the_overview_says_why_most_deliveries_failed_with_the_fix_linked(signed_in_client: Client, app: App) -> None:
+    refused = "Chartboost answered status 401 “Invalid signature”: check the app token"
+    for reason in (refused, refused, "gave up after 9 attempts"):
+        DeliveryFactory(event__app=app, status=Delivery.Status.FAILED, reason=reason)
+    html = page_text(signed_in_client, f"/apps/{app.pk}/")
+    why = html[html.index("data-failed-reason"):]
+    why = why[:why.index("</p>")]
+    assert "Chartboost answered status 401" in why
+    assert f'<a href="/apps/{app.pk}/edit/#id_chartboost_app_token">check the app token</a>' in why
+    assert f'href="/apps/{app.pk}/deliveries/?status=failed"' in why
+
+
+def test_with_no_failure_the_overview_names_no_reason(signed_in_client: Client, app: App) -> None:
+    DeliveryFactory(event__app=app, status=Delivery.Status.DELIVERED)
+    assert "data-failed-reason" not in page_text(signed_in_client, f"/apps/{app.pk}/")

@@ -8,7 +8,7 @@ from django.utils import timezone
 
 from mappings.models import App
 from tests.factories import AppFactory, EventNameFactory, MappingFactory, saved_token
-from tests.page_helpers import page_text
+from tests.page_helpers import field_block, field_errors, page_text
 from trackerui.accounts.models import Organization
 
 NEW_APP = {
@@ -37,7 +37,7 @@ def test_the_apps_list_shows_platform_s2s_delivery_and_active_mappings(signed_in
     assert "Android" in row
     assert "not confirmed" in row
     assert "paused" in row
-    assert '<td class="num">2</td>' in row
+    assert '<td class="num" data-label="Active mappings">2</td>' in row
 
 
 def test_the_apps_list_shows_only_the_organizations_own_apps(
@@ -64,6 +64,25 @@ def test_the_app_form_names_its_inputs_after_the_model_fields(signed_in_client: 
                  "s2s_confirmed"):
         assert f'name="{name}"' in html
     assert 'type="password" name="chartboost_app_token"' in html
+
+
+def test_a_refused_app_keeps_what_was_typed_with_one_error_per_problem_and_says_the_token_was_not_kept(
+    signed_in_client: Client, organization: Organization
+) -> None:
+    response = signed_in_client.post("/apps/new/", {
+        "name": "Puzzle Quest", "platform": "ios", "chartboost_app_id": "4f7aa26ef77659d8690000031",
+        "chartboost_app_token": "ab" * 32, "delivery_enabled": "on",
+    })
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert field_errors(html, "chartboost_app_id").strip() == (
+        "A Chartboost app ID is 24 hexadecimal characters, e.g. 4f7aa26ef77659d869000003.")
+    assert 'value="4f7aa26ef77659d8690000031"' in field_block(html, "chartboost_app_id")
+    assert 'value="Puzzle Quest"' in field_block(html, "name")
+    token = field_block(html, "chartboost_app_token")
+    assert "ab" * 32 not in html
+    assert "For your safety the token was not kept: enter it again." in token
+    assert not organization.apps.exists()
 
 
 def test_editing_with_a_blank_token_keeps_the_saved_token(signed_in_client: Client, app: App) -> None:

@@ -8,9 +8,10 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from django.test import Client
 
+from delivery.ingest.service import events_ingest
 from delivery.models import Delivery
 from mappings.models import App
-from tests.factories import AppFactory, AttemptFactory, DeliveryFactory, MappingFactory
+from tests.factories import AppFactory, AttemptFactory, DeliveryFactory, EventPayloadFactory, MappingFactory
 from tests.page_helpers import field_block, field_errors, page_text, unescape
 
 Status = Delivery.Status
@@ -19,7 +20,7 @@ MARCH_10 = datetime(2025, 3, 10, 12, tzinfo=UTC)
 
 def delivery_ids(html: str) -> list[int]:
     """The deliveries listed, in page order, read from their links to the detail page."""
-    return [int(number) for number in re.findall(r'<td class="nowrap"><a href="/deliveries/(\d+)/"', html)]
+    return [int(number) for number in re.findall(r'<td data-label="Created"><a href="/deliveries/(\d+)/"', html)]
 
 
 @pytest.fixture
@@ -44,8 +45,8 @@ def test_the_list_shows_the_apps_deliveries_newest_first_with_every_column(signe
     row = html[html.index(f'href="/deliveries/{newer.pk}/"'):]
     row = row[:row.index("</tr>")]
     for shown in ("2025-03-10 12:05:00", "evt-newer", "boss_defeated", '<span class="event-id">3</span>',
-                  newer.device[:13], ">retrying<", "Chartboost answered HTTP 500; next attempt in 4 s",
-                  '<td class="num">2</td>', "2025-03-10 12:05:04"):
+                  newer.device[:9], ">retrying<", "Chartboost answered HTTP 500; next attempt in 4 s",
+                  '<td class="num" data-label="Attempts">2</td>', "2025-03-10 12:05:04"):
         assert shown in row, shown
     assert "evt-of-another-app" not in html
 
@@ -211,7 +212,9 @@ def test_the_detail_shows_status_item_event_and_every_attempt_as_stored(signed_i
 
     html = unescape(page_text(signed_in_client, f"/deliveries/{delivery.pk}/"))
 
-    assert "Chartboost answered status 401 “Invalid signature”: check the app token" in html
+    # The fix is a link to where the token is replaced.
+    assert ("Chartboost answered status 401 “Invalid signature”: "
+            f'<a href="/apps/{app.pk}/edit/#id_chartboost_app_token">check the app token</a>') in html
     assert '"event_label": "level_up"' in html and '"data_type": "level_info"' in html
     assert "evt-42" in html and '"world": "Lunar Caverns"' in html
     assert "1741608000" in html and "2025-03-10 12:00:00" in html and "3.2.3" in html
@@ -252,10 +255,34 @@ def test_only_a_failed_delivery_offers_retry_and_retrying_another_says_why_not(
     assert "Only a failed delivery can be retried" in response.content.decode()
 
 
-def test_a_delivery_never_sent_says_why(signed_in_client: Client, app: App) -> None:
-    delivery = DeliveryFactory(event__app=app, status=Status.SUPPRESSED, reason="not above 7.0 already sent")
+def test_a_suppressed_delivery_says_it_was_not_sent_and_why(signed_in_client: Client, app: App) -> None:
+    MappingFactory(app=app, event_name="level_up", event_field=1, main_level_property="level")
+    for level in (7, 5):
+        events_ingest(app=app, events=[EventPayloadFactory(name="level_up", properties={"level": level})])
+    delivery = Delivery.objects.get(status=Status.SUPPRESSED)
+
     html = page_text(signed_in_client, f"/deliveries/{delivery.pk}/")
-    assert "Never sent: not above 7.0 already sent" in html
+    assert "Not sent: level 5 is not above level 7, already sent for this device" in html
+    assert "not sent: it would have gone as Event ID 1" in html
+    assert "Item that would have gone in <code>track_info</code> (not sent)" in html
+    assert "sent as" not in html and "Item sent" not in html
+
+
+def test_a_blocked_delivery_says_it_was_not_sent(signed_in_client: Client, app: App) -> None:
+    MappingFactory(app=app, event_name="level_up", event_field=2, main_level_property="")
+    events_ingest(app=app, events=[EventPayloadFactory(name="level_up", limit_ad_tracking=True)])
+    delivery = Delivery.objects.get(status=Status.BLOCKED)
+
+    html = page_text(signed_in_client, f"/deliveries/{delivery.pk}/")
+    assert "Not sent: the event carried limit_ad_tracking: true" in html
+    assert "sent as" not in html and "Item sent" not in html
+
+
+def test_a_delivery_that_went_out_says_it_was_sent(signed_in_client: Client, app: App) -> None:
+    delivery = DeliveryFactory(event__app=app, status=Status.DELIVERED, attempt_count=1)
+    html = page_text(signed_in_client, f"/deliveries/{delivery.pk}/")
+    assert f"sent as Event ID {delivery.event_field}" in html
+    assert "Item sent in <code>track_info</code>" in html
 
 
 @pytest.mark.parametrize("method, path", [

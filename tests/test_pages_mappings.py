@@ -22,12 +22,21 @@ def test_the_event_id_picker_explains_each_of_the_five_fields(signed_in_client: 
     assert picker.count(">sequential<") == 3 and picker.count(">not sequential<") == 2
 
 
-def test_the_picker_marks_event_ids_already_mapped_and_preselects_a_free_one(signed_in_client: Client,
-                                                                           app: App) -> None:
+def test_the_picker_marks_event_ids_already_mapped_and_preselects_none(signed_in_client: Client, app: App) -> None:
     MappingFactory(app=app, event_name="level_complete", event_field=1)
-    html = page_text(signed_in_client, f"/apps/{app.pk}/mappings/new/")
+    html = page_text(signed_in_client, f"/apps/{app.pk}/mappings/new/?event_name=shop_opened")
     assert "Already mapped to <code>level_complete</code>" in html
-    assert 'value="2" id="id_event_field_1" required checked' in html
+    assert 'value="2" id="id_event_field_1" required>' in html
+    assert "checked" not in field_block(html, "event_field")
+
+
+def test_a_mapping_posted_without_an_event_id_is_refused_with_one_clear_error(signed_in_client: Client,
+                                                                              app: App) -> None:
+    fields = {key: value for key, value in FORM_DEFAULTS.items() if key != "event_field"}
+    response = signed_in_client.post(f"/apps/{app.pk}/mappings/new/", {**fields, "event_name": "shop_opened"})
+    assert response.status_code == 200
+    assert field_errors(response.content.decode(), "event_field").strip() == "Pick the Event ID this event is sent as."
+    assert not app.mappings.exists()
 
 
 def all_five_mapped(app: App) -> list[Mapping]:
@@ -55,8 +64,8 @@ def test_with_all_five_event_ids_mapped_the_new_mapping_page_says_so_and_links_e
     assert app.mappings.count() == 5
     # One delete frees an Event ID, and the form is back, offering it.
     mappings[1].delete()
-    assert 'value="2" id="id_event_field_1" required checked' in page_text(
-        signed_in_client, f"/apps/{app.pk}/mappings/new/")
+    picker = field_block(page_text(signed_in_client, f"/apps/{app.pk}/mappings/new/"), "event_field")
+    assert "Already mapped to" not in picker.split('value="2"')[1].split("</label>")[0]
 
 
 def test_with_all_five_event_ids_mapped_the_app_page_offers_no_new_mapping(signed_in_client: Client,
@@ -153,3 +162,20 @@ def test_deleting_a_mapping_asks_first_then_deletes_on_post(signed_in_client: Cl
 def test_toggling_refuses_get(signed_in_client: Client, app: App) -> None:
     mapping = MappingFactory(app=app)
     assert signed_in_client.get(f"/apps/{app.pk}/mappings/{mapping.pk}/toggle/").status_code == 405
+
+
+def test_a_deleted_mappings_edit_page_says_it_was_deleted_and_leads_back_to_the_mappings(
+    signed_in_client: Client, app: App
+) -> None:
+    mapping = MappingFactory(app=app, event_name="level_complete", event_field=1)
+    edit = f"/apps/{app.pk}/mappings/{mapping.pk}/edit/"
+    signed_in_client.post(f"/apps/{app.pk}/mappings/{mapping.pk}/delete/")
+    # The back button after the delete.
+    response = signed_in_client.get(edit)
+    html = response.content.decode()
+    assert response.status_code == 404
+    assert "This mapping was deleted" in html and "<code>level_complete</code>" in html
+    assert f'href="/apps/{app.pk}/mappings/"' in html
+    # A mapping that never was is the usual 404.
+    never = signed_in_client.get(f"/apps/{app.pk}/mappings/99999/edit/")
+    assert never.status_code == 404 and "This mapping was deleted" not in never.content.decode()

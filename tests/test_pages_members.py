@@ -1,4 +1,6 @@
-"""The Members page (/settings/members/): owners list, add, change roles and remove; members only read."""
+"""The Members page (/settings/members/): owners list, invite, change roles and remove; members only read.
+
+Invitations themselves (sending, answering, leaving) are in tests/test_invitations.py."""
 
 from __future__ import annotations
 
@@ -38,28 +40,37 @@ def test_the_navigation_links_to_the_members_page(signed_in_client: Client) -> N
     assert 'href="/settings/members/"' in page_text(signed_in_client, "/settings/api-keys/")
 
 
-def test_an_owner_adds_an_existing_user_as_a_member(signed_in_client: Client, organization: Organization) -> None:
-    newcomer = UserFactory(username="bob")
-    response = signed_in_client.post("/settings/members/", {"username": "bob"}, follow=True)
-    assert "bob is now a member of" in response.content.decode()
-    assert role_of(newcomer, organization) == Membership.Role.MEMBER
-
-
-def test_adding_an_unknown_user_says_so_next_to_the_field(
+def test_an_owner_invites_an_existing_user_who_is_no_member_until_she_accepts(
     signed_in_client: Client, organization: Organization
 ) -> None:
-    response = signed_in_client.post("/settings/members/", {"username": "nobody"})
+    newcomer = UserFactory(username="bob")
+    response = signed_in_client.post("/settings/members/", {"invitee": "bob"}, follow=True)
+    assert f"Invitation sent to bob. They join {organization.name} once they accept it." in response.content.decode()
+    assert role_of(newcomer, organization) is None
+
+
+def test_the_old_add_by_username_form_is_gone(signed_in_client: Client, organization: Organization) -> None:
+    UserFactory(username="bob")
+    response = signed_in_client.post("/settings/members/", {"username": "bob"})
     assert response.status_code == 200
-    assert "There is no user named “nobody”" in field_errors(response.content.decode(), "username")
+    assert "This field is required" in field_errors(response.content.decode(), "invitee")
+    assert "bob" not in response.content.decode()
     assert Membership.objects.filter(organization=organization).count() == 1
 
 
-def test_adding_someone_already_in_says_so_and_keeps_their_role(
+def test_inviting_never_says_whether_a_username_exists(signed_in_client: Client) -> None:
+    UserFactory(username="bob")
+    for name in ("bob", "nobody"):
+        html = signed_in_client.post("/settings/members/", {"invitee": name}, follow=True).content.decode()
+        assert f"Invitation sent to {name}." in html
+        assert "There is no user" not in html and "already in" not in html
+
+
+def test_inviting_someone_already_in_keeps_their_role(
     signed_in_client: Client, organization: Organization, plain_member: User
 ) -> None:
-    response = signed_in_client.post("/settings/members/", {"username": plain_member.username})
-    assert f"{plain_member.username} is already in {organization.name}" in field_errors(
-        response.content.decode(), "username")
+    response = signed_in_client.post("/settings/members/", {"invitee": plain_member.username}, follow=True)
+    assert f"Invitation sent to {plain_member.username}." in response.content.decode()
     assert role_of(plain_member, organization) == Membership.Role.MEMBER
 
 
@@ -109,8 +120,11 @@ def test_another_organizations_membership_is_a_404(signed_in_client: Client) -> 
 
 def test_a_member_sees_the_list_read_only(plain_member_client: Client, organization: Organization) -> None:
     html = page_text(plain_member_client, "/settings/members/")
-    assert f"Only an owner of {organization.name} can add, remove or change members" in html
-    assert "Add member" not in html and "/remove/" not in html and "/role/" not in html
+    assert f"Only an owner of {organization.name} can invite, remove or change members" in html
+    assert "Send invitation" not in html and "/remove/" not in html and "/role/" not in html
+    assert "/withdraw/" not in html
+    # Their own row offers to leave.
+    assert f"Leave {organization.name}" in html
 
 
 def test_a_member_gets_a_403_for_every_change(
@@ -120,7 +134,7 @@ def test_a_member_gets_a_403_for_every_change(
     owner = Membership.objects.get(user=member)
     mine = Membership.objects.get(user=plain_member)
     attempts = [
-        ("/settings/members/", {"username": "bob"}),
+        ("/settings/members/", {"invitee": "bob"}),
         (f"/settings/members/{mine.pk}/role/", {"role": "owner"}),
         (f"/settings/members/{owner.pk}/role/", {"role": "member"}),
         (f"/settings/members/{owner.pk}/remove/", {}),

@@ -18,7 +18,7 @@ HINT = "Search by your event_id or a device"
 
 
 def delivery_ids(html: str) -> list[int]:
-    return [int(number) for number in re.findall(r'<td class="nowrap"><a href="/deliveries/(\d+)/"', html)]
+    return [int(number) for number in re.findall(r'<td data-label="Created"><a href="/deliveries/(\d+)/"', html)]
 
 
 def test_a_first_visit_shows_the_form_and_a_hint_and_no_deliveries(signed_in_client: Client, app: App) -> None:

@@ -10,8 +10,10 @@ from pytest_django import DjangoCaptureOnCommitCallbacks
 
 from delivery.models import Attempt, Delivery
 from delivery.outbox.recovery import DeliveryNotFailed, deliveries_recover, deliveries_retry, delivery_retry
+from delivery.sandbox import ChartboostSandbox
 from mappings.models import App
 from tests.factories import AppFactory, AttemptFactory, DeliveryFactory
+from tests.live_receiver import run_queued_sends
 
 Status = Delivery.Status
 NOW = datetime(2025, 3, 10, 12, tzinfo=UTC)
@@ -64,13 +66,23 @@ def test_a_delivery_that_is_not_failed_cannot_be_retried(app: App) -> None:
         delivery_retry(delivery=delivery)
 
 
-def test_retrying_twice_sends_once(app: App) -> None:
+def test_retrying_twice_sends_once(
+    app: App, chartboost_sandbox: ChartboostSandbox, django_capture_on_commit_callbacks: DjangoCaptureOnCommitCallbacks
+) -> None:
     delivery = DeliveryFactory(event__app=app, status=Status.FAILED)
     stale_copy = Delivery.objects.get(pk=delivery.pk)
 
-    delivery_retry(delivery=delivery)
-    with pytest.raises(DeliveryNotFailed, match="is pending"):
-        delivery_retry(delivery=stale_copy)
+    with django_capture_on_commit_callbacks(execute=True):
+        delivery_retry(delivery=delivery)
+        # A second click, from a page that still showed it failed.
+        with pytest.raises(DeliveryNotFailed, match="is pending"):
+            delivery_retry(delivery=stale_copy)
+    run_queued_sends()
+
+    assert len(chartboost_sandbox.received) == 1
+    assert Attempt.objects.filter(delivery=delivery).count() == 1
+    delivery.refresh_from_db()
+    assert delivery.status == Status.DELIVERED
 
 
 def test_a_retried_delivery_of_a_paused_app_waits_as_pending(

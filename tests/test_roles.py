@@ -265,3 +265,20 @@ def test_a_members_own_changes_are_audited_as_theirs(member_api: APIClient, plai
     member_api.patch(f"/api/v1/apps/{app.pk}/", {"delivery_enabled": False}, format="json")
     newest = member_api.get(f"/api/v1/apps/{app.pk}/changes/").json()["results"][0]
     assert newest["actor"] == {"type": "user", "name": plain_member.username}
+
+
+def test_a_member_gets_a_403_for_inviting_in_the_api_and_an_owner_invites(
+    member_api: APIClient, member: User, organization: Organization
+) -> None:
+    refused = member_api.post("/api/v1/invitations/", {"invitee": "someone"}, format="json")
+    assert refused.status_code == 403
+    assert refused.json()["detail"] == "Only an owner of this organization can manage members."
+    assert owner_client(member).post("/api/v1/invitations/", {"invitee": "someone"}, format="json").status_code == 201
+
+
+def test_a_member_may_leave_but_cannot_invite_on_the_page(
+    plain_member_client: Client, organization: Organization
+) -> None:
+    assert plain_member_client.post("/settings/members/", {"invitee": "someone"}).status_code == 403
+    assert plain_member_client.post("/settings/members/leave/").status_code == 302
+    assert not organization.members.filter(membership__role="member").exists()

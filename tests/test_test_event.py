@@ -13,7 +13,7 @@ from pytest_django import Settings
 
 from delivery import chartboost
 from delivery.models import Delivery, TrackedEvent
-from delivery.outbox import probe as test_event
+from delivery.outbox import trial_event
 from delivery.sandbox import Reply
 from mappings.models import App
 from tests.factories import AppFactory, MappingFactory
@@ -23,7 +23,7 @@ from tests.page_helpers import unescape
 
 def test_it_sends_a_signed_synthetic_event_and_reports_chartboosts_answer(settings: Settings, app: App) -> None:
     with sandbox_as_chartboost(settings) as sandbox:
-        result = test_event.test_event_send(app=app)
+        result = trial_event.test_event_send(app=app)
         [received] = sandbox.received
     verdict = result.verdict
 
@@ -45,7 +45,7 @@ def test_it_sends_a_signed_synthetic_event_and_reports_chartboosts_answer(settin
 def test_without_an_active_mapping_it_sends_an_event_id_5_item_labelled_as_a_test(settings: Settings, app: App) -> None:
     MappingFactory(app=app, event_field=1, active=False)
     with sandbox_as_chartboost(settings) as sandbox:
-        result = test_event.test_event_send(app=app)
+        result = trial_event.test_event_send(app=app)
         [received] = sandbox.received
 
     assert received.body["track_info"] == [{
@@ -53,7 +53,7 @@ def test_without_an_active_mapping_it_sends_an_event_id_5_item_labelled_as_a_tes
         "description": "CB Tracker test event", "data_type": "level_info",
     }]
     # An identifier no real device has, so the test cannot count as a player.
-    assert received.body["identifiers"] == {"ifa": test_event.TEST_DEVICE_ID}
+    assert received.body["identifiers"] == {"ifa": trial_event.TEST_DEVICE_ID}
     assert "No active mapping yet" in result.source
 
 
@@ -62,7 +62,7 @@ def test_with_an_active_mapping_it_sends_what_that_mapping_sends_at_level_1(sett
                    main_level_property="tier", sub_level_property="step", description="Gold")
     MappingFactory(app=app, event_name="tutorial", event_field=5, main_level_property="")
     with sandbox_as_chartboost(settings) as sandbox:
-        result = test_event.test_event_send(app=app)
+        result = trial_event.test_event_send(app=app)
         [received] = sandbox.received
 
     assert received.body["track_info"] == [{
@@ -75,23 +75,23 @@ def test_with_an_active_mapping_it_sends_what_that_mapping_sends_at_level_1(sett
 def test_an_android_app_sends_a_synthetic_gaid_and_uuid(settings: Settings, db: None) -> None:
     app = AppFactory(platform="android")
     with sandbox_as_chartboost(settings) as sandbox:
-        test_event.test_event_send(app=app)
+        trial_event.test_event_send(app=app)
         [received] = sandbox.received
     assert received.problems == []
-    assert received.body["identifiers"] == {"gaid": test_event.TEST_DEVICE_ID, "uuid": test_event.TEST_LEGACY_UUID}
+    assert received.body["identifiers"] == {"gaid": trial_event.TEST_DEVICE_ID, "uuid": trial_event.TEST_LEGACY_UUID}
     assert received.body["platform"] == "Android 14"
 
 
 def test_it_stores_nothing(settings: Settings, app: App) -> None:
     with sandbox_as_chartboost(settings):
-        test_event.test_event_send(app=app)
+        trial_event.test_event_send(app=app)
     assert not Delivery.objects.exists() and not TrackedEvent.objects.exists()
 
 
 def test_a_refused_token_is_reported_with_chartboosts_message_and_a_hint(settings: Settings, app: App) -> None:
     with sandbox_as_chartboost(settings) as sandbox:
         sandbox.script(Reply.status(401, "Invalid signature"))
-        verdict = test_event.test_event_send(app=app).verdict
+        verdict = trial_event.test_event_send(app=app).verdict
 
     assert verdict.outcome == chartboost.FAILED
     assert (verdict.http_status, verdict.response_status, verdict.response_message) == (200, 401, "Invalid signature")
@@ -100,7 +100,7 @@ def test_a_refused_token_is_reported_with_chartboosts_message_and_a_hint(setting
 
 def test_a_refused_connection_is_reported_as_a_clear_error(settings: Settings, app: App) -> None:
     settings.CHARTBOOST_ENDPOINT = refused_url()
-    result = test_event.test_event_send(app=app)
+    result = trial_event.test_event_send(app=app)
     verdict = result.verdict
     assert verdict.outcome == chartboost.RETRY and not result.answered
     assert verdict.http_status is None
@@ -155,9 +155,9 @@ def test_the_button_explains_an_endpoint_that_cannot_be_reached(
 def test_the_results_colour_says_accepted_refused_no_verdict_or_no_answer(settings: Settings, app: App) -> None:
     with sandbox_as_chartboost(settings) as sandbox:
         sandbox.script(Reply.success(), Reply.status(401, "Invalid signature"), Reply.not_json())
-        levels = [test_event.test_event_send(app=app).level for _ in range(3)]
+        levels = [trial_event.test_event_send(app=app).level for _ in range(3)]
     settings.CHARTBOOST_ENDPOINT = refused_url()
-    levels.append(test_event.test_event_send(app=app).level)
+    levels.append(trial_event.test_event_send(app=app).level)
 
     assert levels == ["ok", "danger", "warn", "danger"]
 
@@ -184,15 +184,15 @@ def test_an_app_may_send_test_events_per_minute_up_to_the_limit_then_is_told_whe
     settings.TEST_EVENTS_PER_MINUTE = 2
     app, other = AppFactory(), AppFactory()
     with sandbox_as_chartboost(settings) as sandbox, time_machine.travel(TEN_INTO_A_MINUTE, tick=False) as clock:
-        test_event.test_event_send(app=app)
-        test_event.test_event_send(app=app)
-        with pytest.raises(test_event.TestEventLimited) as limited:
-            test_event.test_event_send(app=app)
+        trial_event.test_event_send(app=app)
+        trial_event.test_event_send(app=app)
+        with pytest.raises(trial_event.TestEventLimited) as limited:
+            trial_event.test_event_send(app=app)
         # The limit is per app.
-        test_event.test_event_send(app=other)
+        trial_event.test_event_send(app=other)
         assert len(sandbox.received) == 3
         clock.shift(50)
-        assert test_event.test_event_send(app=app).delivered
+        assert trial_event.test_event_send(app=app).delivered
 
     assert limited.value.retry_after == 50
     assert str(limited.value) == "This app may send 2 test events a minute, and has sent them: try again in 50 s."

@@ -28,12 +28,14 @@ api_v1 = [
     path("", include("trackerui.dashboard.api_urls")),
     path("", include("mappings.api_urls")),
     path("", include("delivery.api_urls")),
+    path("", include("trackerui.accounts.api_urls")),
 ]
 
 urlpatterns = [
     path("", home, name="home"),
     path("accounts/", include("trackerui.accounts.urls")),
     path("settings/", include("trackerui.accounts.settings_urls")),
+    path("invitations/", include("trackerui.accounts.invitation_urls")),
     path("", include("trackerui.dashboard.urls")),
     path("", include("delivery.urls")),
     path("api/v1/", include(api_v1)),

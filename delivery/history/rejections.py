@@ -23,12 +23,14 @@ from django.utils import timezone
 from delivery.bulk_insert import rows_add
 from delivery.history.rollups import hour_of
 from delivery.models import AcceptedEventRollup, RejectionRollup
+from delivery.text import text_cut_keeping_fix
 from mappings.models import App
 
 REASON_MAX_LENGTH = RejectionRollup._meta.get_field("reason").max_length
 # What an example keeps of an event: enough to recognise the mistake, never a whole payload.
 EXAMPLE_FIELDS = ("event_id", "name", "timestamp", "platform", "sdk_version", "limit_ad_tracking")
 EXAMPLE_STRING_LENGTH = 100
+EXAMPLE_MESSAGE_LENGTH = 700
 EXAMPLE_PROPERTIES = 10
 EXAMPLE_ERROR_MESSAGES = 3
 IDENTIFIER_KEPT = 4
@@ -49,7 +51,7 @@ def rejection_example(errors: dict[str, list[str]], event: Any) -> dict[str, Any
     """The errors and a small, masked copy of the event they were found in."""
     return {
         "errors": {
-            _short(key): [_short(message) for message in messages[:EXAMPLE_ERROR_MESSAGES]]
+            _short(key): [_message_kept(message) for message in messages[:EXAMPLE_ERROR_MESSAGES]]
             for key, messages in errors.items()
         },
         "event": _masked_event(event),
@@ -88,6 +90,12 @@ def _scalar(value: Any) -> Any:
 def _short(text: Any) -> str:
     text = _storable(str(text))
     return text if len(text) <= EXAMPLE_STRING_LENGTH else text[:EXAMPLE_STRING_LENGTH - 1] + "…"
+
+
+def _message_kept(message: Any) -> str:
+    """Our own message: whole unless it quotes something huge, and then cut in its middle, so the
+    part that says what to do ("(it is missing)") stays."""
+    return text_cut_keeping_fix(_storable(str(message)), EXAMPLE_MESSAGE_LENGTH)
 
 
 def _storable(text: str) -> str:

@@ -7,6 +7,7 @@ What goes, and what stays:
   own `timestamp` is older than DELIVERY_RETENTION_DAYS, whatever cutoff the caller asked
   for: its (app, event_id) row is the key that answers `duplicate`, and ingestion refuses
   events older than that (`delivery.ingest.schema`), so no repeat can be accepted after.
+  The keys of erased events (`ErasedEvent`, `delivery/erasure.py`) go on the same rule.
 - Rollups (`DeliveryRollup`, `RejectionRollup`), the level rule's `DeviceLevel` high-water
   marks and event names are never pruned: history and the level rule outlive the rows.
 
@@ -33,7 +34,7 @@ from django.utils import timezone
 from django_q.conf import Conf
 from django_q.tasks import async_task
 
-from delivery.models import Attempt, Delivery, TrackedEvent
+from delivery.models import Attempt, Delivery, ErasedEvent, TrackedEvent
 from trackerui.accounts.idempotency import idempotent_requests_prune
 
 logger = logging.getLogger(__name__)
@@ -79,6 +80,8 @@ def deliveries_prune(
     if complete:
         oldest_kept = int(now.timestamp()) - retention_seconds()
         tracked_events, complete = _spent_events_delete(oldest_kept, batch_size, stop_at)
+        # The keys of erased events go when their events would have (ingestion refuses older events).
+        ErasedEvent.objects.filter(timestamp__lt=oldest_kept).delete()
     return PruneResult(deliveries=deliveries, attempts=attempts, tracked_events=tracked_events, complete=complete)
 
 

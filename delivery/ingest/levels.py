@@ -17,6 +17,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from delivery.bulk_insert import max_query_params, rows_insert
+from delivery.ingest.schema import device_digest
 from delivery.items import EventRejected, track_item
 from delivery.models import DeviceLevel
 from mappings.event_fields import SEQUENTIAL_FIELDS
@@ -64,9 +65,16 @@ class LevelClaim:
 
     @property
     def reason(self) -> str:
+        """Why it was not sent, in the words the delivery page and API show."""
         if self.passed or self.highest is None:
             return ""
-        return f"not above {self.highest[0]}.{self.highest[1]} already sent"
+        return (f"Not sent: level {_level_text(*self.level)} is not above level {_level_text(*self.highest)}, "
+                "already sent for this device")
+
+
+def _level_text(main_level: int, sub_level: int) -> str:
+    """A level as people write it: `7`, or `7.2` when it has a sub-level."""
+    return f"{main_level}.{sub_level}" if sub_level else f"{main_level}"
 
 
 def device_levels_claim(*, app_id: int, claims: list[LevelClaim]) -> None:
@@ -87,13 +95,13 @@ def device_levels_claim(*, app_id: int, claims: list[LevelClaim]) -> None:
         by_key.setdefault(claim.key, []).append(claim)
     known = _levels_read(app_id, by_key)
     now = timezone.now()
-    new_rows: list[tuple[str, int, int, int]] = []
+    new_rows: list[tuple[str, str, int, int, int]] = []
     for key, group in by_key.items():
         before = known.get(key)
         highest = _decide(group, before[1] if before else None)
         if before is None:
             if highest is not None:
-                new_rows.append((*key, *highest))
+                new_rows.append((key[0], device_digest(key[0]), key[1], *highest))
         elif highest != before[1]:
             pk, (main_level, sub_level) = before
             changed = DeviceLevel.objects.filter(pk=pk, main_level=main_level, sub_level=sub_level).update(
@@ -104,10 +112,11 @@ def device_levels_claim(*, app_id: int, claims: list[LevelClaim]) -> None:
     if new_rows:
         try:
             with transaction.atomic():
-                rows_insert(DeviceLevel, new_rows, fields=("device", "event_field", "main_level", "sub_level"),
+                rows_insert(DeviceLevel, new_rows,
+                            fields=("device", "device_sha256", "event_field", "main_level", "sub_level"),
                             same={"app": app_id, "updated_at": now})
         except IntegrityError:
-            for device, event_field, _, _ in new_rows:
+            for device, _, event_field, _, _ in new_rows:
                 _decide_one_by_one(app_id, by_key[(device, event_field)])
 
 
@@ -161,7 +170,8 @@ def _claim_one(app_id: int, claim: LevelClaim) -> None:
             return
         try:
             with transaction.atomic():
-                DeviceLevel.objects.create(app_id=app_id, device=claim.device, event_field=claim.event_field,
+                DeviceLevel.objects.create(app_id=app_id, device=claim.device,
+                                           device_sha256=device_digest(claim.device), event_field=claim.event_field,
                                            main_level=claim.main_level, sub_level=claim.sub_level)
         except IntegrityError:
             continue

@@ -18,6 +18,7 @@ Decisions beyond the API reference, all made to be forgiving where nothing is lo
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from collections.abc import Callable
@@ -46,6 +47,7 @@ _FORBIDDEN = CONTROL_CHARACTERS
 _HEX_OR_DASH = re.compile(r"[0-9a-fA-F-]+")
 _UUID_FORM = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 _ALL_ZERO = "0" * 32
+_HEX_32 = re.compile(r"[0-9a-f]{32}")
 
 REQUIRED = "This field is required."
 # Stripped of leading and trailing whitespace, as mapping names are (mappings.models.strip_text),
@@ -231,6 +233,24 @@ def device_identity(device: str) -> str:
     return device.replace("-", "").lower()
 
 
+def device_digest(device: str) -> str:
+    """The SHA-256 (hex) of a device's identifier as a device sends it, lowercase: an OpenDSR request may
+    name a device so (`identity_format` `sha256`). `device` is the identity above. An advertising id
+    (32 hexadecimal digits) is hashed in its UUID form, 8-4-4-4-12 with dashes, as iOS and Android
+    give it to an app; any other identifier (a `uuid` of the app's own) as it is keyed. Empty for no device.
+    """
+    if not device:
+        return ""
+    if _HEX_32.fullmatch(device):
+        device = f"{device[:8]}-{device[8:12]}-{device[12:16]}-{device[16:20]}-{device[20:]}"
+    return hashlib.sha256(device.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def event_id_digest(event_id: str) -> str:
+    """The SHA-256 (hex) an erased event's id is remembered by (`delivery.models.ErasedEvent`)."""
+    return hashlib.sha256(event_id.encode("utf-8", "surrogatepass")).hexdigest()
+
+
 def _checked(
     given: dict, key: str, problem_of: Callable[[str], str], errors: dict[str, list[str]]
 ) -> dict[str, str]:
@@ -277,12 +297,34 @@ _IDENTIFIER_PROBLEMS: dict[str, Callable[[str], str]] = {
 }
 
 
+IOS_NEEDS_IFA = "iOS apps need identifiers.ifa."
+IOS_IFA_ONLY = "iOS apps identify a device by ifa; gaid and uuid are for Android and Amazon."
+ANDROID_NEEDS_GAID_OR_UUID = "Android and Amazon apps need identifiers.gaid or identifiers.uuid."
+ANDROID_NO_IFA = "Android and Amazon apps identify a device by gaid or uuid; ifa is for iOS."
+ALL_ZERO_IFA_MESSAGE = "An all-zero ifa (limit ad tracking) identifies no device: send limit_ad_tracking: true instead."
+ALL_ZERO_GAID_MESSAGE = ("An all-zero gaid (limit ad tracking) identifies no device: send a uuid too, or "
+             "limit_ad_tracking: true.")
+
+
 def _missing_identifier_message(app_platform: str, given: dict) -> str:
-    sent_advertising_id = any(isinstance(given.get(key), str) and given[key].strip() for key in ("ifa", "gaid"))
-    zeroed = " An all-zero advertising id (limit ad tracking) identifies nobody." if sent_advertising_id else ""
+    """Why no identifier of the event identifies a device, naming only the rule it broke.
+
+    Called once every identifier sent for the app's platform is well formed, so one that was
+    sent and is still unusable is all-zero.
+    """
     if app_platform == Platform.IOS:
-        return "iOS apps need identifiers.ifa." + zeroed
-    return "Android and Amazon apps need identifiers.gaid or identifiers.uuid." + zeroed
+        if _sent(given, "ifa"):
+            return ALL_ZERO_IFA_MESSAGE
+        return IOS_IFA_ONLY if _sent(given, "gaid") or _sent(given, "uuid") else IOS_NEEDS_IFA
+    if _sent(given, "gaid"):
+        return ALL_ZERO_GAID_MESSAGE
+    return ANDROID_NO_IFA if _sent(given, "ifa") else ANDROID_NEEDS_GAID_OR_UUID
+
+
+def _sent(given: dict, key: str) -> bool:
+    """Whether the event carried this identifier: present, not null, not blank."""
+    value = given.get(key)
+    return value is not None and not (isinstance(value, str) and not value.strip())
 
 
 def _forbidden_character_path(raw: dict) -> str | None:

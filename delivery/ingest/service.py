@@ -23,9 +23,9 @@ from delivery.bulk_insert import max_query_params, rows_add, rows_insert
 from delivery.counters import INGESTED, counters_add, series
 from delivery.history.rejections import RejectionTally, accepted_count, rejections_count
 from delivery.ingest.levels import LevelClaim, device_levels_claim, event_items
-from delivery.ingest.schema import CleanEvent, event_clean
+from delivery.ingest.schema import CleanEvent, device_digest, event_clean, event_id_digest
 from delivery.items import EventRejected
-from delivery.models import Delivery, EventName, TrackedEvent
+from delivery.models import Delivery, ErasedEvent, EventName, TrackedEvent
 from delivery.outbox.dispatcher import deliveries_kick
 from delivery.outbox.state import NewDelivery, deliveries_create
 from mappings.models import App, Mapping
@@ -39,10 +39,10 @@ OUTCOMES = (ACCEPTED, DUPLICATE, UNMAPPED, REJECTED)
 # A Segment call that carries no event for us (delivery/ingest/segment.py): counted, never stored.
 IGNORED = "ignored"
 
-BLOCKED_REASON = "limit_ad_tracking is true: the player opted out of tracking, so this is never sent."
+BLOCKED_REASON = "Not sent: the event carried limit_ad_tracking: true (the player opted out of tracking)."
 # The columns in which the rows of one batch differ (rows_insert fills in the rest).
-_TRACKED_EVENT_FIELDS = ("event_id", "name", "timestamp", "platform", "identifiers", "device", "properties",
-                         "sdk_version", "limit_ad_tracking")
+_TRACKED_EVENT_FIELDS = ("event_id", "name", "timestamp", "platform", "identifiers", "device", "device_sha256",
+                         "properties", "sdk_version", "limit_ad_tracking")
 
 
 class DeliveryCreated(TypedDict):
@@ -182,12 +182,16 @@ def _fresh_events(
 
 
 def _stored_event_ids(app: App, event_ids: list[str]) -> set[str]:
+    """The event ids already taken: stored events, and events erased with their device (`ErasedEvent`)."""
     stored: set[str] = set()
     # The app id takes one parameter of each query.
     per_query = max_query_params() - 1
     for start in range(0, len(event_ids), per_query):
         chunk = event_ids[start:start + per_query]
         stored.update(TrackedEvent.objects.filter(app=app, event_id__in=chunk).values_list("event_id", flat=True))
+        digests = {event_id_digest(event_id): event_id for event_id in chunk}
+        stored.update(digests[digest] for digest in ErasedEvent.objects.filter(
+            app=app, event_id_sha256__in=list(digests)).values_list("event_id_sha256", flat=True))
     return stored
 
 
@@ -200,8 +204,8 @@ def _tracked_events_create(
         if not fresh:
             return fresh
         rows = [
-            (e.event_id, e.name, e.timestamp, e.platform, e.identifiers, e.device, e.properties, e.sdk_version,
-             e.limit_ad_tracking)
+            (e.event_id, e.name, e.timestamp, e.platform, e.identifiers, e.device, device_digest(e.device),
+             e.properties, e.sdk_version, e.limit_ad_tracking)
             for e in (item.event for item in fresh)
         ]
         try:

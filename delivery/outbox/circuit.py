@@ -8,7 +8,7 @@ Chartboost answers (delivered, or a final answer such as 401) closes it, and the
 app's retrying deliveries are due at once. A JSON status 429 pauses the app for
 `Retry-After` instead, and does not count toward opening the circuit.
 
-This module alone writes the circuit and pause columns of `AppQueue`. The policy is
+This module alone writes the circuit and pause columns of `AppSendingState`. The policy is
 plain values and functions, read from settings, so tests and benchmarks can scale it.
 """
 
@@ -22,11 +22,11 @@ from django.db import transaction
 from django.db.models import Q
 
 from delivery import chartboost
-from delivery.models import AppQueue
+from delivery.models import AppSendingState
 from mappings.models import App
 
-OPEN = AppQueue.Circuit.OPEN
-CLOSED = AppQueue.Circuit.CLOSED
+OPEN = AppSendingState.Circuit.OPEN
+CLOSED = AppSendingState.Circuit.CLOSED
 # Where answers come from: a batch sent one by one, an open circuit's probe, a test event
 # (which is always sent and counts as a probe's answer, but never held the probe slot).
 BATCH, PROBE, TEST_EVENT = "batch", "probe", "test event"
@@ -64,25 +64,25 @@ def _probe_lease_seconds() -> float:
     return settings.CHARTBOOST_LONGEST_REQUEST_SECONDS + settings.DELIVERY_LEASE_SECONDS
 
 
-def _queue_locked(app_id: int) -> AppQueue:
-    AppQueue.objects.bulk_create([AppQueue(app_id=app_id)], ignore_conflicts=True)
-    return AppQueue.objects.select_for_update().get(app_id=app_id)
+def _sending_state_locked(app_id: int) -> AppSendingState:
+    AppSendingState.objects.bulk_create([AppSendingState(app_id=app_id)], ignore_conflicts=True)
+    return AppSendingState.objects.select_for_update().get(app_id=app_id)
 
 
 def _nothing_to_note(app_id: int, verdicts: list[chartboost.Verdict]) -> bool:
     """A healthy app's answers change nothing: its circuit is closed with no failures counted.
 
-    Checked without a lock first, so the app's queue row is not written (and locked) by
+    Checked without a lock first, so the app's sending-state row is not written (and locked) by
     every answer of every worker while all is well.
     """
     if any(verdict.outcome == chartboost.RETRY for verdict in verdicts):
         return False
-    return AppQueue.objects.filter(app_id=app_id, circuit=CLOSED, failures=0).exists()
+    return AppSendingState.objects.filter(app_id=app_id, circuit=CLOSED, failures=0).exists()
 
 
 @dataclass(frozen=True)
 class SendingState:
-    """The circuit and pause columns of an app's `AppQueue` row, as plain values."""
+    """The circuit and pause columns of an app's `AppSendingState` row, as plain values."""
 
     circuit: str = CLOSED
     circuit_since: datetime | None = None
@@ -141,7 +141,7 @@ def requests_note(*, app_id: int, verdicts: list[chartboost.Verdict], now: datet
         return CircuitChange()
     policy = CircuitPolicy.from_settings()
     with transaction.atomic():
-        queue = _queue_locked(app_id)
+        queue = _sending_state_locked(app_id)
         state = SendingState(**{name: getattr(queue, name) for name in SENDING_STATE_FIELDS})
         opened = closed = False
         for verdict in verdicts:
@@ -161,7 +161,7 @@ def probe_take(*, app_id: int, now: datetime) -> bool:
     """Take the app's one probe slot, if its circuit is open, the probe is due and none is in flight."""
     until = now + timedelta(seconds=_probe_lease_seconds())
     return bool(
-        AppQueue.objects.filter(app_id=app_id, circuit=OPEN, next_probe_at__lte=now)
+        AppSendingState.objects.filter(app_id=app_id, circuit=OPEN, next_probe_at__lte=now)
         .filter(Q(probe_until__isnull=True) | Q(probe_until__lt=now))
         .update(probe_until=until)
     )
@@ -169,17 +169,17 @@ def probe_take(*, app_id: int, now: datetime) -> bool:
 
 def probe_release(*, app_id: int) -> None:
     """Nothing was due to probe with: free the slot."""
-    AppQueue.objects.filter(app_id=app_id, circuit=OPEN).update(probe_until=None)
+    AppSendingState.objects.filter(app_id=app_id, circuit=OPEN).update(probe_until=None)
 
 
-def may_send(now: datetime, *, on_queue: bool = False) -> Q:
+def may_send(now: datetime, *, on_sending_state: bool = False) -> Q:
     """The one rule for "may this app send now": delivery on, not archived, not paused by Chartboost (429).
 
-    A condition on `App` rows, or on `AppQueue` rows with `on_queue`. The circuit is apart:
+    A condition on `App` rows, or on `AppSendingState` rows with `on_sending_state`. The circuit is apart:
     while it is open only its probe goes (`probe_take`), so one by one nothing does
     (`apps_sending_one_by_one`).
     """
-    app, queue = ("app__", "") if on_queue else ("", "queue__")
+    app, queue = ("app__", "") if on_sending_state else ("", "sending_state__")
     return Q(**{f"{app}delivery_enabled": True, f"{app}archived_at__isnull": True}) & ~Q(
         **{f"{queue}paused_until__gt": now}
     )
@@ -192,7 +192,7 @@ def apps_sending_one_by_one(app_ids: set[int], now: datetime, *, probe: bool = F
         return set()
     sending = App.objects.filter(may_send(now), pk__in=app_ids)
     if not probe:
-        sending = sending.exclude(queue__circuit=OPEN)
+        sending = sending.exclude(sending_state__circuit=OPEN)
     return set(sending.values_list("pk", flat=True))
 
 
@@ -210,25 +210,25 @@ class CircuitView:
                 "paused_until": self.paused_until}
 
 
-def circuit_view(queue: AppQueue | None, now: datetime) -> CircuitView:
-    """One app's circuit from its queue row; closed for an app that has never sent anything."""
-    if queue is None:
+def circuit_view(sending: AppSendingState | None, now: datetime) -> CircuitView:
+    """One app's circuit from its sending-state row; closed for an app that has never sent anything."""
+    if sending is None:
         return CircuitView(CLOSED, None, None)
-    paused = queue.paused_until if queue.paused_until and queue.paused_until > now else None
-    return CircuitView(queue.circuit, queue.circuit_since, queue.next_probe_at if queue.circuit == OPEN else None,
-                       paused)
+    paused = sending.paused_until if sending.paused_until and sending.paused_until > now else None
+    next_probe_at = sending.next_probe_at if sending.circuit == OPEN else None
+    return CircuitView(sending.circuit, sending.circuit_since, next_probe_at, paused)
 
 
 def circuits_view(app_ids: list[int], now: datetime) -> dict[int, CircuitView]:
     """Each app's circuit, in one query."""
-    queues = AppQueue.objects.in_bulk(app_ids)
-    return {app_id: circuit_view(queues.get(app_id), now) for app_id in app_ids}
+    states = AppSendingState.objects.in_bulk(app_ids)
+    return {app_id: circuit_view(states.get(app_id), now) for app_id in app_ids}
 
 
 def circuit_of(app: App, now: datetime) -> CircuitView:
-    """The circuit of an app read with `select_related("queue")` (the reverse one-to-one)."""
+    """The circuit of an app read with `select_related("sending_state")` (the reverse one-to-one)."""
     try:
-        queue = app.queue
-    except AppQueue.DoesNotExist:
-        queue = None
-    return circuit_view(queue, now)
+        sending = app.sending_state
+    except AppSendingState.DoesNotExist:
+        sending = None
+    return circuit_view(sending, now)

@@ -25,7 +25,7 @@ from django.utils import timezone
 from django_q.brokers import Broker, get_broker
 from django_q.tasks import async_task
 
-from delivery.models import AppQueue, Delivery
+from delivery.models import AppSendingState, Delivery
 from delivery.outbox import circuit, state
 
 SEND_TASK = "delivery.tasks.deliveries_send"
@@ -114,7 +114,7 @@ def _whole_event_batches(due: dict[int, int]) -> list[list[int]]:
 def _apps_due(now: datetime) -> list[tuple[int, str]]:
     """(app id, circuit) of the apps with something due that may send now, earliest hint first."""
     return list(
-        AppQueue.objects.filter(circuit.may_send(now, on_queue=True), due_at__lte=now)
+        AppSendingState.objects.filter(circuit.may_send(now, on_sending_state=True), due_at__lte=now)
         .exclude(circuit=circuit.OPEN, next_probe_at__gt=now)
         .exclude(circuit=circuit.OPEN, probe_until__gt=now)
         .order_by("due_at")
@@ -152,7 +152,8 @@ def deliveries_dispatch_due(*, max_batches: int = MAX_BATCHES_PER_TICK) -> int:
 def _archived_apps_settle(now: datetime) -> None:
     """Fail what an archived app still has waiting: an ingest that raced its archiving may have
     stored deliveries after it. Their creation lowered the app's due hint, so they show here."""
-    archived = AppQueue.objects.filter(due_at__lte=now, app__archived_at__isnull=False).values_list("app_id", flat=True)
+    archived = AppSendingState.objects.filter(due_at__lte=now, app__archived_at__isnull=False).values_list(
+        "app_id", flat=True)
     for app_id in list(archived):
         state.deliveries_archive(app_id=app_id)
 

@@ -5,7 +5,7 @@ No other module writes `Delivery.status`, `reason`, `next_attempt_at`, `attempt_
 `last_attempt_at`, `lease_token` or `lease_until` (tests aside). Each transition below is
 named, changes rows only from a known old status (a conditional UPDATE, or rows locked
 first), and in the same transaction adjusts the hourly rollups
-(`delivery.history.rollups`) and the app's due hint (`AppQueue.due_at`).
+(`delivery.history.rollups`) and the app's due hint (`AppSendingState.due_at`).
 
 | transition | from | to |
 |---|---|---|
@@ -41,7 +41,7 @@ from delivery import chartboost
 from delivery.bulk_insert import rows_insert, rows_update
 from delivery.counters import ATTEMPTS, REQUESTS, Series, counters_add, duration_series, series
 from delivery.history.rollups import RollupKey, rollup_key, rollups_adjust
-from delivery.models import AppQueue, Attempt, Delivery
+from delivery.models import AppSendingState, Attempt, Delivery
 from delivery.outbox import circuit
 from mappings.models import App
 
@@ -89,20 +89,20 @@ def _locked(deliveries: QuerySet[Delivery]) -> QuerySet[Delivery]:
 # ---- the due hint -------------------------------------------------------------------
 
 
-def _queues_lock(app_ids: set[int]) -> None:
-    """Lock these apps' queue rows at once, in app order, before a transaction writes several of them."""
+def _sending_states_lock(app_ids: set[int]) -> None:
+    """Lock these apps' sending-state rows at once, in app order, before a transaction writes several of them."""
     if len(app_ids) > 1:
-        list(AppQueue.objects.select_for_update().filter(app_id__in=app_ids).order_by("app_id")
+        list(AppSendingState.objects.select_for_update().filter(app_id__in=app_ids).order_by("app_id")
              .values_list("app_id", flat=True))
 
 
 def _due_hint_lower(due: dict[int, datetime]) -> None:
-    """Make each app's hint no later than the given time (creating its queue row if needed)."""
+    """Make each app's hint no later than the given time (creating its sending-state row if needed)."""
     for app_id, at in sorted(due.items()):
-        lowered = AppQueue.objects.filter(app_id=app_id).filter(Q(due_at__isnull=True) | Q(due_at__gt=at))
+        lowered = AppSendingState.objects.filter(app_id=app_id).filter(Q(due_at__isnull=True) | Q(due_at__gt=at))
         if not lowered.update(due_at=at):
-            # Either the hint is already early enough, or the app has no queue row yet.
-            AppQueue.objects.bulk_create([AppQueue(app_id=app_id, due_at=at)], ignore_conflicts=True)
+            # Either the hint is already early enough, or the app has no sending-state row yet.
+            AppSendingState.objects.bulk_create([AppSendingState(app_id=app_id, due_at=at)], ignore_conflicts=True)
 
 
 def due_hint_advance(*, app_id: int, now: datetime) -> None:
@@ -115,7 +115,7 @@ def due_hint_advance(*, app_id: int, now: datetime) -> None:
     looked at again within a lease.
     """
     with transaction.atomic():
-        AppQueue.objects.select_for_update().filter(app_id=app_id).first()
+        AppSendingState.objects.select_for_update().filter(app_id=app_id).first()
         waiting = Delivery.objects.filter(app_id=app_id, next_attempt_at__isnull=False)
         if not waiting.exists():
             due = None
@@ -125,7 +125,7 @@ def due_hint_advance(*, app_id: int, now: datetime) -> None:
                 .values_list("next_attempt_at", flat=True).first()
             )
             due = min(later, lease_expiry(now)) if later else lease_expiry(now)
-        AppQueue.objects.filter(app_id=app_id).update(due_at=due)
+        AppSendingState.objects.filter(app_id=app_id).update(due_at=due)
 
 
 # ---- create -------------------------------------------------------------------------
@@ -260,7 +260,7 @@ def answers_record(*, own: str, answers: list[Answer], probe: bool = False) -> s
     it has not sent yet.
 
     Locks are taken in one order in every transition: deliveries, then rollups and
-    counters, then the apps' queue rows (each set in key order), so concurrent writers
+    counters, then the apps' sending-state rows (each set in key order), so concurrent writers
     never deadlock on PostgreSQL.
     """
     if not answers:
@@ -311,12 +311,12 @@ def answers_record(*, own: str, answers: list[Answer], probe: bool = False) -> s
         rows_insert(Attempt, attempts, fields=_ATTEMPT_FIELDS, same={})
         rollups_adjust(deltas)
         counters_add(counted)
-        _queues_lock(set(due) | set(delivered_at))
+        _sending_states_lock(set(due) | set(delivered_at))
         _due_hint_lower(due)
         for app_id, when in sorted(delivered_at.items()):
             # To the second: the row is then written at most once a second per app, not by
             # every answer of every worker.
-            AppQueue.objects.filter(app_id=app_id).filter(
+            AppSendingState.objects.filter(app_id=app_id).filter(
                 Q(last_delivered_at__isnull=True) | Q(last_delivered_at__lt=when - LAST_DELIVERED_PRECISION)
             ).update(last_delivered_at=when)
     source = circuit.PROBE if probe else circuit.BATCH
@@ -329,7 +329,7 @@ def app_verdicts_note(app_id: int, verdicts: list[chartboost.Verdict], *, source
 
     When that closes the circuit, the app's retrying deliveries become due at once (in a
     transaction of their own, after the circuit's: deliveries are never locked after an
-    app's queue row). Returns whether the app's sending must stop now.
+    app's sending-state row). Returns whether the app's sending must stop now.
     """
     now = timezone.now()
     change = circuit.requests_note(app_id=app_id, verdicts=verdicts, now=now, source=source)
@@ -390,7 +390,7 @@ def deliveries_hold_unsigned(*, own: str, delivery_ids: list[int], reason: str, 
     retrying, due again at `until`, with the reason. Returns how many were held.
 
     Nothing was sent, so no attempt is recorded and none is counted; `fingerprint` names the
-    unreadable token on the app's queue row, which the app page reads (it shows the problem
+    unreadable token on the app's sending-state row, which the app page reads (it shows the problem
     while the saved token is still that one). A retry window that has run out ends failed,
     as behind an open circuit.
     """
@@ -421,7 +421,7 @@ def deliveries_hold_unsigned(*, own: str, delivery_ids: list[int], reason: str, 
                     fields=("status", "next_attempt_at", "reason", "lease_token", "lease_until", "updated_at"))
         rollups_adjust(deltas)
         app_ids = {delivery.app_id for delivery in held}
-        _queues_lock(app_ids)
+        _sending_states_lock(app_ids)
         _due_hint_lower(due)
         for app_id in sorted(app_ids):
             token_unreadable_note(app_id=app_id, fingerprint=fingerprint)
@@ -430,14 +430,15 @@ def deliveries_hold_unsigned(*, own: str, delivery_ids: list[int], reason: str, 
 
 def token_unreadable_note(*, app_id: int, fingerprint: str) -> None:
     """Remember that the app's token (the one `fingerprint` names) could not be decrypted to sign a request."""
-    if not AppQueue.objects.filter(app_id=app_id).update(token_unreadable=fingerprint):
-        AppQueue.objects.bulk_create([AppQueue(app_id=app_id, token_unreadable=fingerprint)], ignore_conflicts=True)
-        AppQueue.objects.filter(app_id=app_id).update(token_unreadable=fingerprint)
+    if not AppSendingState.objects.filter(app_id=app_id).update(token_unreadable=fingerprint):
+        AppSendingState.objects.bulk_create([AppSendingState(app_id=app_id, token_unreadable=fingerprint)],
+                                            ignore_conflicts=True)
+        AppSendingState.objects.filter(app_id=app_id).update(token_unreadable=fingerprint)
 
 
 def tokens_readable_note(app_ids: set[int]) -> None:
     """These apps' requests were signed: any earlier note of an unreadable token is over (an old key came back)."""
-    noted = AppQueue.objects.filter(app_id__in=app_ids).exclude(token_unreadable="")
+    noted = AppSendingState.objects.filter(app_id__in=app_ids).exclude(token_unreadable="")
     # Read first: an UPDATE, even of no rows, would take SQLite's one write lock for every batch.
     if app_ids and noted.exists():
         noted.update(token_unreadable="")
@@ -518,7 +519,7 @@ def deliveries_archive(*, app_id: int) -> int:
             deltas[key] -= 1
             deltas[key._replace(status=Status.FAILED)] += 1
         rollups_adjust(deltas)
-        AppQueue.objects.filter(app_id=app_id).update(due_at=None)
+        AppSendingState.objects.filter(app_id=app_id).update(due_at=None)
     return len(rows)
 
 

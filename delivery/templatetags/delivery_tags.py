@@ -1,4 +1,5 @@
-"""Template filters for showing deliveries: JSON as stored, Unix times, success rates."""
+"""Template filters and tags for showing deliveries: JSON as stored, Unix times, success rates, and
+long reasons cut where they keep what to do."""
 
 from __future__ import annotations
 
@@ -7,6 +8,12 @@ from datetime import UTC, datetime
 from typing import Any
 
 from django import template
+from django.urls import reverse
+from django.utils.html import format_html
+from django.utils.safestring import SafeString
+
+from delivery.text import TOKEN_HINT, text_cut_keeping_fix
+from mappings.models import App
 
 register = template.Library()
 
@@ -34,3 +41,29 @@ def percent(rate: float | None) -> str:
     if rate is None:
         return "–"
     return f"{int(rate * 1000) / 10:g} %"
+
+
+@register.filter
+def properties_text(properties: dict[str, Any]) -> str:
+    """Example properties as `key=value, key=value`, in the order they came."""
+    return ", ".join(f"{key}={value}" for key, value in properties.items())
+
+
+def _with_token_link(text: str, app: App | None) -> SafeString:
+    """The text, its "check the app token" a link to where the token is replaced."""
+    before, hint, after = text.partition(TOKEN_HINT)
+    if not hint or app is None:
+        return format_html("{}", text)
+    url = reverse("app-edit", args=[app.pk]) + "#id_chartboost_app_token"
+    return format_html('{}<a href="{}">{}</a>{}', before, url, hint, after)
+
+
+@register.simple_tag
+def reason_text(text: str, app: App | None = None, limit: int = 160) -> SafeString:
+    """A reason or a message, shortened in the middle when long so the part that says what to do stays,
+    with the whole text on demand; "check the app token" links to the token's input."""
+    shown = text_cut_keeping_fix(text, limit)
+    if shown == text:
+        return _with_token_link(text, app)
+    return format_html('{}<details class="more"><summary><span class="more-label">Whole text</span></summary>'
+                       '<div class="more-body">{}</div></details>', _with_token_link(shown, app), text)

@@ -30,8 +30,10 @@
     return Math.floor(seconds / 86400) + " d";
   }
 
-  function relative(date, now) {
+  function relative(date, now, due) {
     var seconds = Math.round((date.getTime() - now) / 1000);
+    // A next attempt whose time has come is being sent, not "1 s ago".
+    if (due && seconds <= 0) { return "due now"; }
     if (seconds === 0) { return "now"; }
     return seconds > 0 ? "in " + span(seconds) : span(-seconds) + " ago";
   }
@@ -42,7 +44,7 @@
     var absolute = local(date, element.hasAttribute("data-seconds"));
     if (!element.dataset.utcTitle) { element.dataset.utcTitle = element.title || ""; }
     if (element.hasAttribute("data-relative")) {
-      element.textContent = relative(date, now);
+      element.textContent = relative(date, now, element.hasAttribute("data-due"));
       element.title = absolute + " · " + element.dataset.utcTitle;
     } else {
       element.textContent = absolute;

@@ -14,7 +14,7 @@ from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 
 from trackerui.accounts.audit import ChangeFeed
-from trackerui.accounts.models import ApiKey, Membership, Organization
+from trackerui.accounts.models import ApiKey, Invitation, Membership, Organization
 from trackerui.accounts.services import api_key_revoke
 
 
@@ -87,6 +87,25 @@ class MembershipAdmin(AuditHistoryAdmin):
         return False
 
     def has_change_permission(self, request: HttpRequest, obj: Membership | None = None) -> bool:
+        return False
+
+
+@admin.register(Invitation)
+class InvitationAdmin(AuditHistoryAdmin):
+    """Invitations, for support: who invited whom, and the account it matched. Read only."""
+
+    audit_object_type = "invitation"
+    list_display = ["invitee", "organization", "status", "invited_by", "user", "created_at", "expires_at",
+                    "answered_at"]
+    list_filter = ["status", "organization"]
+    search_fields = ["invitee", "user__username", "organization__name", "organization__slug"]
+    fields = list_display
+    readonly_fields = list_display
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Invitation | None = None) -> bool:
         return False
 
 

@@ -1,4 +1,4 @@
-"""Forms for the account pages: choosing an organization, creating API keys, adding members."""
+"""Forms for the account pages: choosing an organization, creating API keys, inviting members."""
 
 from __future__ import annotations
 
@@ -38,8 +38,11 @@ class ApiKeyCreateForm(forms.ModelForm):
         return self.cleaned_data.get("scope") or ApiKey.Scope.FULL
 
 
-class MemberAddForm(forms.Form):
-    username = forms.CharField(max_length=150, help_text="Someone who already has an account here.")
+class InvitationForm(forms.Form):
+    invitee = forms.CharField(
+        max_length=254, label="Username or e-mail",
+        help_text="They join once they accept, on their next visit. The invitation expires after 7 days.",
+    )
 
 
 class MemberRoleForm(forms.Form):

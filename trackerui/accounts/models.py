@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.core.validators import RegexValidator
@@ -16,6 +17,9 @@ from django.utils import timezone
 from trackerui.accounts.audit import ActorType, AuditedRecords
 
 API_KEY_PREFIX = "cbt"
+
+# How long an invitation waits for its answer.
+INVITATION_VALID_FOR = timedelta(days=7)
 
 
 class Organization(models.Model):
@@ -59,6 +63,67 @@ class Membership(models.Model):
 
     def __str__(self) -> str:
         return membership_label(str(self.user), str(self.organization), self.role)
+
+
+def invitation_label(invitee: str, organization: str) -> str:
+    """How an invitation reads, on its own and in the audit trail: "bob@example.com to Acme"."""
+    return f"{invitee} to {organization}"
+
+
+def invitation_expiry() -> datetime:
+    return timezone.now() + INVITATION_VALID_FOR
+
+
+class Invitation(models.Model):
+    """An owner's invitation to join an organization, which the invited user accepts or declines.
+
+    `invitee` is what the owner typed (a username or an e-mail address); `user` is the
+    account it matched, if any. Nothing the inviter sees (pages, API, the Members page's
+    trail) shows `user` or whether it is set, so an invitation never tells which
+    usernames or addresses have an account.
+    """
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        ACCEPTED = "accepted", "Accepted"
+        DECLINED = "declined", "Declined"
+        WITHDRAWN = "withdrawn", "Withdrawn"
+        EXPIRED = "expired", "Expired"
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="invitations")
+    invited_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    invitee = models.CharField(max_length=254, help_text="The username or e-mail address as the owner typed it.")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE, related_name="invitations",
+        help_text="The account the invitee matched, if any. Never shown to the organization.",
+    )
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField(default=invitation_expiry)
+    answered_at = models.DateTimeField(null=True, blank=True)
+
+    # The trail is shown to the organization's members: never the matched user.
+    audit_trail = AuditedRecords(shown=("invitee", "status"), label=invitation_label,
+                                 label_fields=("invitee", "organization"))
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+
+    def __str__(self) -> str:
+        return invitation_label(self.invitee, str(self.organization))
+
+    def is_live(self, now: datetime | None = None) -> bool:
+        """Pending and not yet expired: the only invitation that can be answered or withdrawn."""
+        return self.status == self.Status.PENDING and self.expires_at > (now or timezone.now())
+
+    @property
+    def current_status(self) -> str:
+        """The status as it reads now: a pending invitation past its expiry is expired."""
+        if self.status == self.Status.PENDING and not self.is_live():
+            return self.Status.EXPIRED
+        return self.status
 
 
 def hash_api_key(raw_key: str) -> str:

@@ -1,7 +1,8 @@
 """What an owner may do that a member may not: the one place that says so.
 
 Owners alone create and revoke API keys and apps' write keys, create apps, set or replace an app's
-Chartboost credentials, delete (archive) apps and manage members. Members do
+Chartboost credentials, delete (archive) apps, manage members and erase a device's data
+("Forget a device", OpenDSR erasure requests). Members do
 everything else: mappings, retries and recovery, test events, pausing delivery,
 an app's name and S2S flag. An API key acts for its organization: a `full` key as an
 owner, an `ingest` key only on the views that accept it (event ingestion).
@@ -36,6 +37,7 @@ CREATE_APPS = "create apps"
 CHANGE_APP_CREDENTIALS = "set or replace an app's Chartboost credentials (app ID and token)"
 DELETE_APPS = "delete apps"
 MANAGE_MEMBERS = "manage members"
+ERASE_DEVICES = "erase a device's data (forget a device, OpenDSR erasure requests)"
 CREATE_WRITE_KEYS = "create write keys"
 REVOKE_WRITE_KEYS = "revoke write keys"
 

@@ -1,4 +1,4 @@
-"""Account pages: password reset, switching organization, managing API keys and members."""
+"""Account pages: password reset, switching organization, managing API keys, members and invitations."""
 
 from __future__ import annotations
 
@@ -11,11 +11,12 @@ from django.contrib.auth.views import PasswordResetView
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
 from trackerui.accounts import roles
 from trackerui.accounts.decorators import organization_required
-from trackerui.accounts.forms import ApiKeyCreateForm, MemberAddForm, MemberRoleForm, OrganizationSwitchForm
+from trackerui.accounts.forms import ApiKeyCreateForm, InvitationForm, MemberRoleForm, OrganizationSwitchForm
 from trackerui.accounts.models import Membership
 from trackerui.accounts.password_reset_limits import password_reset_allowed
 from trackerui.accounts.selectors import (
@@ -23,15 +24,24 @@ from trackerui.accounts.selectors import (
     api_key_changes,
     api_key_get_for_organization,
     api_keys_for_organization,
+    invitation_get_for_invitee,
+    invitation_get_for_organization,
+    invitations_pending_for_organization,
+    invitations_pending_for_user,
     membership_changes,
     membership_get_for_organization,
+    membership_of,
     memberships_for_organization,
     organization_for_request,
 )
 from trackerui.accounts.services import (
     api_key_create,
     api_key_revoke,
-    membership_add,
+    invitation_accept,
+    invitation_create,
+    invitation_decline,
+    invitation_withdraw,
+    membership_leave,
     membership_remove,
     membership_set_role,
 )
@@ -100,29 +110,110 @@ def api_key_revoke_view(request: HttpRequest, api_key_id: int) -> HttpResponse:
     return redirect("api-keys")
 
 
+def invitations_answer_url(request: HttpRequest) -> str:
+    """Where an invited user answers, as a link for their e-mail."""
+    return request.build_absolute_uri(reverse("invitation-list"))
+
+
 @organization_required
 @require_http_methods(["GET", "POST"])
 def members(request: HttpRequest) -> HttpResponse:
-    # Members see who is in; only an owner adds someone.
+    # Members see who is in; only an owner invites someone.
     if request.method == "POST" and not roles.request_is_owner(request):
         return roles.owner_refusal(request, roles.MANAGE_MEMBERS)
     organization = organization_for_request(request)
-    form = MemberAddForm(request.POST or None)
+    form = InvitationForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
-            membership = membership_add(organization=organization, username=form.cleaned_data["username"])
+            invitation = invitation_create(organization=organization, invitee=form.cleaned_data["invitee"],
+                                           invited_by=request.user, answer_url=invitations_answer_url(request))
         except ValidationError as error:
-            form.add_error("username", error.message_dict["username"])
+            form.add_error("invitee", error.message_dict["invitee"])
         else:
-            messages.success(request, f"{membership.user.get_username()} is now a member of {organization.name}.")
+            # The same words whether or not such a user exists: the page must not tell.
+            messages.success(request, f"Invitation sent to {invitation.invitee}. They join {organization.name} "
+                                      "once they accept it.")
             return redirect("members")
     context = {
         "form": form,
         "memberships": memberships_for_organization(organization),
+        "invitations": invitations_pending_for_organization(organization),
         "role_choices": Membership.Role.choices,
         "recent_changes": membership_changes(organization)[:RECENT_CHANGES],
     }
     return render(request, "accounts/members.html", context)
+
+
+@organization_required
+@roles.owner_required(roles.MANAGE_MEMBERS)
+@require_POST
+def invitation_withdraw_view(request: HttpRequest, invitation_id: int) -> HttpResponse:
+    invitation = invitation_get_for_organization(organization_for_request(request), invitation_id)
+    try:
+        invitation_withdraw(invitation=invitation)
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    else:
+        messages.success(request, f"The invitation to {invitation.invitee} is withdrawn.")
+    return redirect("members")
+
+
+@organization_required
+@require_POST
+def member_leave(request: HttpRequest) -> HttpResponse:
+    """The signed-in user leaves the organization they are working in."""
+    organization = organization_for_request(request)
+    try:
+        membership_leave(membership=membership_of(request.user, organization))
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+        return redirect("members")
+    # The next page works in another of their organizations, if any (selectors.organization_for_request).
+    request.session.pop(SESSION_ORGANIZATION_KEY, None)
+    messages.success(request, f"You left {organization.name}.")
+    return redirect("app-list")
+
+
+@login_required
+@require_http_methods(["GET"])
+def invitations(request: HttpRequest) -> HttpResponse:
+    """The invitations waiting for the signed-in user's answer. Open to users in no organization yet."""
+    return render(request, "accounts/invitations.html", {"invitations": invitations_pending_for_user(request.user)})
+
+
+@login_required
+@require_POST
+def invitation_accept_view(request: HttpRequest, invitation_id: int) -> HttpResponse:
+    invitation = invitation_get_for_invitee(request.user, invitation_id)
+    working_in = organization_for_request(request)
+    try:
+        invitation_accept(invitation=invitation)
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+        return redirect("invitation-list")
+    if working_in is not None:
+        # Joining never moves the user: the organization they work in stays chosen until they switch.
+        request.session[SESSION_ORGANIZATION_KEY] = working_in.pk
+    joined = invitation.organization.name
+    if working_in is None:
+        messages.success(request, f"You joined {joined} as a member.")
+    else:
+        messages.success(request, f"You joined {joined} as a member. You are still working in {working_in.name}: "
+                                  f"switch organization at the top of the page to work in {joined}.")
+    return redirect("invitation-list")
+
+
+@login_required
+@require_POST
+def invitation_decline_view(request: HttpRequest, invitation_id: int) -> HttpResponse:
+    invitation = invitation_get_for_invitee(request.user, invitation_id)
+    try:
+        invitation_decline(invitation=invitation)
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    else:
+        messages.success(request, f"You declined the invitation to {invitation.organization.name}.")
+    return redirect("invitation-list")
 
 
 @organization_required

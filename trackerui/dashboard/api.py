@@ -118,8 +118,8 @@ class AppUpdateInputSerializer(AppCreateInputSerializer):
 
 
 def _apps_read(apps: QuerySet[App]) -> QuerySet[App]:
-    # Each answer carries its circuit, read from the app's queue row.
-    return apps.select_related("queue")
+    # Each answer carries its circuit, read from the app's sending-state row.
+    return apps.select_related("sending_state")
 
 
 @extend_schema(tags=["apps"])

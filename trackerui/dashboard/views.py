@@ -18,7 +18,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 from delivery.health import app_health
 from delivery.outbox.circuit import circuits_view
 from delivery.panels import app_overview_panels, test_event_result_take
-from delivery.selectors import app_token_unreadable, unmapped_event_names
+from delivery.selectors import app_token_unreadable, failed_reason_top, unmapped_event_names
 from mappings.models import App
 from mappings.selectors import (
     app_get_for_request,
@@ -60,11 +60,13 @@ def _overview_live_context(app: App) -> dict[str, Any]:
     return {
         "app": app,
         "health": health,
-        # Read with the health already, from the same queue row.
+        # Read with the health already, from the same sending-state row.
         "circuit": health.circuit,
         "token_unreadable": health.token_unreadable,
         # Duplicates saved before the rule that refuses them (App.clean) are only flagged.
         "apps_sharing_app_id": list(apps_sharing_chartboost_app_id(app)) if health.apps_sharing_app_id else [],
+        # "6 failed" says little without why.
+        "failed_reason": failed_reason_top(app) if health.failed_24h else "",
     }
 
 

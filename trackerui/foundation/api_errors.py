@@ -17,6 +17,10 @@ The checks come in this order, each before the next can run:
 
 Anything else a lower layer answered as HTML (a CSRF or a host check, say) is turned
 into `{"detail": ...}` with the same status on its way out.
+
+The same holds for the paths outside /api/ that the OpenAPI schema documents
+(`SCHEMA_PATHS_OUTSIDE_API`: the deliveries CSV export), whose errors the schema says are
+JSON: an id their route does not match (`-1`, `abc`) is a JSON 404 too, not a page.
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ from __future__ import annotations
 import json
 import logging
 import math
+import re
 from collections.abc import Callable
 from http import HTTPStatus
 from typing import IO, Any
@@ -38,8 +43,14 @@ from rest_framework.parsers import BaseParser
 logger = logging.getLogger(__name__)
 
 API_PREFIX = "/api/"
+# The OpenAPI schema's paths that are not under API_PREFIX: the deliveries CSV export is a DRF
+# view at a page's path (delivery/export.py). Matched whatever stands for the app id, so an id
+# the route rejects is answered here too. tests/test_api_errors.py checks every path the
+# schema lists, so a new one outside /api/ cannot be forgotten.
+SCHEMA_PATHS_OUTSIDE_API = (re.compile(r"/apps/[^/]+/deliveries/export\.csv"),)
+NOT_FOUND_DETAIL = "Not found."
 # The Segment-compatible tracking API (delivery/api_segment.py) answers JSON the same way.
-API_PREFIXES = (API_PREFIX, "/v1/")
+SEGMENT_PREFIX = "/v1/"
 # Apps, mappings and recovery bodies are a few hundred bytes; a view that takes more
 # (ingestion) says so with a `max_body_bytes` attribute.
 DEFAULT_MAX_BODY_BYTES = 256 * 1024
@@ -153,11 +164,12 @@ class JsonParser(BaseParser):
 @csrf_exempt
 def api_not_found(request: HttpRequest, *args: Any, **kwargs: Any) -> JsonResponse:
     """The last route: any /api/ path no other route matches (even with DEBUG on)."""
-    return JsonResponse({"detail": "Not found."}, status=status.HTTP_404_NOT_FOUND)
+    return JsonResponse({"detail": NOT_FOUND_DETAIL}, status=status.HTTP_404_NOT_FOUND)
 
 
 def not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
-    """The project's 404 (`handler404`): JSON under /api/, the dashboard's page elsewhere."""
+    """The project's 404 (`handler404`): JSON under /api/ and the schema's other paths, the dashboard's page
+    elsewhere."""
     if _is_api(request):
         return api_not_found(request)
     return page_not_found(request, exception)
@@ -221,7 +233,10 @@ def _shape_refusal(request: HttpRequest) -> JsonResponse | None:
 
 
 def _is_api(request: HttpRequest) -> bool:
-    return request.path.startswith(API_PREFIXES)
+    """Whether the request is for a path the OpenAPI schema documents, or the Segment-compatible API: JSON errors."""
+    return request.path.startswith((API_PREFIX, SEGMENT_PREFIX)) or any(
+        pattern.fullmatch(request.path) for pattern in SCHEMA_PATHS_OUTSIDE_API
+    )
 
 
 def _is_json(response: HttpResponse) -> bool:
@@ -231,6 +246,9 @@ def _is_json(response: HttpResponse) -> bool:
 def _json_error(status_code: int) -> JsonResponse:
     if status_code >= 500:
         detail = SERVER_ERROR_DETAIL
+    elif status_code == status.HTTP_404_NOT_FOUND:
+        # The same words as `api_not_found`, whether or not DEBUG's own 404 page came first.
+        detail = NOT_FOUND_DETAIL
     else:
         try:
             detail = f"{HTTPStatus(status_code).phrase}."

@@ -92,6 +92,10 @@ class ApiAutoSchema(AutoSchema):
             if code in responses or not self._can_answer(code):
                 continue
             responses[code] = self._get_response_for_code(response, code, direction=direction)
+        for code, response in responses.items():
+            # drf-spectacular's own short cut for a DELETE documents no headers: the RateLimit ones go on it too.
+            if "headers" not in response and (headers := self._get_response_headers_for_code(code, direction)):
+                response["headers"] = headers
         return responses
 
     def _takes_idempotency_keys(self) -> bool:

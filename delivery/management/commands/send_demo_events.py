@@ -18,7 +18,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from delivery.ingest.service import OUTCOMES, events_ingest
 from delivery.models import Delivery
-from delivery.outbox.probe import TEST_DEVICE_OS
+from delivery.outbox.trial_event import TEST_DEVICE_OS
 from mappings.models import App, Mapping, Platform
 from mappings.selectors import active_mappings_by_event_name
 from trackerui.accounts.models import Organization

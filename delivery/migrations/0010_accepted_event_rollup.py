@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('delivery', '0008_app_token_unreadable'),
+        ('delivery', '0009_app_sending_state'),
         ('mappings', '0005_app_token_hint'),
     ]
 

@@ -1,5 +1,8 @@
 """"Send test event": one synthetic event, signed and posted to Chartboost now, and what it answered.
 
+The module is named for a trial, not a test, so no test runner mistakes it for one, and not
+"probe", which is the circuit's word (`circuit.py`) for the one request an open circuit lets through.
+
 It goes through the sender's own code (`sending.signed_request`, the pooled session,
 `chartboost.post` and its timeouts), so a customer sees exactly what their deliveries
 look like on the wire and whether Chartboost takes their credentials. Nothing is stored:
