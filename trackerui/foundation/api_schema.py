@@ -25,10 +25,11 @@ DETAIL_SCHEMA: dict[str, Any] = {
 
 FIELD_ERRORS_SCHEMA: dict[str, Any] = {
     "type": "object",
-    "description": 'Field errors, `{"field": ["message", ...]}`, or `{"detail": "message"}` when no single '
-    "field is to blame (for example a body that is not JSON).",
+    "description": 'Field errors, `{"field": ["message", ...]}` (a nested field\'s errors as an object under its '
+    'name), or `{"detail": "message"}` when no single field is to blame (for example a body that is not JSON).',
     "additionalProperties": {
-        "anyOf": [{"type": "array", "items": {"type": "string"}}, {"type": "string"}],
+        # A nested object or list answers its own field errors under its name, as an object.
+        "anyOf": [{"type": "array", "items": {"type": "string"}}, {"type": "string"}, {"type": "object"}],
     },
 }
 
