@@ -176,6 +176,8 @@ class EventIngestView(APIView):
     throttle_scope = "ingest"
     # The one view an `ingest` API key may call (trackerui.accounts.authentication).
     accepts_ingest_keys = True
+    # Each event's event_id makes a repeat harmless already (trackerui/accounts/idempotency.py).
+    takes_idempotency_keys = False
     # Read by trackerui.foundation.api_errors, which checks the Content-Length before authentication.
     max_body_bytes = MAX_BODY_BYTES
     parser_classes = [IngestBodyParser]

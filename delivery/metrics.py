@@ -92,7 +92,7 @@ def metrics_text() -> str:
             lines.append(f"{name}{{{key[1]}}} {counters.get(key, 0)}")
 
     counter(INGESTED, "Events received, by what became of them.", "result",
-            ("accepted", "duplicate", "unmapped", "rejected"))
+            ("accepted", "duplicate", "unmapped", "rejected", "ignored"))
     counter(ATTEMPTS, "Deliveries attempted, by outcome (a request carrying three deliveries counts three).",
             "outcome", ("delivered", "retry", "failed"))
     counter(REQUESTS, "HTTP requests to Chartboost, by outcome.", "outcome", ("delivered", "retry", "failed"))

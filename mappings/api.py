@@ -211,8 +211,8 @@ class MappingDetailApi(APIView):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
-# What an app's audit trail lists (mappings.selectors.app_changes).
-CHANGE_OBJECTS = ["app", "mapping"]
+# What an app's audit trail lists (mappings.selectors.app_changes): itself, its mappings, its write keys.
+CHANGE_OBJECTS = ["app", "mapping", "write_key"]
 
 
 class ChangeActorSerializer(serializers.Serializer):

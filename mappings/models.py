@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Collection
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
@@ -18,7 +19,7 @@ from django.utils import timezone
 from mappings.event_fields import EVENT_FIELD_CHOICES, EVENT_FIELDS, NON_SEQUENTIAL_FIELDS, SEQUENTIAL_FIELDS
 from mappings.fields import EncryptedTextField, SecretHintField, UnlessSealed
 from trackerui.accounts.audit import AuditedRecords
-from trackerui.accounts.models import Organization
+from trackerui.accounts.models import Organization, secret_key_generate
 from trackerui.foundation.validators import validate_no_control_characters
 
 # Integers are stored in IntegerField columns: 32-bit on PostgreSQL. SQLite would store
@@ -279,3 +280,43 @@ class Mapping(models.Model):
                 )
         if errors:
             raise ValidationError(errors)
+
+
+WRITE_KEY_PREFIX = "cbw"
+
+
+class WriteKey(models.Model):
+    """A key that may only send events, and only to its one app: what Segment and RudderStack call a write key.
+
+    Sent as HTTP Basic's user name (or `writeKey` in the body) to `/v1/track` and `/v1/batch`
+    (delivery/api_segment.py). Shown once, stored as its hash, like an API key
+    (trackerui/accounts/models.py); owners alone create and revoke them (trackerui/accounts/roles.py).
+    """
+
+    app = models.ForeignKey(App, on_delete=models.CASCADE, related_name="write_keys")
+    name = models.CharField(max_length=100, blank=True, validators=[validate_no_control_characters])
+    # The public part, shown in lists to tell keys apart: "cbw_ab12cd34".
+    prefix = models.CharField(max_length=20, unique=True, validators=[RegexValidator(r"^cbw_[0-9a-f]{8}$")])
+    key_hash = models.CharField(max_length=64, unique=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    created_at = models.DateTimeField(default=timezone.now)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    # As for API keys: never the hash, and `last_used_at` says the key was used, not changed.
+    audit_trail = AuditedRecords(shown=("name", "prefix", "revoked_at"), excluded_fields=("key_hash", "last_used_at"))
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.prefix}… ({self.name or 'unnamed'})"
+
+    @property
+    def is_active(self) -> bool:
+        return self.revoked_at is None
+
+    @staticmethod
+    def generate() -> tuple[str, str]:
+        """A new (prefix, raw key). The raw key is shown once and never stored."""
+        return secret_key_generate(WRITE_KEY_PREFIX)

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from django.db.models import Count, Q, QuerySet
 from django.http import Http404, HttpRequest
+from django.utils import timezone
 
 from mappings.event_fields import EVENT_FIELDS, EventFieldInfo
-from mappings.models import App, Mapping, apps_with_chartboost_app_id
+from mappings.models import App, Mapping, WriteKey, apps_with_chartboost_app_id
 from trackerui.accounts.audit import ChangeFeed
-from trackerui.accounts.models import Organization
+from trackerui.accounts.models import Organization, hash_api_key
 from trackerui.accounts.selectors import organization_for_request
 
 
@@ -79,12 +80,42 @@ def apps_with_active_mapping_counts(organization: Organization | None) -> QueryS
     )
 
 
+def write_keys_for_app(app: App) -> QuerySet[WriteKey]:
+    return WriteKey.objects.filter(app=app).select_related("created_by")
+
+
+def write_key_get_for_app(app: App, write_key_id: int | str) -> WriteKey:
+    """The app's write key, or 404 when it is another app's."""
+    try:
+        return write_keys_for_app(app).get(pk=int(write_key_id))
+    except (WriteKey.DoesNotExist, ValueError, TypeError):
+        raise Http404("No such write key.") from None
+
+
+def write_key_for_raw(raw_key: str) -> WriteKey | None:
+    """The live write key a raw secret names, with its app (not archived), else None."""
+    write_key = (
+        WriteKey.objects.select_related("app")
+        .filter(key_hash=hash_api_key(raw_key), revoked_at__isnull=True, app__archived_at__isnull=True)
+        .first()
+    )
+    if write_key is not None:
+        # As for API keys (trackerui/accounts/selectors.py::api_key_for_raw): at most one write a minute.
+        now = timezone.now()
+        if write_key.last_used_at is None or (now - write_key.last_used_at).total_seconds() > 60:
+            # A queryset update writes no audit entry, and needs none: `last_used_at` is not audited.
+            WriteKey.objects.filter(pk=write_key.pk).update(last_used_at=now)
+            write_key.last_used_at = now
+    return write_key
+
+
 def app_changes(app: App) -> ChangeFeed:
-    """The app's audit trail: its own changes and its mappings' (deleted ones too), newest first.
+    """The app's audit trail: its own changes, its mappings' and its write keys' (deleted ones too), newest first.
 
     The one reader behind the changes API, the app's Changes page and its admin history.
     """
     return ChangeFeed({
         "app": App.audit_trail.filter(id=app.pk),
         "mapping": Mapping.audit_trail.filter(app_id=app.pk),
+        "write_key": WriteKey.audit_trail.filter(app_id=app.pk),
     })

@@ -6,10 +6,12 @@ from __future__ import annotations
 from enum import Enum
 from typing import Any
 
+from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 
-from mappings.models import MAPPING_FIELDS, App, Mapping
-from trackerui.accounts.models import Organization
+from mappings.models import MAPPING_FIELDS, App, Mapping, WriteKey
+from trackerui.accounts.models import Organization, hash_api_key
 
 APP_FIELDS = ("name", "platform", "chartboost_app_id", "chartboost_app_token",
               "delivery_enabled", "s2s_confirmed")
@@ -122,3 +124,20 @@ def mapping_set_active(*, mapping: Mapping, active: bool) -> Mapping:
 
 def mapping_delete(*, mapping: Mapping) -> None:
     mapping.delete()
+
+
+def write_key_create(*, app: App, name: str = "", created_by: AbstractBaseUser | None = None) -> tuple[WriteKey, str]:
+    """Create a write key for `app`; return it with the raw secret, which is never retrievable again."""
+    prefix, raw_key = WriteKey.generate()
+    write_key = WriteKey(app=app, name=name.strip(), prefix=prefix, key_hash=hash_api_key(raw_key),
+                         created_by=created_by)
+    write_key.full_clean()
+    write_key.save()
+    return write_key, raw_key
+
+
+def write_key_revoke(*, write_key: WriteKey) -> WriteKey:
+    if write_key.revoked_at is None:
+        write_key.revoked_at = timezone.now()
+        write_key.save(update_fields=["revoked_at"])
+    return write_key

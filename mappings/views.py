@@ -26,8 +26,18 @@ from mappings.selectors import (
     mapping_deleted_from_app,
     mapping_get_for_app,
     mappings_with_event_fields,
+    write_key_get_for_app,
 )
-from mappings.services import app_create, app_update, mapping_create, mapping_delete, mapping_set_active, mapping_update
+from mappings.services import (
+    app_create,
+    app_update,
+    mapping_create,
+    mapping_delete,
+    mapping_set_active,
+    mapping_update,
+    write_key_create,
+    write_key_revoke,
+)
 from trackerui.accounts import roles
 from trackerui.accounts.decorators import organization_required
 from trackerui.accounts.selectors import organization_for_request
@@ -96,6 +106,38 @@ def app_delivery_toggle(request: HttpRequest, app_id: int) -> HttpResponse:
     else:
         messages.success(request, "Delivery is paused: new events wait as pending until you turn it back on.")
     return redirect("app-settings", app_id=app.pk)
+
+
+@organization_required
+@require_POST
+def write_key_new(request: HttpRequest, app_id: int) -> HttpResponse:
+    """Owners only: a new write key, shown on this one answer (the Settings tab's form)."""
+    # The app first: another organization's app is a 404 for everyone, a member's try a 403.
+    app = app_get_for_request(request, app_id)
+    if not roles.request_is_owner(request):
+        return roles.owner_refusal(request, roles.CREATE_WRITE_KEYS)
+    name = request.POST.get("name", "")[:100]
+    try:
+        write_key, raw_key = write_key_create(app=app, name=name, created_by=request.user)
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+        return redirect("app-settings", app_id=app.pk)
+    # As for API keys: rendered in this response only, never stored, kept out of the browser's cache.
+    response = render(request, "apps/write_key_created.html", {"app": app, "write_key": write_key,
+                                                                "raw_key": raw_key})
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+@organization_required
+@require_POST
+def write_key_revoke_view(request: HttpRequest, app_id: int, write_key_id: int) -> HttpResponse:
+    write_key = write_key_get_for_app(app_get_for_request(request, app_id), write_key_id)
+    if not roles.request_is_owner(request):
+        return roles.owner_refusal(request, roles.REVOKE_WRITE_KEYS)
+    write_key_revoke(write_key=write_key)
+    messages.success(request, f"Write key {write_key.prefix}… is revoked: calls using it are refused from now on.")
+    return redirect("app-settings", app_id=app_id)
 
 
 @organization_required

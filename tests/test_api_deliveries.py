@@ -206,7 +206,8 @@ def test_recover_sends_again_every_failed_delivery_since_the_given_time(
     assert statuses[before.id] == "failed" and statuses[delivered.id] == "delivered"
 
 
-@pytest.mark.parametrize("body", [{}, {"since": "last week"}, {"since": None}, {"since": True}, {"since": 1700000000}])
+@pytest.mark.parametrize("body", [{}, {"since": "last week"}, {"since": None}, {"since": True}, {"since": 1700000000},
+                                  {"since": -7261986438228}, {"since": {"at": "24h"}}])
 def test_recover_needs_a_valid_since(api: APIClient, app: App, body: dict[str, object]) -> None:
     response = api.post(f"/api/v1/apps/{app.id}/recover/", body, format="json")
 

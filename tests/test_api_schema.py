@@ -31,6 +31,8 @@ SPEC_OPERATIONS = {
     "/api/v1/apps/{app_id}/event-names/": {"get"},
     "/api/v1/deliveries/": {"get"},
     "/apps/{app_id}/deliveries/export.csv": {"get"},
+    "/api/v1/apps/{app_id}/write-keys/": {"get", "post"},
+    "/api/v1/apps/{app_id}/write-keys/{id}/": {"delete"},
 }
 HTTP_METHODS = {"get", "put", "post", "delete", "options", "head", "patch", "trace"}
 
@@ -149,3 +151,20 @@ def test_every_operation_is_filed_under_the_resource_it_acts_on(schema: dict) ->
     }
     assert tags[("post", "/api/v1/apps/{app_id}/events/")] == ("events",)
     assert {found for found in tags.values() if len(found) != 1 or "v1" in found} == set()
+
+
+def test_every_post_but_ingestion_documents_the_idempotency_key_header(schema: dict) -> None:
+    for path, item in schema["paths"].items():
+        if "post" not in item:
+            continue
+        headers = {p["name"] for p in item["post"].get("parameters", []) if p["in"] == "header"}
+        takes_keys = path != "/api/v1/apps/{app_id}/events/"
+        assert ("Idempotency-Key" in headers) == takes_keys, path
+        assert ({"409", "422"} <= set(item["post"]["responses"])) == takes_keys, path
+
+
+def test_every_answer_documents_the_ratelimit_headers(schema: dict) -> None:
+    for path, item in schema["paths"].items():
+        for method in set(item) & HTTP_METHODS:
+            for code, response in item[method]["responses"].items():
+                assert {"RateLimit-Policy", "RateLimit"} <= set(response.get("headers", {})), (method, path, code)

@@ -98,6 +98,8 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     # First, so every answer under /api/ passes it on the way out and leaves as JSON.
     "trackerui.foundation.api_errors.ApiErrorsMiddleware",
+    # Writes RateLimit-Policy and RateLimit on answers that counted against a limit.
+    "trackerui.foundation.rate_limit_headers.RateLimitHeadersMiddleware",
     "django.middleware.security.SecurityMiddleware",
     # Right after SecurityMiddleware, as WhiteNoise asks: static files get the security
     # headers and skip the rest of the stack.
@@ -109,6 +111,8 @@ MIDDLEWARE = [
     # Keeps the request at hand for the audit trail, which reads who acts and from where only when
     # it writes a change, after DRF has authenticated the request (trackerui/accounts/audit.py).
     "simple_history.middleware.HistoryRequestMiddleware",
+    # Replays a POST sent again with the same Idempotency-Key (trackerui/accounts/idempotency.py).
+    "trackerui.accounts.idempotency.IdempotencyKeyMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",

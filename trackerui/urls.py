@@ -9,6 +9,7 @@ from django.templatetags.static import static
 from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView
 
+from delivery.api_segment import BatchApi, TrackApi
 from trackerui.foundation.api_docs import ApiDocsView
 from trackerui.foundation.api_errors import api_not_found
 
@@ -42,11 +43,15 @@ urlpatterns = [
     path("api/v1/", include(api_v1)),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", ApiDocsView.as_view(url_name="api-schema"), name="api-docs"),
+    # The Segment HTTP tracking API, where Segment's and RudderStack's SDKs send (delivery/api_segment.py).
+    path("v1/track", TrackApi.as_view(), name="segment-track"),
+    path("v1/batch", BatchApi.as_view(), name="segment-batch"),
     path("admin/", admin.site.urls),
     path("favicon.ico", favicon),
     # Last: any other /api/ path is a JSON 404, even with DEBUG on, where Django's own
     # 404 page would bypass handler404 (trackerui/foundation/api_errors.py).
     re_path(r"^api/", api_not_found),
+    re_path(r"^v1/", api_not_found),
 ]
 
 # JSON for /api/ 404s raised outside the API views, the dashboard page elsewhere.

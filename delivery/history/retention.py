@@ -35,6 +35,7 @@ from django_q.conf import Conf
 from django_q.tasks import async_task
 
 from delivery.models import Attempt, Delivery, ErasedEvent, TrackedEvent
+from trackerui.accounts.idempotency import idempotent_requests_prune
 
 logger = logging.getLogger(__name__)
 
@@ -145,6 +146,9 @@ def deliveries_prune_scheduled() -> PruneResult:
     """
     budget = Conf.TIMEOUT / 2 if Conf.TIMEOUT else None
     result = deliveries_prune(older_than_seconds=retention_seconds(), time_budget_seconds=budget)
+    # The API's Idempotency-Keys are kept 24 hours (trackerui/accounts/idempotency.py).
+    keys = idempotent_requests_prune()
+    logger.info("Pruned %d Idempotency-Keys older than 24 hours.", keys)
     logger.info("Pruned %d deliveries, %d attempts and %d tracked events%s.", result.deliveries, result.attempts,
                 result.tracked_events, "" if result.complete else "; more in a follow-up run")
     if not result.complete:

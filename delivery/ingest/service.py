@@ -36,6 +36,8 @@ UNMAPPED = "unmapped"
 DUPLICATE = "duplicate"
 REJECTED = "rejected"
 OUTCOMES = (ACCEPTED, DUPLICATE, UNMAPPED, REJECTED)
+# A Segment call that carries no event for us (delivery/ingest/segment.py): counted, never stored.
+IGNORED = "ignored"
 
 BLOCKED_REASON = "Not sent: the event carried limit_ad_tracking: true (the player opted out of tracking)."
 # The columns in which the rows of one batch differ (rows_insert fills in the rest).
@@ -117,6 +119,12 @@ def events_ingest(*, app: App, events: list[Any]) -> IngestAnswer:
         accepted_count(app=app, accepted=answer[ACCEPTED] + answer[UNMAPPED], now=now)
         counters_add(Counter({series(INGESTED, result=outcome): answer[outcome] for outcome in OUTCOMES}))
     return answer
+
+
+def calls_ignored_count(count: int) -> None:
+    """Count Segment calls taken in and ignored (identify, screen, ...): `ingested_events_total{result="ignored"}`."""
+    with transaction.atomic():
+        counters_add(Counter({series(INGESTED, result=IGNORED): count}))
 
 
 def _store(

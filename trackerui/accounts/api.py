@@ -83,7 +83,7 @@ class InvitationDetailApi(APIView):
         invitation = invitation_get_for_organization(organization_for_request(request), invitation_id)
         return Response(InvitationOutputSerializer(invitation).data)
 
-    @extend_schema(operation_id="invitations_withdraw", responses=InvitationOutputSerializer,
+    @extend_schema(operation_id="invitations_withdraw", responses={200: InvitationOutputSerializer},
                    description="Withdraw a pending invitation; 409 once it was answered, withdrawn or expired.")
     def delete(self, request: Request, invitation_id: int) -> Response:
         invitation = invitation_get_for_organization(organization_for_request(request), invitation_id)

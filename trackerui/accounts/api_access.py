@@ -1,4 +1,4 @@
-"""DRF's side of API keys: the rate limits counted per key, and the schema's auth scheme."""
+"""DRF's side of API keys: who a request counts as, the rate limits counted per key, and the schema's auth scheme."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from rest_framework.throttling import BaseThrottle
 
 from trackerui.accounts.models import ApiKey
 from trackerui.foundation.client_ip import client_ip
+from trackerui.foundation.rate_limit_headers import rate_limit_note
 from trackerui.foundation.rate_limits import Rate, rate_limit_hit
 
 DEFAULT_THROTTLE_SCOPE = "api"
@@ -23,7 +24,8 @@ class ApiKeyRateThrottle(BaseThrottle):
     Every API view is throttled under the scope "api" unless it names another with
     `throttle_scope` (ingestion uses "ingest", with a higher rate). The counter is kept
     per API key (its public prefix), or per user for the browser session, or per client
-    address for anonymous calls to the public schema and docs.
+    address for anonymous calls to the public schema and docs. The answer says how much is
+    left (trackerui/foundation/rate_limit_headers.py): the scope is the policy's name.
     """
 
     retry_after: int | None = None
@@ -35,7 +37,9 @@ class ApiKeyRateThrottle(BaseThrottle):
         rates = api_settings.DEFAULT_THROTTLE_RATES
         if scope not in rates:
             raise ImproperlyConfigured(f"No throttle rate set for scope {scope!r}.")
-        hit = rate_limit_hit(f"api:{scope}:{self._ident(request)}", Rate.parse(rates[scope]))
+        rate = Rate.parse(rates[scope])
+        hit = rate_limit_hit(f"api:{scope}:{request_owner(request) or f'addr:{client_ip(request)}'}", rate)
+        rate_limit_note(request._request, policy=scope, rate=rate, hit=hit)
         self.retry_after = hit.retry_after
         return hit.allowed
 
@@ -43,14 +47,18 @@ class ApiKeyRateThrottle(BaseThrottle):
         """Seconds until the window ends: DRF sends it as `Retry-After`."""
         return self.retry_after
 
-    def _ident(self, request: Request) -> str:
-        if isinstance(request.auth, ApiKey):
-            return f"key:{request.auth.prefix}"
-        if request.user and request.user.is_authenticated:
-            return f"user:{request.user.pk}"
-        # The same client address as the sign-in limits (PROXY_COUNT), so one setting says
-        # how many proxies stand in front.
-        return f"addr:{client_ip(request)}"
+
+def request_owner(request: Request) -> str | None:
+    """Who an authenticated API request counts as: its API key ("key:cbt_ab12cd34"), else its user ("user:7").
+
+    None when anonymous: the throttle then counts the client address, the same one as the
+    sign-in limits (PROXY_COUNT), so one setting says how many proxies stand in front.
+    """
+    if isinstance(request.auth, ApiKey):
+        return f"key:{request.auth.prefix}"
+    if request.user and request.user.is_authenticated:
+        return f"user:{request.user.pk}"
+    return None
 
 
 class ApiKeyAuthenticationScheme(OpenApiAuthenticationExtension):

@@ -131,6 +131,17 @@ def hash_api_key(raw_key: str) -> str:
     return hashlib.sha256(raw_key.encode()).hexdigest()
 
 
+def secret_key_generate(kind: str) -> tuple[str, str]:
+    """A new (prefix, raw key) of a kind ("cbt" for API keys, "cbw" for write keys).
+
+    The prefix is the public part shown in lists; the raw key is shown once and stored only
+    as its hash (`hash_api_key`). Letters, digits, `_` and `-` only, so a key can stand as
+    the user name of HTTP Basic.
+    """
+    prefix = f"{kind}_{secrets.token_hex(4)}"
+    return prefix, f"{prefix}_{secrets.token_urlsafe(24)}"
+
+
 class ApiKey(models.Model):
     # A request authenticated by a key is the key's doing in the audit trail (audit.actor_of_request).
     audit_actor_type = ActorType.API_KEY
@@ -175,5 +186,35 @@ class ApiKey(models.Model):
     @staticmethod
     def generate() -> tuple[str, str]:
         """A new (prefix, raw key). The raw key is shown once and never stored."""
-        prefix = f"{API_KEY_PREFIX}_{secrets.token_hex(4)}"
-        return prefix, f"{prefix}_{secrets.token_urlsafe(24)}"
+        return secret_key_generate(API_KEY_PREFIX)
+
+
+class IdempotentRequest(models.Model):
+    """One `Idempotency-Key` a key owner sent with a POST, and the answer it got (trackerui/accounts/idempotency.py).
+
+    The row is inserted before the request runs: the unique (owner, key) constraint lets exactly
+    one process claim a key, whichever web process or host the requests reach. Kept 24 hours
+    (pruned daily by delivery/history/retention.py).
+    """
+
+    class Status(models.TextChoices):
+        RUNNING = "running", "Running"
+        COMPLETED = "completed", "Completed"
+
+    # Who sent it, as the rate limits name them: "key:cbt_ab12cd34" or "user:7".
+    owner = models.CharField(max_length=64)
+    key = models.CharField(max_length=255)
+    # sha256 of the method, the path and the body: the same key with another request is refused.
+    fingerprint = models.CharField(max_length=64)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.RUNNING)
+    response_status = models.PositiveSmallIntegerField(null=True, blank=True)
+    response_content_type = models.CharField(max_length=100, blank=True)
+    response_body = models.TextField(blank=True)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    completed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["owner", "key"], name="one_idempotency_key_per_owner")]
+
+    def __str__(self) -> str:
+        return f"{self.owner} {self.key} ({self.status})"

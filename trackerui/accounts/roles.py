@@ -1,6 +1,6 @@
 """What an owner may do that a member may not: the one place that says so.
 
-Owners alone create and revoke API keys, create apps, set or replace an app's
+Owners alone create and revoke API keys and apps' write keys, create apps, set or replace an app's
 Chartboost credentials, delete (archive) apps, manage members, create or delete alert
 channels and erase a device's data ("Forget a device", OpenDSR erasure requests). Members do
 everything else: mappings, retries and recovery, test events and test alerts, pausing delivery,
@@ -39,6 +39,8 @@ DELETE_APPS = "delete apps"
 MANAGE_MEMBERS = "manage members"
 ERASE_DEVICES = "erase a device's data (forget a device, OpenDSR erasure requests)"
 MANAGE_ALERT_CHANNELS = "create or delete alert channels"
+CREATE_WRITE_KEYS = "create write keys"
+REVOKE_WRITE_KEYS = "revoke write keys"
 
 APP_CREDENTIAL_FIELDS = ("chartboost_app_id", "chartboost_app_token")
 

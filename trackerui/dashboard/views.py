@@ -26,6 +26,7 @@ from mappings.selectors import (
     apps_with_active_mapping_counts,
     event_fields_free,
     mappings_with_event_fields,
+    write_keys_for_app,
 )
 from trackerui.accounts import roles
 from trackerui.accounts.decorators import organization_required
@@ -100,6 +101,7 @@ def app_settings(request: HttpRequest, app_id: int) -> HttpResponse:
         "circuit": circuits_view([app.pk], timezone.now())[app.pk],
         "token_unreadable": app_token_unreadable(app),
         "test_event_result": test_event_result_take(request, app),
+        "write_keys": write_keys_for_app(app),
     }
     return render(request, "apps/settings.html", context)
 

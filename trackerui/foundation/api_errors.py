@@ -1,4 +1,5 @@
-"""Every answer under /api/ is JSON, whatever happened and whatever DEBUG is (docs/design.md).
+"""Every answer under /api/ (and the Segment-compatible /v1/) is JSON, whatever happened and whatever DEBUG is
+(docs/design.md).
 
 The checks come in this order, each before the next can run:
 
@@ -48,6 +49,8 @@ API_PREFIX = "/api/"
 # schema lists, so a new one outside /api/ cannot be forgotten.
 SCHEMA_PATHS_OUTSIDE_API = (re.compile(r"/apps/[^/]+/deliveries/export\.csv"),)
 NOT_FOUND_DETAIL = "Not found."
+# The Segment-compatible tracking API (delivery/api_segment.py) answers JSON the same way.
+SEGMENT_PREFIX = "/v1/"
 # Apps, mappings and recovery bodies are a few hundred bytes; a view that takes more
 # (ingestion) says so with a `max_body_bytes` attribute.
 DEFAULT_MAX_BODY_BYTES = 256 * 1024
@@ -230,8 +233,8 @@ def _shape_refusal(request: HttpRequest) -> JsonResponse | None:
 
 
 def _is_api(request: HttpRequest) -> bool:
-    """Whether the request is for a path the OpenAPI schema documents, whose errors are JSON."""
-    return request.path.startswith(API_PREFIX) or any(
+    """Whether the request is for a path the OpenAPI schema documents, or the Segment-compatible API: JSON errors."""
+    return request.path.startswith((API_PREFIX, SEGMENT_PREFIX)) or any(
         pattern.fullmatch(request.path) for pattern in SCHEMA_PATHS_OUTSIDE_API
     )
 
