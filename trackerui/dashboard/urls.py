@@ -25,6 +25,7 @@ urlpatterns = [
     path("apps/<int:app_id>/changes/", mappings.views.app_changes_view, name="app-changes"),
     path("apps/<int:app_id>/delivery/", mappings.views.app_delivery_toggle, name="app-delivery-toggle"),
     path("apps/<int:app_id>/mappings/new/", mappings.views.mapping_new, name="mapping-new"),
+    path("apps/<int:app_id>/mappings/copy/", mappings.views.mappings_copy_view, name="mappings-copy"),
     path("apps/<int:app_id>/mappings/<int:mapping_id>/edit/", mappings.views.mapping_edit, name="mapping-edit"),
     path("apps/<int:app_id>/mappings/<int:mapping_id>/delete/", mappings.views.mapping_delete_view,
          name="mapping-delete"),
