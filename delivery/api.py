@@ -7,6 +7,10 @@ with a small serializer, and call one selector or service.
 
 from __future__ import annotations
 
+from datetime import datetime
+from typing import Any
+
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import QuerySet
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import (
@@ -24,7 +28,9 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from delivery.filters import DeliveryFilterSet, DeliverySearchFilterSet
+from delivery.forms import TIME_HELP, TimeField
 from delivery.history.stats import STATS_DEFAULT_DAYS, STATS_MAX_DAYS, app_stats
+from delivery.ingest.backfill import NoMapping, backfill_request
 from delivery.models import Delivery
 from delivery.outbox.probe import TestEventLimited, TestEventRefused, test_event_send
 from delivery.outbox.recovery import DeliveryNotFailed, deliveries_recover, delivery_retry
@@ -209,6 +215,61 @@ class AppRecoverApi(APIView):
         serializer.is_valid(raise_exception=True)
         count = deliveries_recover(app=app, since=serializer.validated_data["since"])
         return Response(RecoverOutputSerializer({"count": count}).data, status=status.HTTP_202_ACCEPTED)
+
+
+@extend_schema_field({"type": "string", "examples": ["2025-03-01T00:00:00Z", "24h"]})
+class SinceField(serializers.Field):
+    """A time as the pages' time inputs take it (`delivery/forms.py::TimeField`): ISO-8601, or "24h" ago."""
+
+    def to_internal_value(self, data: Any) -> datetime:
+        try:
+            value = TimeField(required=True).clean(data if isinstance(data, str) else "")
+        except DjangoValidationError as error:
+            raise serializers.ValidationError(error.messages) from None
+        return value
+
+    def to_representation(self, value: datetime) -> str:
+        return serializers.DateTimeField().to_representation(value)
+
+
+class BackfillInputSerializer(serializers.Serializer):
+    since = SinceField(help_text="Cover the stored events whose own time is at or after this. " + TIME_HELP)
+    event_field = serializers.IntegerField(min_value=1, max_value=5, help_text="The Event ID whose mapping is sent.")
+
+
+class BackfillOutputSerializer(serializers.Serializer):
+    id = serializers.IntegerField(help_text="The backfill's record (who asked, when, since, Event ID, count).")
+    event_field = serializers.IntegerField()
+    event_name = serializers.CharField()
+    since = serializers.DateTimeField()
+    count = serializers.IntegerField(help_text="Stored events without a delivery for the Event ID: each gets one.")
+
+
+@extend_schema(tags=["deliveries"], parameters=[APP_ID_PARAMETER])
+class AppBackfillApi(APIView):
+    @extend_schema(
+        operation_id="apps_backfill",
+        request=BackfillInputSerializer,
+        responses={202: BackfillOutputSerializer},
+        description="Send the Event ID's mapping over the app's stored events since `since` that have no "
+        "delivery for it yet, in event-time order (the sequential rule applies, a device's live level "
+        "included), paced so live events go first. Asked twice, the second creates nothing.",
+        examples=[
+            OpenApiExample("The last day", request_only=True, value={"since": "24h", "event_field": 1}),
+            OpenApiExample("Queued", response_only=True, status_codes=["202"], value={
+                "id": 4, "event_field": 1, "event_name": "level_complete", "since": "2025-03-01T00:00:00Z",
+                "count": 40}),
+        ],
+    )
+    def post(self, request: Request, app_id: int) -> Response:
+        app = app_get_for_request(request, app_id)
+        serializer = BackfillInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        try:
+            backfill = backfill_request(app=app, **serializer.validated_data)
+        except NoMapping as error:
+            raise serializers.ValidationError({"event_field": [str(error)]}) from None
+        return Response(BackfillOutputSerializer(backfill).data, status=status.HTTP_202_ACCEPTED)
 
 
 class StatsQuerySerializer(serializers.Serializer):

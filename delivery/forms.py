@@ -97,3 +97,12 @@ class RecoverForm(forms.Form):
         """Offer the last 24 hours, the window the apps list's health badge looks at."""
         since = (timezone.now() - timedelta(hours=24)).replace(second=0, microsecond=0)
         return cls(initial={"since": since.strftime("%Y-%m-%dT%H:%MZ")})
+
+
+class BackfillForm(forms.Form):
+    since = TimeField(
+        label="Send this mapping for stored events since",
+        help_text=TIME_HELP,
+        error_messages={"invalid": TIME_INVALID, "required": "Say since when: " + TIME_INVALID},
+    )
+    event_field = forms.TypedChoiceField(choices=[(n, n) for n in range(1, 6)], coerce=int, widget=forms.HiddenInput)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from delivery.history import retention
+from delivery.ingest import backfill
 from delivery.outbox import dispatcher, sending
 
 
@@ -24,3 +25,7 @@ def dispatcher_ensure() -> bool:
 
 def deliveries_prune() -> retention.PruneResult:
     return retention.deliveries_prune_scheduled()
+
+
+def backfill_run(backfill_id: int) -> int:
+    return backfill.backfill_run(backfill_id)

@@ -19,7 +19,8 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
 from delivery.filters import DeliveryFilterSet, DeliverySearchFilterSet
-from delivery.forms import RecoverForm
+from delivery.forms import BackfillForm, RecoverForm
+from delivery.ingest.backfill import NoMapping, backfill_request
 from delivery.models import Delivery
 from delivery.outbox.probe import TestEventRefused, test_event_send
 from delivery.outbox.recovery import DeliveryNotFailed, deliveries_recover, delivery_retry
@@ -133,6 +134,38 @@ def app_recover(request: HttpRequest, app_id: int) -> HttpResponse:
         return vary_on_htmx(render(request, "deliveries/_recover.html", context))
     messages.add_message(request, level, text)
     return redirect("app-deliveries", app_id=app.pk)
+
+
+@organization_required
+@require_POST
+def app_backfill(request: HttpRequest, app_id: int) -> HttpResponse:
+    """Backfill a mapping from its page; back to that page (or the Mappings tab) with what was queued."""
+    app = app_get_for_request(request, app_id)
+    form = BackfillForm(request.POST)
+    valid = form.is_valid()
+    mapping = app.mappings.filter(event_field=form.cleaned_data.get("event_field", 0)).first()
+    back = redirect("mapping-edit", app_id=app.pk, mapping_id=mapping.pk) if mapping else redirect(
+        "app-mappings", app_id=app.pk)
+    if not valid:
+        for errors in form.errors.values():
+            for error in errors:
+                messages.error(request, f"Nothing was backfilled: {error}")
+        return back
+    since = form.cleaned_data["since"]
+    try:
+        backfill = backfill_request(app=app, event_field=form.cleaned_data["event_field"], since=since)
+    except NoMapping as error:
+        messages.error(request, f"Nothing was backfilled: {error}")
+        return back
+    when = timezone.localtime(since).strftime("%Y-%m-%d %H:%M UTC")
+    if backfill.count:
+        noun = "event" if backfill.count == 1 else "events"
+        messages.success(request, f"Backfill queued: {backfill.count} stored {noun} since {when} are sent as "
+                         f"Event ID {backfill.event_field}, after the live ones.")
+    else:
+        messages.info(request, f"Every stored {backfill.event_name} event since {when} already has a delivery "
+                      f"for Event ID {backfill.event_field}: nothing to backfill.")
+    return back
 
 
 @organization_required

@@ -33,5 +33,6 @@ urlpatterns = [
     path("apps/<int:app_id>/deliveries/", delivery.views.app_deliveries, name="app-deliveries"),
     path("apps/<int:app_id>/deliveries/export.csv", AppDeliveriesExportView.as_view(), name="app-deliveries-export"),
     path("apps/<int:app_id>/recover/", delivery.views.app_recover, name="app-recover"),
+    path("apps/<int:app_id>/backfill/", delivery.views.app_backfill, name="app-backfill"),
     path("apps/<int:app_id>/test-event/", delivery.views.app_test_event, name="app-test-event"),
 ]
