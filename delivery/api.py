@@ -31,6 +31,7 @@ from delivery.filters import DeliveryFilterSet, DeliverySearchFilterSet
 from delivery.forms import TIME_HELP, TimeField
 from delivery.history.stats import STATS_DEFAULT_DAYS, STATS_MAX_DAYS, app_stats
 from delivery.ingest.backfill import NoMapping, backfill_request
+from delivery.ingest.simulate import MAX_DAYS, MIN_DAYS, mappings_simulate
 from delivery.models import Delivery
 from delivery.outbox.probe import TestEventLimited, TestEventRefused, test_event_send
 from delivery.outbox.recovery import DeliveryNotFailed, deliveries_recover, delivery_retry
@@ -41,7 +42,8 @@ from delivery.selectors import (
     event_fields_mapped,
     event_names_catalogue,
 )
-from mappings.api import APP_ID_PARAMETER
+from mappings.api import APP_ID_PARAMETER, MAPPING_EXAMPLE, MappingInputSerializer
+from mappings.models import Mapping
 from mappings.selectors import app_get_for_request
 from trackerui.accounts.selectors import organization_for_request
 from trackerui.foundation.api import Conflict, Pagination
@@ -217,7 +219,7 @@ class AppRecoverApi(APIView):
         return Response(RecoverOutputSerializer({"count": count}).data, status=status.HTTP_202_ACCEPTED)
 
 
-@extend_schema_field({"type": "string", "examples": ["2025-03-01T00:00:00Z", "24h"]})
+@extend_schema_field({"type": "string", "example": "24h"})
 class SinceField(serializers.Field):
     """A time as the pages' time inputs take it (`delivery/forms.py::TimeField`): ISO-8601, or "24h" ago."""
 
@@ -270,6 +272,94 @@ class AppBackfillApi(APIView):
         except NoMapping as error:
             raise serializers.ValidationError({"event_field": [str(error)]}) from None
         return Response(BackfillOutputSerializer(backfill).data, status=status.HTTP_202_ACCEPTED)
+
+
+MAX_DRAFTS = 5
+
+
+@extend_schema_field(MappingInputSerializer(many=True))
+class DraftMappingsField(serializers.Field):
+    """1 to MAX_DRAFTS draft mappings, each checked by the mapping rules of mappings/models.py, except that
+    its Event ID may be taken (it is a draft). Errors are one list of strings, each naming its draft."""
+
+    def to_internal_value(self, data: Any) -> list[Mapping]:
+        if not isinstance(data, list) or not 1 <= len(data) <= MAX_DRAFTS:
+            raise serializers.ValidationError(f"Give a list of 1 to {MAX_DRAFTS} draft mappings.")
+        drafts: list[Mapping] = []
+        errors: list[str] = []
+        for number, values in enumerate(data, 1):
+            serializer = MappingInputSerializer(data=values)
+            if not serializer.is_valid():
+                errors += _draft_errors(number, serializer.errors)
+                continue
+            draft = Mapping(**serializer.validated_data)
+            try:
+                draft.full_clean(exclude=["app"])
+            except DjangoValidationError as error:
+                errors += _draft_errors(number, error.message_dict)
+            drafts.append(draft)
+        if errors:
+            raise serializers.ValidationError(errors)
+        return drafts
+
+
+def _draft_errors(number: int, errors: dict[str, Any]) -> list[str]:
+    return [f"Draft {number}, {field}: {message}" for field, messages in errors.items() for message in messages]
+
+
+class SimulateInputSerializer(serializers.Serializer):
+    mappings = DraftMappingsField(help_text="1 to 5 draft mappings, as `POST .../mappings/` takes them; none is saved.")
+    days = serializers.IntegerField(min_value=MIN_DAYS, max_value=MAX_DAYS, default=7,
+                                    help_text="Over the stored events of the last `days` days (1–30).")
+
+
+class SimulatedRejectionSerializer(serializers.Serializer):
+    reason = serializers.CharField(help_text="What was wrong, e.g. `properties.level`.")
+    count = serializers.IntegerField()
+    examples = serializers.ListField(child=serializers.DictField(child=serializers.CharField()),
+                                     help_text="A few of them: `event_id` and the message ingestion would answer.")
+
+
+class SimulatedExampleSerializer(serializers.Serializer):
+    event_id = serializers.CharField()
+    item = TrackInfoItemField(help_text="The `track_info` item exactly as it would be sent.")
+
+
+class SimulatedDraftSerializer(serializers.Serializer):
+    event_name = serializers.CharField()
+    event_field = serializers.IntegerField()
+    matched = serializers.IntegerField(help_text="Stored events of the event name in the period.")
+    sent = serializers.IntegerField(help_text="How many would be sent.")
+    rejected = serializers.IntegerField(help_text="How many the mapping could not read (rejected at ingestion).")
+    rejected_by_reason = SimulatedRejectionSerializer(many=True)
+    suppressed = serializers.IntegerField(help_text="Not above the device's highest level: never sent.")
+    blocked = serializers.IntegerField(help_text="The player opted out (limit_ad_tracking): never sent.")
+    examples = SimulatedExampleSerializer(many=True)
+
+
+class SimulateOutputSerializer(serializers.Serializer):
+    days = serializers.IntegerField()
+    results = SimulatedDraftSerializer(many=True, help_text="One per draft mapping, in order.")
+
+
+@extend_schema(tags=["mappings"], parameters=[APP_ID_PARAMETER])
+class AppSimulateApi(APIView):
+    @extend_schema(
+        operation_id="apps_simulate",
+        request=SimulateInputSerializer,
+        responses={200: SimulateOutputSerializer},
+        description="Run draft mappings over the app's stored events of the last `days` days, with the "
+        "rules ingestion applies (levels, the sequential rule from the devices' stored levels, opt-outs). "
+        "Nothing is stored or sent.",
+        examples=[OpenApiExample("A draft", request_only=True, value={"mappings": [MAPPING_EXAMPLE], "days": 1})],
+    )
+    def post(self, request: Request, app_id: int) -> Response:
+        app = app_get_for_request(request, app_id)
+        serializer = SimulateInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        days = serializer.validated_data["days"]
+        results = mappings_simulate(app=app, drafts=serializer.validated_data["mappings"], days=days)
+        return Response(SimulateOutputSerializer({"days": days, "results": results}).data)
 
 
 class StatsQuerySerializer(serializers.Serializer):

@@ -12,6 +12,7 @@ urlpatterns = [
     path("apps/<int:app_id>/deliveries/", api.AppDeliveryListApi.as_view(), name="api-delivery-list"),
     path("apps/<int:app_id>/recover/", api.AppRecoverApi.as_view(), name="api-app-recover"),
     path("apps/<int:app_id>/backfill/", api.AppBackfillApi.as_view(), name="api-app-backfill"),
+    path("apps/<int:app_id>/simulate/", api.AppSimulateApi.as_view(), name="api-app-simulate"),
     path("apps/<int:app_id>/stats/", api.AppStatsApi.as_view(), name="api-app-stats"),
     path("deliveries/", api.DeliverySearchApi.as_view(), name="api-delivery-search"),
     path("apps/<int:app_id>/test-event/", api.AppTestEventApi.as_view(), name="api-app-test-event"),

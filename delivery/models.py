@@ -103,9 +103,9 @@ class IngestOutcome(models.Model):
     event_id = models.CharField(max_length=128, blank=True)
     name = models.CharField(max_length=255, blank=True)
     status = models.CharField(max_length=10)
-    # The stored event, when accepted or unmapped: its deliveries are read through it.
-    tracked_event = models.ForeignKey(TrackedEvent, null=True, blank=True, on_delete=models.SET_NULL,
-                                      related_name="+")
+    # The stored event's id, when accepted or unmapped: its deliveries are read by it. Not a foreign
+    # key, so pruning or erasing events never has to visit this ring (an id that is gone shows nothing).
+    tracked_event_pk = models.BigIntegerField(null=True, blank=True)
     # Why it was rejected, per field, as the ingest API answered.
     errors = models.JSONField(default=dict, blank=True)
 

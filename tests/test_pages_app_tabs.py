@@ -27,8 +27,8 @@ HTMX = {"HTTP_HX_REQUEST": "true"}
 # Signing in and the app (6 today), then health with its circuit (4), whether the token is unreadable,
 # apps sharing the Chartboost app ID, the mapping counts, the unmapped names' count, the rejections' total.
 LIVE_PART_QUERIES = 15
-TABS = {"Overview": "", "Mappings": "mappings/", "Deliveries": "deliveries/", "Changes": "changes/",
-        "Settings": "settings/"}
+TABS = {"Overview": "", "Mappings": "mappings/", "Deliveries": "deliveries/", "Live events": "live/",
+        "Changes": "changes/", "Settings": "settings/"}
 
 
 def tabs(html: str) -> list[tuple[str, str, bool]]:
