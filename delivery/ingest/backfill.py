@@ -25,7 +25,7 @@ from functools import partial
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models import Exists, F, OuterRef, Q, QuerySet
 from django.utils import timezone
 from django_q.tasks import async_task
 
@@ -144,8 +144,7 @@ def _chunk_create(backfill: Backfill, *, since: datetime, after: tuple[int, int]
                 new[index] = new[index]._replace(status=Delivery.Status.SUPPRESSED, reason=claim.reason)
     deliveries_create(app_id=app.pk, created_at=timezone.now(), rows=new, due_at=max(due, timezone.now()))
     chunk.created = len(new)
-    Backfill.objects.filter(pk=backfill.pk).update(created=backfill.created + chunk.created,
-                                                   skipped=backfill.skipped + chunk.skipped)
-    backfill.created += chunk.created
-    backfill.skipped += chunk.skipped
+    # Added to, not set: a second run of the same backfill (a message run twice) counts into the same row.
+    Backfill.objects.filter(pk=backfill.pk).update(created=F("created") + chunk.created,
+                                                   skipped=F("skipped") + chunk.skipped)
     return chunk
