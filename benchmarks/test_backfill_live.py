@@ -6,7 +6,7 @@ then covers; they are backfilled while a game keeps sending live events of anoth
 batches of one, as a game backend would. A real qcluster sends everything to the sandbox. Each live
 event's latency runs from just before its ingest call to its request's arrival at the sandbox; the
 benchmark asserts their p99 is under 1 s, and that the backfill is sent whole, each event once.
-The backfill's pace is the setting `BACKFILL_PER_SECOND` (default 100), read from the environment
+The backfill's pace is the setting `BACKFILL_PER_SECOND` (default 20), read from the environment
 by the test and the qcluster alike.
 """
 
