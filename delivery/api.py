@@ -11,6 +11,7 @@ from datetime import datetime
 from typing import Any
 
 from django import forms
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import QuerySet
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import (
@@ -28,8 +29,10 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from delivery.filters import DeliveryFilterSet, DeliverySearchFilterSet
-from delivery.forms import RecoverForm
+from delivery.forms import TIME_HELP, RecoverForm, TimeField
 from delivery.history.stats import STATS_DEFAULT_DAYS, STATS_MAX_DAYS, app_stats
+from delivery.ingest.backfill import NoMapping, backfill_request
+from delivery.ingest.simulate import MAX_DAYS, MIN_DAYS, mappings_simulate
 from delivery.models import Delivery
 from delivery.outbox.recovery import DeliveryNotFailed, deliveries_recover, delivery_retry
 from delivery.outbox.trial_event import TestEventLimited, TestEventRefused, test_event_send
@@ -40,7 +43,8 @@ from delivery.selectors import (
     event_fields_mapped,
     event_names_catalogue,
 )
-from mappings.api import APP_ID_PARAMETER
+from mappings.api import APP_ID_PARAMETER, MAPPING_EXAMPLE, MappingInputSerializer
+from mappings.models import Mapping
 from mappings.selectors import app_get_for_request
 from trackerui.accounts.selectors import organization_for_request
 from trackerui.foundation.api import Conflict, Pagination
@@ -245,6 +249,149 @@ class AppRecoverApi(APIView):
         serializer.is_valid(raise_exception=True)
         count = deliveries_recover(app=app, since=serializer.validated_data["since"])
         return Response(RecoverOutputSerializer({"count": count}).data, status=status.HTTP_202_ACCEPTED)
+
+
+@extend_schema_field({"type": "string", "example": "24h"})
+class SinceField(serializers.Field):
+    """A time as the pages' time inputs take it (`delivery/forms.py::TimeField`): ISO-8601, or "24h" ago."""
+
+    def to_internal_value(self, data: Any) -> datetime:
+        try:
+            value = TimeField(required=True).clean(data if isinstance(data, str) else "")
+        except DjangoValidationError as error:
+            raise serializers.ValidationError(error.messages) from None
+        return value
+
+    def to_representation(self, value: datetime) -> str:
+        return serializers.DateTimeField().to_representation(value)
+
+
+class BackfillInputSerializer(serializers.Serializer):
+    since = SinceField(help_text="Cover the stored events whose own time is at or after this. " + TIME_HELP)
+    event_field = serializers.IntegerField(min_value=1, max_value=5, help_text="The Event ID whose mapping is sent.")
+
+
+class BackfillOutputSerializer(serializers.Serializer):
+    id = serializers.IntegerField(help_text="The backfill's record (who asked, when, since, Event ID, count).")
+    event_field = serializers.IntegerField()
+    event_name = serializers.CharField()
+    since = serializers.DateTimeField()
+    count = serializers.IntegerField(help_text="Stored events without a delivery for the Event ID: each gets one.")
+
+
+@extend_schema(tags=["deliveries"], parameters=[APP_ID_PARAMETER])
+class AppBackfillApi(APIView):
+    @extend_schema(
+        operation_id="apps_backfill",
+        request=BackfillInputSerializer,
+        responses={202: BackfillOutputSerializer},
+        description="Send the Event ID's mapping over the app's stored events since `since` that have no "
+        "delivery for it yet, in event-time order (the sequential rule applies, a device's live level "
+        "included), paced so live events go first. Asked twice, the second creates nothing.",
+        examples=[
+            OpenApiExample("The last day", request_only=True, value={"since": "24h", "event_field": 1}),
+            OpenApiExample("Queued", response_only=True, status_codes=["202"], value={
+                "id": 4, "event_field": 1, "event_name": "level_complete", "since": "2025-03-01T00:00:00Z",
+                "count": 40}),
+        ],
+    )
+    def post(self, request: Request, app_id: int) -> Response:
+        app = app_get_for_request(request, app_id)
+        serializer = BackfillInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        try:
+            backfill = backfill_request(app=app, **serializer.validated_data)
+        except NoMapping as error:
+            raise serializers.ValidationError({"event_field": [str(error)]}) from None
+        return Response(BackfillOutputSerializer(backfill).data, status=status.HTTP_202_ACCEPTED)
+
+
+MAX_DRAFTS = 5
+
+
+@extend_schema_field(MappingInputSerializer(many=True))
+class DraftMappingsField(serializers.Field):
+    """1 to MAX_DRAFTS draft mappings, each checked by the mapping rules of mappings/models.py, except that
+    its Event ID may be taken (it is a draft). Errors are one list of strings, each naming its draft."""
+
+    def to_internal_value(self, data: Any) -> list[Mapping]:
+        if not isinstance(data, list) or not 1 <= len(data) <= MAX_DRAFTS:
+            raise serializers.ValidationError(f"Give a list of 1 to {MAX_DRAFTS} draft mappings.")
+        drafts: list[Mapping] = []
+        errors: list[str] = []
+        for number, values in enumerate(data, 1):
+            serializer = MappingInputSerializer(data=values)
+            if not serializer.is_valid():
+                errors += _draft_errors(number, serializer.errors)
+                continue
+            draft = Mapping(**serializer.validated_data)
+            try:
+                draft.full_clean(exclude=["app"])
+            except DjangoValidationError as error:
+                errors += _draft_errors(number, error.message_dict)
+            drafts.append(draft)
+        if errors:
+            raise serializers.ValidationError(errors)
+        return drafts
+
+
+def _draft_errors(number: int, errors: dict[str, Any]) -> list[str]:
+    return [f"Draft {number}, {field}: {message}" for field, messages in errors.items() for message in messages]
+
+
+class SimulateInputSerializer(serializers.Serializer):
+    mappings = DraftMappingsField(help_text="1 to 5 draft mappings, as `POST .../mappings/` takes them; none is saved.")
+    days = serializers.IntegerField(min_value=MIN_DAYS, max_value=MAX_DAYS, default=7,
+                                    help_text="Over the stored events of the last `days` days (1–30).")
+
+
+class SimulatedRejectionSerializer(serializers.Serializer):
+    reason = serializers.CharField(help_text="What was wrong, e.g. `properties.level`.")
+    count = serializers.IntegerField()
+    examples = serializers.ListField(child=serializers.DictField(child=serializers.CharField()),
+                                     help_text="A few of them: `event_id` and the message ingestion would answer.")
+
+
+class SimulatedExampleSerializer(serializers.Serializer):
+    event_id = serializers.CharField()
+    item = TrackInfoItemField(help_text="The `track_info` item exactly as it would be sent.")
+
+
+class SimulatedDraftSerializer(serializers.Serializer):
+    event_name = serializers.CharField()
+    event_field = serializers.IntegerField()
+    matched = serializers.IntegerField(help_text="Stored events of the event name in the period.")
+    sent = serializers.IntegerField(help_text="How many would be sent.")
+    rejected = serializers.IntegerField(help_text="How many the mapping could not read (rejected at ingestion).")
+    rejected_by_reason = SimulatedRejectionSerializer(many=True)
+    suppressed = serializers.IntegerField(help_text="Not above the device's highest level: never sent.")
+    blocked = serializers.IntegerField(help_text="The player opted out (limit_ad_tracking): never sent.")
+    examples = SimulatedExampleSerializer(many=True)
+
+
+class SimulateOutputSerializer(serializers.Serializer):
+    days = serializers.IntegerField()
+    results = SimulatedDraftSerializer(many=True, help_text="One per draft mapping, in order.")
+
+
+@extend_schema(tags=["mappings"], parameters=[APP_ID_PARAMETER])
+class AppSimulateApi(APIView):
+    @extend_schema(
+        operation_id="apps_simulate",
+        request=SimulateInputSerializer,
+        responses={200: SimulateOutputSerializer},
+        description="Run draft mappings over the app's stored events of the last `days` days, with the "
+        "rules ingestion applies (levels, the sequential rule from the devices' stored levels, opt-outs). "
+        "Nothing is stored or sent.",
+        examples=[OpenApiExample("A draft", request_only=True, value={"mappings": [MAPPING_EXAMPLE], "days": 1})],
+    )
+    def post(self, request: Request, app_id: int) -> Response:
+        app = app_get_for_request(request, app_id)
+        serializer = SimulateInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        days = serializer.validated_data["days"]
+        results = mappings_simulate(app=app, drafts=serializer.validated_data["mappings"], days=days)
+        return Response(SimulateOutputSerializer({"days": days, "results": results}).data)
 
 
 class StatsQuerySerializer(serializers.Serializer):

@@ -132,3 +132,12 @@ class ForgetDeviceForm(forms.Form):
     def identifiers(self) -> dict[str, str]:
         """The identifiers as typed, for the confirm step to restate."""
         return {name: self.cleaned_data[name] for name in IDENTIFIER_KEYS if self.cleaned_data.get(name)}
+
+
+class BackfillForm(forms.Form):
+    since = TimeField(
+        label="Send this mapping for stored events since",
+        help_text=TIME_HELP,
+        error_messages={"invalid": TIME_INVALID, "required": "Say since when: " + TIME_INVALID},
+    )
+    event_field = forms.TypedChoiceField(choices=[(n, n) for n in range(1, 6)], coerce=int, widget=forms.HiddenInput)

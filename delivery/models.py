@@ -58,9 +58,68 @@ class TrackedEvent(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["app", "event_id"], name="one_event_id_per_app")
         ]
+        indexes = [
+            # Simulate and backfill read an app's events by their own time.
+            models.Index(fields=["app", "timestamp"], name="tracked_event_app_time"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.event_id} ({self.name})"
+
+
+class Backfill(models.Model):
+    """A request to send one Event ID's mapping over an app's stored events since a time: who, when, what, how many.
+
+    Kept as the audit of backfills (`delivery/ingest/backfill.py`); `created` grows as its task
+    creates the deliveries, in chunks.
+    """
+
+    app = models.ForeignKey(App, on_delete=models.CASCADE, related_name="backfills")
+    event_field = models.PositiveSmallIntegerField()
+    event_name = models.CharField(max_length=255)
+    since = models.DateTimeField()
+    requested_at = models.DateTimeField(default=timezone.now)
+    actor_type = models.CharField(max_length=10)
+    actor_name = models.CharField(max_length=200)
+    source = models.CharField(max_length=10)
+    # The stored events without a delivery for the Event ID when it was asked for.
+    count = models.PositiveIntegerField(default=0)
+    # Deliveries created so far (pending, suppressed or blocked), and events whose properties the mapping cannot read.
+    created = models.PositiveIntegerField(default=0)
+    skipped = models.PositiveIntegerField(default=0)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-requested_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"Backfill of Event ID {self.event_field} since {self.since:%Y-%m-%d %H:%M} ({self.count})"
+
+
+class IngestOutcome(models.Model):
+    """What became of one recently received event, for the Live events page: a ring of the last
+    `LIVE_EVENTS_KEPT` per app (`delivery/history/live.py`), written in the ingest's transaction.
+
+    Duplicates and rejected events are not stored as tracked events, so this is where they are seen.
+    """
+
+    app = models.ForeignKey(App, on_delete=models.CASCADE, related_name="+")
+    received_at = models.DateTimeField(default=timezone.now)
+    event_id = models.CharField(max_length=128, blank=True)
+    name = models.CharField(max_length=255, blank=True)
+    status = models.CharField(max_length=10)
+    # The stored event's id, when accepted or unmapped: its deliveries are read by it. Not a foreign
+    # key, so pruning or erasing events never has to visit this ring (an id that is gone shows nothing).
+    tracked_event_pk = models.BigIntegerField(null=True, blank=True)
+    # Why it was rejected, per field, as the ingest API answered.
+    errors = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["-id"]
+        indexes = [models.Index(fields=["app", "-id"], name="ingest_outcome_app_recent")]
+
+    def __str__(self) -> str:
+        return f"{self.event_id} {self.status}"
 
 
 class Delivery(models.Model):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from delivery.alerts import dispatch as alerts
 from delivery.history import retention
+from delivery.ingest import backfill
 from delivery.outbox import dispatcher, sending
 
 
@@ -32,3 +33,7 @@ def dispatcher_ensure() -> bool:
 
 def deliveries_prune() -> retention.PruneResult:
     return retention.deliveries_prune_scheduled()
+
+
+def backfill_run(backfill_id: int) -> int:
+    return backfill.backfill_run(backfill_id)

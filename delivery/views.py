@@ -9,6 +9,8 @@ retry and recover answer with the part of the page that changed instead, in plac
 
 from __future__ import annotations
 
+import copy
+import json
 from typing import Any
 
 from django.contrib import messages
@@ -21,7 +23,10 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from delivery.erasure import device_forget, erasure_changes, erasures_for_organization
 from delivery.filters import DeliveryFilterSet, DeliverySearchFilterSet
-from delivery.forms import ForgetDeviceForm, RecoverForm
+from delivery.forms import BackfillForm, ForgetDeviceForm, RecoverForm
+from delivery.history.live import outcomes_recent
+from delivery.ingest.backfill import NoMapping, backfill_request
+from delivery.ingest.simulate import DraftOutcome, mappings_simulate
 from delivery.models import Delivery
 from delivery.outbox.recovery import DeliveryNotFailed, deliveries_recover, delivery_retry
 from delivery.outbox.trial_event import TestEventRefused, test_event_send
@@ -35,8 +40,9 @@ from delivery.panels import (
     test_event_result_keep,
 )
 from delivery.selectors import deliveries_for_app, deliveries_for_organization, delivery_get_for_organization
-from mappings.models import App
-from mappings.selectors import app_get_for_request
+from mappings.forms import MappingForm
+from mappings.models import App, Mapping
+from mappings.selectors import app_get_for_request, mapping_get_for_app
 from trackerui.accounts import roles
 from trackerui.accounts.decorators import organization_required
 from trackerui.accounts.selectors import organization_for_request
@@ -160,6 +166,85 @@ def app_recover(request: HttpRequest, app_id: int) -> HttpResponse:
         return vary_on_htmx(render(request, "deliveries/_recover.html", context))
     messages.add_message(request, level, text)
     return redirect(back)
+
+
+@organization_required
+@require_POST
+def app_backfill(request: HttpRequest, app_id: int) -> HttpResponse:
+    """Backfill a mapping from its page; back to that page (or the Mappings tab) with what was queued."""
+    app = app_get_for_request(request, app_id)
+    form = BackfillForm(request.POST)
+    valid = form.is_valid()
+    mapping = app.mappings.filter(event_field=form.cleaned_data.get("event_field", 0)).first()
+    back = redirect("mapping-edit", app_id=app.pk, mapping_id=mapping.pk) if mapping else redirect(
+        "app-mappings", app_id=app.pk)
+    if not valid:
+        for errors in form.errors.values():
+            for error in errors:
+                messages.error(request, f"Nothing was backfilled: {error}")
+        return back
+    since = form.cleaned_data["since"]
+    try:
+        backfill = backfill_request(app=app, event_field=form.cleaned_data["event_field"], since=since)
+    except NoMapping as error:
+        messages.error(request, f"Nothing was backfilled: {error}")
+        return back
+    when = timezone.localtime(since).strftime("%Y-%m-%d %H:%M UTC")
+    if backfill.count:
+        noun = "event" if backfill.count == 1 else "events"
+        messages.success(request, f"Backfill queued: {backfill.count} stored {noun} since {when} are sent as "
+                         f"Event ID {backfill.event_field}, after the live ones.")
+    else:
+        messages.info(request, f"Every stored {backfill.event_name} event since {when} already has a delivery "
+                      f"for Event ID {backfill.event_field}: nothing to backfill.")
+    return back
+
+
+LIVE_SHOWN = 50
+
+
+@organization_required
+@require_GET
+def app_live(request: HttpRequest, app_id: int) -> HttpResponse:
+    """The Live events tab; htmx's poll gets its partial alone."""
+    app = app_get_for_request(request, app_id)
+    context = {"app": app, "live_events": outcomes_recent(app, limit=LIVE_SHOWN), "live_limit": LIVE_SHOWN}
+    template = "apps/_live_events.html" if is_htmx(request) else "apps/live.html"
+    return vary_on_htmx(render(request, template, context))
+
+
+SIMULATE_DAYS = (1, 7, 30)
+
+
+@organization_required
+@require_POST
+def mapping_simulate(request: HttpRequest, app_id: int) -> HttpResponse:
+    """"Try this mapping": the mapping form's values over the app's stored events, nothing saved.
+
+    With htmx, the result panel alone; without, the mapping form again, as it was typed, with the
+    result in its panel (so nothing is lost and "Save" is one click away).
+    """
+    app = app_get_for_request(request, app_id)
+    mapping = mapping_get_for_app(app, request.GET["mapping"]) if request.GET.get("mapping") else None
+    # The form checks a copy, so the page keeps the saved mapping, as on the edit page.
+    form = MappingForm(request.POST, instance=copy.copy(mapping) if mapping else Mapping(app=app))
+    days = int(request.POST.get("simulate_days", "7")) if request.POST.get("simulate_days") in {
+        str(choice) for choice in SIMULATE_DAYS} else 7
+    context: dict[str, Any] = {"app": app, "mapping": mapping, "form": form, "simulate_days": days}
+    if form.is_valid():
+        draft = Mapping(**form.cleaned_data)
+        context["simulated"] = _simulated_for_page(mappings_simulate(app=app, drafts=[draft], days=days)[0])
+    else:
+        context["simulate_errors"] = " ".join(error for errors in form.errors.values() for error in errors)
+    if is_htmx(request):
+        return vary_on_htmx(render(request, "mappings/_simulate_result.html", context))
+    return vary_on_htmx(render(request, "mappings/form.html", context))
+
+
+def _simulated_for_page(outcome: DraftOutcome) -> DraftOutcome:
+    for example in outcome.examples:
+        example["item_json"] = json.dumps(example["item"], ensure_ascii=False, indent=1)
+    return outcome
 
 
 @organization_required

@@ -18,11 +18,15 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from mappings.models import INT32_MAX, INT32_MIN, Mapping
-from mappings.selectors import app_changes, app_get_for_request, mapping_get_for_app
+from mappings.selectors import app_changes, app_get_for_organization, app_get_for_request, mapping_get_for_app
 from mappings.services import (
+    CLASHED,
+    COPIED,
+    MappingCopied,
     mapping_create,
     mapping_delete,
     mapping_update,
+    mappings_copy,
 )
 from trackerui.accounts.audit import Action, ActorType, Source
 from trackerui.foundation.api import Pagination, paginated_response
@@ -209,6 +213,61 @@ class MappingDetailApi(APIView):
     def delete(self, request: Request, app_id: int, id: int) -> Response:
         mapping_delete(mapping=self._mapping(request, app_id, id))
         return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class MappingCopyInputSerializer(serializers.Serializer):
+    from_app = serializers.IntegerField(
+        min_value=1, max_value=INT32_MAX,
+        help_text="The `id` of another app of your organization whose mappings are copied into this one.",
+    )
+
+
+class MappingCopiedSerializer(serializers.Serializer):
+    event_field = serializers.IntegerField(help_text="The Event ID of the source app's mapping.")
+    event_name = serializers.CharField()
+    status = serializers.ChoiceField(
+        choices=[COPIED, CLASHED],
+        help_text="`copied`, or `clashed`: this app refused it (e.g. the Event ID is already mapped), "
+        "and nothing was changed.",
+    )
+    mapping = MappingOutputSerializer(allow_null=True, help_text="The new mapping, when copied.")
+    errors = serializers.DictField(
+        child=serializers.ListField(child=serializers.CharField()), help_text="Why it clashed, per field."
+    )
+
+
+class MappingCopyOutputSerializer(serializers.Serializer):
+    copied = serializers.IntegerField()
+    clashed = serializers.IntegerField()
+    results = MappingCopiedSerializer(many=True, help_text="One per mapping of the source app, by Event ID.")
+
+
+def copy_answer(outcomes: list[MappingCopied]) -> dict[str, Any]:
+    return {
+        "copied": sum(outcome.status == COPIED for outcome in outcomes),
+        "clashed": sum(outcome.status == CLASHED for outcome in outcomes),
+        "results": outcomes,
+    }
+
+
+@extend_schema(tags=["mappings"], parameters=[APP_ID_PARAMETER])
+class MappingCopyApi(APIView):
+    @extend_schema(
+        operation_id="mappings_copy",
+        request=MappingCopyInputSerializer,
+        responses={200: MappingCopyOutputSerializer},
+        description="Copy another app's mappings (the other platform's build of the same game) into this "
+        "app, each through the same rules and audit trail as a new mapping. An Event ID already mapped "
+        "here clashes and is left as it is. Another organization's app answers 404.",
+        examples=[OpenApiExample("From the iOS build", request_only=True, value={"from_app": 3})],
+    )
+    def post(self, request: Request, app_id: int) -> Response:
+        app = app_get_for_request(request, app_id)
+        serializer = MappingCopyInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        from_app = app_get_for_organization(app.organization, serializer.validated_data["from_app"])
+        outcomes = mappings_copy(app=app, from_app=from_app)
+        return Response(MappingCopyOutputSerializer(copy_answer(outcomes)).data)
 
 
 # What an app's audit trail lists (mappings.selectors.app_changes): itself, its mappings, its write keys.

@@ -183,3 +183,17 @@ class MappingForm(forms.ModelForm):
     @property
     def level_errors(self) -> bool:
         return any(field.errors for field in self.level_fields)
+
+
+class MappingCopyForm(forms.Form):
+    """Which app of the organization to copy mappings from (any but the one they are copied into)."""
+
+    from_app = forms.ModelChoiceField(
+        queryset=App.objects.none(), label="Copy the mappings of",
+        empty_label=None,
+        help_text="Each mapping is copied to the same Event ID; one already mapped here is left as it is.",
+    )
+
+    def __init__(self, *args: Any, apps: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["from_app"].queryset = apps

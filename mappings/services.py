@@ -3,10 +3,13 @@ so every write is validated by the same model rules (`full_clean`)."""
 
 from __future__ import annotations
 
+import dataclasses
+from dataclasses import dataclass
 from enum import Enum
 from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
@@ -141,3 +144,42 @@ def write_key_revoke(*, write_key: WriteKey) -> WriteKey:
         write_key.revoked_at = timezone.now()
         write_key.save(update_fields=["revoked_at"])
     return write_key
+
+
+@dataclass(frozen=True, slots=True)
+class MappingCopied:
+    """What became of one of the source app's mappings: `copied` (with the new mapping) or `clashed` (with why)."""
+
+    event_field: int
+    event_name: str
+    status: str
+    mapping: Mapping | None = None
+    errors: dict[str, list[str]] = dataclasses.field(default_factory=dict)
+
+
+COPIED, CLASHED = "copied", "clashed"
+
+
+def mappings_copy(*, app: App, from_app: App) -> list[MappingCopied]:
+    """Copy every mapping of `from_app` into `app` (two apps of one organization), one Event ID at a time.
+
+    Each copy goes through `mapping_create`, so the model's rules decide and the audit trail
+    records it. A copy the rules refuse (the Event ID is already mapped in `app`, ...) is
+    reported with the rules' own messages and changes nothing: a clash is never overwritten.
+    """
+    if app.organization_id != from_app.organization_id:
+        raise ValueError("Mappings are copied only between apps of one organization.")
+    if app.pk == from_app.pk:
+        raise ValidationError({"from_app": "Pick another app: an app's mappings are already its own."})
+    outcomes: list[MappingCopied] = []
+    for source in from_app.mappings.order_by("event_field"):
+        values = {name: getattr(source, name) for name in MAPPING_FIELDS}
+        try:
+            with transaction.atomic():
+                copied = mapping_create(app=app, **values)
+        except ValidationError as error:
+            outcomes.append(MappingCopied(source.event_field, source.event_name, CLASHED,
+                                          errors=error.message_dict))
+        else:
+            outcomes.append(MappingCopied(source.event_field, source.event_name, COPIED, mapping=copied))
+    return outcomes

@@ -17,11 +17,12 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
-from mappings.forms import AppForm, MappingForm, add_service_errors
+from mappings.forms import AppForm, MappingCopyForm, MappingForm, add_service_errors
 from mappings.models import App, Mapping
 from mappings.selectors import (
     app_changes,
     app_get_for_request,
+    apps_for_organization,
     event_fields_free,
     mapping_deleted_from_app,
     mapping_get_for_app,
@@ -29,12 +30,14 @@ from mappings.selectors import (
     write_key_get_for_app,
 )
 from mappings.services import (
+    MappingCopied,
     app_create,
     app_update,
     mapping_create,
     mapping_delete,
     mapping_set_active,
     mapping_update,
+    mappings_copy,
     write_key_create,
     write_key_revoke,
 )
@@ -211,3 +214,23 @@ def app_changes_view(request: HttpRequest, app_id: int) -> HttpResponse:
     app = app_get_for_request(request, app_id)
     changes_page = Paginator(app_changes(app), CHANGES_PER_PAGE).get_page(request.GET.get("page"))
     return render(request, "apps/changes.html", {"app": app, "changes_page": changes_page})
+
+
+@organization_required
+@require_http_methods(["GET", "POST"])
+def mappings_copy_view(request: HttpRequest, app_id: int) -> HttpResponse:
+    """Copy another app's mappings into this one.
+
+    The answer to the POST is the report itself (what was copied, what clashed and why), on the
+    page of the form: a report is read once, and sending the form again only clashes, never changes.
+    """
+    app = app_get_for_request(request, app_id)
+    others = apps_for_organization(app.organization).exclude(pk=app.pk).order_by("name", "id")
+    form = MappingCopyForm(request.POST or None, apps=others)
+    outcomes: list[MappingCopied] | None = None
+    if request.method == "POST" and form.is_valid():
+        outcomes = mappings_copy(app=app, from_app=form.cleaned_data["from_app"])
+    return render(request, "mappings/copy.html", {
+        "app": app, "form": form, "outcomes": outcomes, "from_app": form.cleaned_data.get("from_app")
+        if outcomes is not None else None,
+    })

@@ -69,6 +69,8 @@ PAGES = [
     Checked("mapping-new", "demo", lambda d: f"/apps/{d.failing_app.pk}/mappings/new/"),
     Checked("mapping-all-used", "demo", lambda d: f"/apps/{d.app.pk}/mappings/new/"),
     Checked("mapping-edit", "demo", lambda d: f"/apps/{d.app.pk}/mappings/{d.app.mappings.first().pk}/edit/"),
+    Checked("mappings-copy", "demo", lambda d: f"/apps/{d.failing_app.pk}/mappings/copy/"),
+    Checked("app-live", "demo", lambda d: f"/apps/{d.app.pk}/live/"),
     Checked("app-new", "demo", lambda d: "/apps/new/"),
     Checked("api-keys", "demo", lambda d: "/settings/api-keys/"),
     Checked("members", "demo", lambda d: "/settings/members/"),

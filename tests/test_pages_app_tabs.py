@@ -29,8 +29,8 @@ HTMX = {"HTTP_HX_REQUEST": "true"}
 # apps sharing the Chartboost app ID, the mapping counts, the unmapped names' count, the rejections' total,
 # and why most deliveries failed (only when some did).
 LIVE_PART_QUERIES = 16
-TABS = {"Overview": "", "Mappings": "mappings/", "Deliveries": "deliveries/", "Changes": "changes/",
-        "Settings": "settings/"}
+TABS = {"Overview": "", "Mappings": "mappings/", "Deliveries": "deliveries/", "Live events": "live/",
+        "Changes": "changes/", "Settings": "settings/"}
 
 
 def tabs(html: str) -> list[tuple[str, str, bool]]:

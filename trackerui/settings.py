@@ -215,6 +215,11 @@ PASSWORD_RESET_LIMIT_PER_ADDRESS = env_int("PASSWORD_RESET_LIMIT_PER_ADDRESS", 5
 PASSWORD_RESET_LIMIT_PER_EMAIL = env_int("PASSWORD_RESET_LIMIT_PER_EMAIL", 3, minimum=1)
 # "Send test event" (page and API): real requests to Chartboost, so a few a minute per app.
 TEST_EVENTS_PER_MINUTE = env_int("TEST_EVENTS_PER_MINUTE", 5, minimum=1)
+# A backfill's deliveries fall due at this pace, so an app's live events never wait behind it
+# (delivery/ingest/backfill.py).
+BACKFILL_PER_SECOND = env_int("BACKFILL_PER_SECOND", 20, minimum=1, maximum=100_000)
+# How many recent ingest outcomes the Live events page keeps per app (delivery/history/live.py).
+LIVE_EVENTS_KEPT = env_int("LIVE_EVENTS_KEPT", 100, minimum=10, maximum=1000)
 
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "app-list"

@@ -98,7 +98,7 @@ def device_levels_claim(*, app_id: int, claims: list[LevelClaim]) -> None:
     new_rows: list[tuple[str, str, int, int, int]] = []
     for key, group in by_key.items():
         before = known.get(key)
-        highest = _decide(group, before[1] if before else None)
+        highest = claims_decide(group, before[1] if before else None)
         if before is None:
             if highest is not None:
                 new_rows.append((key[0], device_digest(key[0]), key[1], *highest))
@@ -138,8 +138,12 @@ def _levels_read(
     return known
 
 
-def _decide(group: list[LevelClaim], highest: tuple[int, int] | None) -> tuple[int, int] | None:
-    """Mark each claim of one device and field, in order; return the new highest level."""
+def claims_decide(group: list[LevelClaim], highest: tuple[int, int] | None) -> tuple[int, int] | None:
+    """Mark each claim of one device and field, in order, against `highest`; return the new highest level.
+
+    The rule itself, without the database: `device_levels_claim` stores what it decides, and
+    `delivery/ingest/simulate.py` keeps its high-water marks in memory.
+    """
     for claim in group:
         if highest is None or claim.level > highest:
             claim.passed, claim.highest = True, None

@@ -21,6 +21,7 @@ from django.utils import timezone
 
 from delivery.bulk_insert import max_query_params, rows_add, rows_insert
 from delivery.counters import INGESTED, counters_add, series
+from delivery.history.live import Outcome, outcomes_remember
 from delivery.history.rejections import RejectionTally, accepted_count, rejections_count
 from delivery.ingest.levels import LevelClaim, device_levels_claim, event_items
 from delivery.ingest.schema import CleanEvent, device_digest, event_clean, event_id_digest
@@ -109,14 +110,17 @@ def events_ingest(*, app: App, events: list[Any]) -> IngestAnswer:
         except EventRejected as rejected:
             results[index] = _result(_echo_event_id(raw), REJECTED, errors=rejected.errors)
             rejections.add(rejected.errors, raw)
-    # One transaction stores the batch and counts it (the rejections, and every outcome for /metrics).
+    # One transaction stores the batch and counts it (the rejections, and every outcome for /metrics),
+    # and notes each outcome for the Live events page.
+    tracked: dict[int, int] = {}
     with transaction.atomic():
         if clean:
-            _store(app, clean, results, now, rejections)
+            tracked = _store(app, clean, results, now, rejections)
         rejections_count(app=app, tally=rejections, now=now)
         answer = _answer([result for result in results if result is not None])
         # What the rejections are a share of: every event taken in, whether or not a mapping sends it.
         accepted_count(app=app, accepted=answer[ACCEPTED] + answer[UNMAPPED], now=now)
+        outcomes_remember(app_id=app.pk, outcomes=_outcomes(events, answer["results"], tracked), now=now)
         counters_add(Counter({series(INGESTED, result=outcome): answer[outcome] for outcome in OUTCOMES}))
     return answer
 
@@ -133,7 +137,8 @@ def _store(
     results: list[EventResult | None],
     now: datetime,
     rejections: RejectionTally,
-) -> None:
+) -> dict[int, int]:
+    """Store the new events and their deliveries; return the stored event's id by its index in the batch."""
     # Read inside the transaction: on SQLite it holds the write lock from BEGIN
     # (IMMEDIATE), so no mapping can be deleted between this read and our inserts.
     mappings = active_mappings_by_event_name(app)
@@ -149,6 +154,26 @@ def _store(
         # Robust: if queueing fails after commit, the events are stored all the same and
         # the dispatcher finds the pending deliveries; the caller must not see an error.
         transaction.on_commit(partial(deliveries_kick, pending_ids), robust=True)
+    return {item.index: item.tracked_id for item in fresh if item.tracked_id is not None}
+
+
+def _outcomes(events: list[Any], results: list[dict[str, Any]], tracked: dict[int, int]) -> list[Outcome]:
+    """Each event's outcome for the Live events page, in the batch's order."""
+    return [
+        Outcome(
+            event_id="" if result["event_id"] is None else str(result["event_id"]),
+            name=_echo_name(raw),
+            status=result["status"],
+            tracked_event_pk=tracked.get(index),
+            errors=result["errors"],
+        )
+        for index, (raw, result) in enumerate(zip(events, results, strict=True))
+    ]
+
+
+def _echo_name(raw: Any) -> str:
+    name = raw.get("name") if isinstance(raw, dict) else None
+    return name if isinstance(name, str) and _encodable(name) else ""
 
 
 def _fresh_events(

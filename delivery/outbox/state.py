@@ -145,8 +145,15 @@ _CREATED_AS = (Status.PENDING, Status.SUPPRESSED, Status.BLOCKED)
 _CREATE_FIELDS = ("event", "mapping", "event_field", "device", "item", "status", "reason", "next_attempt_at")
 
 
-def deliveries_create(*, app_id: int, created_at: datetime, rows: list[NewDelivery]) -> list[int]:
-    """Insert new deliveries (pending ones due at once); return their ids in order. Inside the caller's transaction."""
+def deliveries_create(
+    *, app_id: int, created_at: datetime, rows: list[NewDelivery], due_at: datetime | None = None
+) -> list[int]:
+    """Insert new deliveries; return their ids in order. Inside the caller's transaction.
+
+    Pending ones are due at once, or at `due_at` (a backfill spreads its deliveries over time, so
+    the app's live events are never queued behind them).
+    """
+    due = due_at or created_at
     if not rows:
         return []
     for row in rows:
@@ -154,13 +161,13 @@ def deliveries_create(*, app_id: int, created_at: datetime, rows: list[NewDelive
             raise ValueError(f"A delivery is created pending, suppressed or blocked, not {row.status}.")
     values = [
         (row.event_id, row.mapping_id, row.event_field, row.device, row.item, row.status, row.reason,
-         created_at if row.status == Status.PENDING else None)
+         due if row.status == Status.PENDING else None)
         for row in rows
     ]
     ids = rows_insert(Delivery, values, fields=_CREATE_FIELDS, same={"app": app_id, "created_at": created_at})
     rollups_adjust(Counter(rollup_key(app_id, created_at, row.event_field, row.status) for row in rows))
     if any(row.status == Status.PENDING for row in rows):
-        _due_hint_lower({app_id: created_at})
+        _due_hint_lower({app_id: due})
     return ids
 
 

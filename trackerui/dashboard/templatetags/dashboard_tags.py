@@ -35,6 +35,7 @@ APP_TABS = (
     Tab("Overview", "app-detail"),
     Tab("Mappings", "app-mappings"),
     Tab("Deliveries", "app-deliveries", also_for=("delivery-detail",)),
+    Tab("Live events", "app-live"),
     Tab("Changes", "app-changes"),
     Tab("Settings", "app-settings"),
 )
