@@ -7,11 +7,13 @@ many addresses only slow it and tell its user, so nobody can lock another user o
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
 
 import pytest
 import time_machine
 from django.contrib.auth.models import User
 from django.core import mail
+from django.core.cache import cache
 from django.test import Client
 from django.utils import timezone
 from pytest_django import Settings
@@ -26,6 +28,15 @@ ONE_TRY_LEFT = "1 try left before sign-in is paused for 15 minutes."
 @pytest.fixture(autouse=True)
 def short_slowdown(settings: Settings) -> None:
     settings.SIGN_IN_SLOWDOWN_SECONDS = 0.01
+
+
+@pytest.fixture(autouse=True)
+def empty_sign_in_counters(db: None) -> Iterator[None]:
+    # With REDIS_URL the counters live in Redis, which no test's rollback empties: every test here
+    # signs in from the test client's one address, so one test's failures would lock out the next.
+    cache.clear()
+    yield
+    cache.clear()
 
 
 def _sign_in(client: Client, username: str, password: str, path: str = "/accounts/login/",

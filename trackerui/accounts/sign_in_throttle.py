@@ -78,8 +78,12 @@ def _slowed_key(username: str) -> str:
 
 
 def sign_in_locked_until(*, username: str, address: str) -> float | None:
-    """When the refusal of this username from this address ends, or None when it may try."""
-    ends = [float(end) for end in cache.get_many(_lock_keys(username, address)).values()]
+    """When the refusal of this username from this address ends, or None when it may try.
+
+    A lock ends at the time it holds, whatever the cache's own expiry (a little later, to be safe).
+    """
+    now = time.time()
+    ends = [float(end) for end in cache.get_many(_lock_keys(username, address)).values() if float(end) > now]
     return max(ends) if ends else None
 
 
@@ -91,10 +95,12 @@ def sign_in_failure_note(request: HttpRequest, *, username: str, address: str) -
     pair = rate_limit_hit(f"sign-in:pair:{user_key}:{address}", rate)
     per_address = rate_limit_hit(f"sign-in:address:{address}", rate)
     per_username = rate_limit_hit(f"sign-in:username:{user_key}", rate)
-    ends = time.time() + _lockout_seconds()
+    now = time.time()
+    ends = now + _lockout_seconds()
     for hit, lock_key in zip((pair, per_address), _lock_keys(username, address), strict=True):
-        if hit.remaining == 0:
-            cache.add(lock_key, ends, timeout=_lockout_seconds())
+        # A lock that already holds is not extended; one whose time is over is replaced.
+        if hit.remaining == 0 and float(cache.get(lock_key) or 0) <= now:
+            cache.set(lock_key, ends, timeout=_lockout_seconds() + 60)
     tries_left = min(pair.remaining, per_address.remaining)
     if 0 < tries_left <= WARN_WHEN_TRIES_LEFT:
         tries = "1 try" if tries_left == 1 else f"{tries_left} tries"
