@@ -250,8 +250,13 @@ class FaultResult:
                 f"empty {recover} after the fault ended{'; ' + self.notes if self.notes else ''}")
 
 
+# Every scenario's result in this run, for the summary at its end (tests/faults/conftest.py).
+RESULTS: list[FaultResult] = []
+
+
 def report(result: FaultResult) -> None:
-    """Print one line, and add it to FAULTS_REPORT (JSON lines) when set, for docs/reliability.md."""
+    """Keep one line for the summary, and add it to FAULTS_REPORT (JSON lines) when set, for docs/reliability.md."""
+    RESULTS.append(result)
     print(f"\n{result.line()}")
     path = os.environ.get("FAULTS_REPORT")
     if path:
