@@ -31,8 +31,10 @@ import requests
 from django.conf import settings
 from django.db import OperationalError, close_old_connections, connection
 from django.db.utils import InterfaceError
+from django.utils import timezone
 
-from delivery.models import Delivery, TrackedEvent
+from delivery.models import Delivery, TrackedEvent, WorkerLease
+from delivery.outbox.dispatcher import LEASE_NAME
 from delivery.sandbox import ChartboostSandbox, Received
 from mappings.models import App
 from mappings.services import mapping_create
@@ -332,6 +334,18 @@ class Run:
         return result
 
 
+def workers_ready(*, timeout: float = 60) -> None:
+    """Wait until a qcluster runs the dispatcher loop (its lease renewed just now), so the clock starts
+    with workers that are up, however slowly a loaded machine starts them."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        held = _db_retry(lambda: WorkerLease.objects.filter(name=LEASE_NAME, held_until__gt=timezone.now()).exists())
+        if held:
+            return
+        time.sleep(0.2)
+    pytest.fail(f"no qcluster ran the dispatcher within {timeout} s")
+
+
 def qcluster_env(sandbox_url: str, **env: str) -> dict[str, str]:
     return {"CHARTBOOST_ENDPOINT": sandbox_url, "CHARTBOOST_READ_TIMEOUT": str(SIZES.read_timeout),
             "CHARTBOOST_CONNECT_TIMEOUT": "2", "Q_WORKERS": "2", **env}
@@ -355,7 +369,7 @@ def stage(
             web.start()
             if start_workers:
                 workers.start()
-                time.sleep(2)  # let the cluster start before the clock runs
+                workers_ready()
             yield run, web, workers
         finally:
             workers.stop()

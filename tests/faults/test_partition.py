@@ -23,7 +23,7 @@ from django.conf import settings
 from django.db import connection
 
 from delivery.outbox.sending import SEND_CONCURRENCY
-from tests.faults.harness import SIZES, IngestClient, events_for, qcluster_env, stage
+from tests.faults.harness import SIZES, IngestClient, events_for, qcluster_env, stage, workers_ready
 from tests.live_receiver import QCluster, shared_database_url
 
 pytestmark = [pytest.mark.faults, pytest.mark.django_db(transaction=True)]
@@ -102,6 +102,7 @@ def test_a_worker_host_cut_off_mid_drain_loses_nothing_and_the_other_sends_its_s
         try:
             for cluster in hosts:
                 cluster.start()
+            workers_ready()
             IngestClient(web, run.app, run.api_key).post_all(events_for(SIZES.events))
             time.sleep(3)
             run.delivery_enable()
