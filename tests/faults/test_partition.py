@@ -23,7 +23,15 @@ from django.conf import settings
 from django.db import connection
 
 from delivery.outbox.sending import SEND_CONCURRENCY
-from tests.faults.harness import SIZES, IngestClient, events_for, qcluster_env, stage, workers_ready
+from tests.faults.harness import (
+    HOST_LOST_RECOVERY_BOUND_SECONDS,
+    SIZES,
+    IngestClient,
+    events_for,
+    qcluster_env,
+    stage,
+    workers_ready,
+)
 from tests.live_receiver import QCluster, shared_database_url
 
 pytestmark = [pytest.mark.faults, pytest.mark.django_db(transaction=True)]
@@ -113,7 +121,7 @@ def test_a_worker_host_cut_off_mid_drain_loses_nothing_and_the_other_sends_its_s
             restored = time.monotonic()
             run.finish(scenario="a worker host cut off mid-drain", fault_ended=restored,
                        injected=f"one of two worker hosts (network namespaces) cut off for {SIZES.cut_seconds:g} s",
-                       repeats_bound=WORKERS * SEND_CONCURRENCY)
+                       repeats_bound=WORKERS * SEND_CONCURRENCY, recover_bound=HOST_LOST_RECOVERY_BOUND_SECONDS)
         finally:
             for cluster in hosts:
                 cluster.kill()

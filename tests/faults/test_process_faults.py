@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from delivery.outbox.sending import SEND_CONCURRENCY
-from tests.faults.harness import SIZES, IngestClient, events_for, qcluster_env, stage
+from tests.faults.harness import HOST_LOST_RECOVERY_BOUND_SECONDS, SIZES, IngestClient, events_for, qcluster_env, stage
 from tests.live_receiver import QCluster
 
 pytestmark = [pytest.mark.faults, pytest.mark.django_db(transaction=True)]
@@ -36,7 +36,8 @@ def test_one_worker_host_killed_mid_batch_loses_nothing(tmp_path: Path) -> None:
             killed = time.monotonic()
             run.finish(scenario="a worker host SIGKILLed mid-batch",
                        injected=f"one of two qclusters ({WORKERS_PER_CLUSTER} workers each) SIGKILLed",
-                       fault_ended=killed, repeats_bound=WORKERS_PER_CLUSTER * SEND_CONCURRENCY)
+                       fault_ended=killed, repeats_bound=WORKERS_PER_CLUSTER * SEND_CONCURRENCY,
+                       recover_bound=HOST_LOST_RECOVERY_BOUND_SECONDS)
         finally:
             survivor.stop()
 
