@@ -60,6 +60,14 @@ RECOVERY_BOUND_SECONDS = 30
 # most, plus a lease (docs/reliability.md, "What we do not promise").
 HOST_LOST_RECOVERY_BOUND_SECONDS = 100
 SANDBOX_LATENCY_MS = 20
+# One secret for the web process and the workers: django-q2 signs every queue message with
+# SECRET_KEY, and a worker drops a message signed with another (BadSignature).
+SECRET_KEY = "faults-suite-secret-key-long-and-random-enough-Xk3v9QpL7wR2tZ8m"
+
+
+def shared_secrets() -> dict[str, str]:
+    """SECRET_KEY for queue messages, and the key that opens the tokens this test process stored."""
+    return {"SECRET_KEY": SECRET_KEY, "TOKEN_ENCRYPTION_KEY": ",".join(settings.TOKEN_ENCRYPTION_KEYS)}
 
 
 @dataclass(frozen=True)
@@ -123,10 +131,7 @@ class Web:
         self.url = f"http://127.0.0.1:{self.port}"
         self.log_path = log_path
         self.env = {**os.environ, "DEBUG": "false", "SECURE_SSL_REDIRECT": "false", "ALLOWED_HOSTS": "127.0.0.1",
-                    "SECRET_KEY": "faults-suite-secret-key-long-and-random-enough-Xk3v9QpL7wR2tZ8m",
-                    # The web process stores tokens it is given and never reads one back (mappings/fields.py).
-                    "TOKEN_ENCRYPTION_KEY": "rQ0J1Bq8kYbT8yM7m3Zy2cAqQ1m9o3c8M3oV2r9h0bE=",
-                    "DATABASE_URL": shared_database_url(), "PYTHONUNBUFFERED": "1", **env}
+                    **shared_secrets(), "DATABASE_URL": shared_database_url(), "PYTHONUNBUFFERED": "1", **env}
         self.process: subprocess.Popen[bytes] | None = None
 
     def start(self) -> Web:
@@ -351,7 +356,7 @@ def workers_ready(*, timeout: float = 60) -> None:
 
 
 def qcluster_env(sandbox_url: str, **env: str) -> dict[str, str]:
-    return {"CHARTBOOST_ENDPOINT": sandbox_url, "CHARTBOOST_READ_TIMEOUT": str(SIZES.read_timeout),
+    return {**shared_secrets(), "CHARTBOOST_ENDPOINT": sandbox_url, "CHARTBOOST_READ_TIMEOUT": str(SIZES.read_timeout),
             "CHARTBOOST_CONNECT_TIMEOUT": "2", "Q_WORKERS": "2", **env}
 
 
