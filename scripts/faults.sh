@@ -13,6 +13,8 @@ cd "$(dirname "$0")/.."
 PY=${PY:-.venv/bin/python}
 export FAULTS_SIZE=${FAULTS_SIZE:-full}
 BACKENDS=${FAULTS_BACKENDS:-sqlite postgres}
+# Debian keeps initdb and pg_ctl out of PATH.
+PATH="$PATH:$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | tail -1)"
 
 free_port() {
   "$PY" - <<'EOF'
