@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PIP := $(VENV)/bin/pip
 
-.PHONY: run test test-postgres bench lint install chromium axe clean
+.PHONY: run test test-postgres bench faults lint install chromium axe clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -66,6 +66,14 @@ lint: $(VENV)/.installed-test
 
 bench: $(VENV)/.installed-test
 	$(PY) -m pytest benchmarks -q -p no:cacheprovider $(PYTEST_ARGS)
+
+# The fault suite (docs/reliability.md): on SQLite, then on a PostgreSQL and a Redis of its own,
+# with real gunicorn, qcluster workers and the sandbox. Full size by default (about half an hour);
+# FAULTS_SIZE=ci is the scaled-down run of .ci/run. Restarting PostgreSQL needs initdb (as root it
+# runs it as the postgres user); the network-namespace scenario needs root and `ip`, else it is skipped.
+FAULTS_SIZE ?= full
+faults: $(VENV)/.installed-test
+	FAULTS_SIZE=$(FAULTS_SIZE) PY=$(PY) bash scripts/faults.sh $(PYTEST_ARGS)
 
 clean:
 	rm -rf $(VENV) db.sqlite3 db.sqlite3-wal db.sqlite3-shm

@@ -4,7 +4,10 @@ It checks each request the way the reference describes it (method, path, headers
 signature recomputed from the body's token, the header's app id and the body's timestamp,
 and every key of the body) and answers like Chartboost: HTTP 200 with a JSON `status`.
 Failures can be injected at random rates (`manage.py chartboost_sandbox`) or scripted one
-answer at a time (tests), and every request is recorded with its arrival time.
+answer at a time (tests), and every request is recorded with its arrival time. An outage of
+every app can be switched on and off from outside: `POST /sandbox/outage` with
+`{"down": true}` (or `{"down": true, "seconds": 60}`) and `{"down": false}`; `GET /sandbox/record`
+answers how many requests came, how many carried a body seen before (repeats), and whether it is down.
 
 It speaks HTTP/1.1 keep-alive with Nagle's algorithm off: without that, a stdlib handler
 adds ~40 ms to every request.
@@ -30,6 +33,8 @@ from delivery import chartboost
 logger = logging.getLogger("delivery.sandbox")
 
 LEVEL_PATH = "/event_service/v2/level"
+CONTROL_OUTAGE_PATH = "/sandbox/outage"
+CONTROL_RECORD_PATH = "/sandbox/record"
 BODY_KEYS = {"track_info", "platform", "timestamp", "identifiers", "token", "party", "sdk_version"}
 REQUIRED_BODY_KEYS = BODY_KEYS - {"sdk_version"}
 ITEM_KEYS = {"event_label", "event_field", "main_level", "sub_level", "description", "data_type"}
@@ -260,6 +265,9 @@ class _Handler(BaseHTTPRequestHandler):
     def _handle(self) -> None:
         length = int(self.headers.get("Content-Length") or 0)
         raw_body = self.rfile.read(length) if length else b""
+        if self.path.split("?")[0] in (CONTROL_OUTAGE_PATH, CONTROL_RECORD_PATH):
+            self._control(raw_body)
+            return
         received = self.server.receive(
             self.command, self.path, dict(self.headers.items()), raw_body, client=self.client_address[:2]
         )
@@ -279,6 +287,27 @@ class _Handler(BaseHTTPRequestHandler):
             # The sender gave up (or died) while we were answering; that is its problem to retry.
             self.close_connection = True
         self.server.log(received)
+
+    def _control(self, raw_body: bytes) -> None:
+        """The sandbox's own control endpoints, never recorded as requests to Chartboost."""
+        status = 200
+        if self.path.split("?")[0] == CONTROL_OUTAGE_PATH and self.command == "POST":
+            try:
+                order = json.loads(raw_body)
+                seconds = order.get("seconds")
+                if order["down"]:
+                    self.server.down(float(seconds) if seconds is not None else None)
+                else:
+                    self.server.up()
+            except (ValueError, KeyError, TypeError):
+                status = 400
+        answer = json.dumps({**self.server.record_summary(), **({"error": 'send {"down": true|false}'}
+                                                                 if status == 400 else {})}).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(answer)))
+        self.end_headers()
+        self.wfile.write(answer)
 
     def log_message(self, format: str, *args: Any) -> None:
         # The server writes one line per request itself, with what it checked and answered.
@@ -302,6 +331,8 @@ class ChartboostSandbox(ThreadingHTTPServer):
         fail_rate: float = 0.0,
         http_500_rate: float = 0.0,
         reject_rate: float = 0.0,
+        timeout_rate: float = 0.0,
+        timeout_seconds: float = 12.0,
         script: Iterable[Reply] = (),
         seed: int | None = None,
         app_tokens: Mapping[str, str] | None = None,
@@ -311,6 +342,13 @@ class ChartboostSandbox(ThreadingHTTPServer):
         self.fail_rate = fail_rate
         self.http_500_rate = http_500_rate
         self.reject_rate = reject_rate
+        # A share of requests answered success, but only after `timeout_seconds`: later than the
+        # sender's read timeout, so it retries what Chartboost took (a repeat).
+        self.timeout_rate = timeout_rate
+        self.timeout_seconds = timeout_seconds
+        # Every app is down (answered `_down_reply`) until then (monotonic time).
+        self._down_until = 0.0
+        self._down_reply = Reply.http_error(500)
         self.app_tokens = dict(app_tokens or {})
         self.received: list[Received] = []
         self._script: deque[Reply] = deque(script)
@@ -338,6 +376,27 @@ class ChartboostSandbox(ThreadingHTTPServer):
         with self._changed:
             self._outages[app_id] = (time.monotonic() + seconds, reply or Reply.status(500, "Outage (sandbox)"))
 
+    def down(self, seconds: float | None = None, reply: Reply | None = None) -> None:
+        """Answer every request, whatever its app, with `reply` (default: HTTP 500) for `seconds`, or until `up()`."""
+        with self._changed:
+            self._down_until = float("inf") if seconds is None else time.monotonic() + seconds
+            self._down_reply = reply or Reply.http_error(500)
+
+    def up(self) -> None:
+        """End an outage of every app now."""
+        with self._changed:
+            self._down_until = 0.0
+
+    @property
+    def is_down(self) -> bool:
+        return time.monotonic() < self._down_until
+
+    def record_summary(self) -> dict[str, Any]:
+        """How many requests came, how many repeated a body seen before, and whether every app is down."""
+        with self._changed:
+            bodies = [received.raw_body for received in self.received]
+        return {"requests": len(bodies), "repeats": len(bodies) - len(set(bodies)), "down": self.is_down}
+
     def fail_first_tries(self, app_id: str, reply: Reply | None = None) -> None:
         """Answer the first arrival of every distinct request for one app with `reply` (default: status 500),
         and its retries as usual. A retry sends the same body, so this holds whatever order requests come in."""
@@ -351,8 +410,9 @@ class ChartboostSandbox(ThreadingHTTPServer):
         status, problems, body = check_request(method, path, headers, raw_body, app_tokens=self.app_tokens)
         received = Received(arrived_at, method, path, headers, raw_body, body, problems, client)
         with self._changed:
-            received.reply = (self._outage_reply(headers, arrived_at) or self._first_try_reply(headers, raw_body)
-                              or self._choose_reply(status, problems))
+            down = self._down_reply if arrived_at < self._down_until else None
+            received.reply = (down or self._outage_reply(headers, arrived_at)
+                              or self._first_try_reply(headers, raw_body) or self._choose_reply(status, problems))
             self.received.append(received)
             self._changed.notify_all()
         return received
@@ -382,6 +442,8 @@ class ChartboostSandbox(ThreadingHTTPServer):
             return Reply.http_error(500)
         if draw < self.reject_rate + self.http_500_rate + self.fail_rate:
             return Reply.status(500, "Internal error injected by the sandbox (--fail-rate)")
+        if draw < self.reject_rate + self.http_500_rate + self.fail_rate + self.timeout_rate:
+            return Reply.success().after(self.timeout_seconds)
         return Reply.success()
 
     def wait_for(self, count: int, timeout: float) -> list[Received]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 
 import pytest
@@ -16,6 +17,9 @@ from trackerui.accounts.models import Membership, Organization
 
 # Fixtures shared by a few test files live next to the helpers they use.
 pytest_plugins = ["tests.api_helpers", "tests.live_receiver"]
+
+# The fault suite takes minutes and runs on its own (`make faults`, and its own step of .ci/run).
+collect_ignore = [] if os.environ.get("FAULTS_SIZE") else ["faults"]
 
 
 @pytest.fixture

@@ -180,6 +180,29 @@ def test_injected_failures_come_at_the_given_rate(option: str, http_status: int,
         assert response.json()["status"] == json_status
 
 
+def test_the_timeout_rate_answers_success_only_after_the_senders_read_timeout() -> None:
+    with ChartboostSandbox(timeout_rate=1.0, timeout_seconds=0.5) as sandbox:
+        with pytest.raises(requests.Timeout):
+            requests.post(sandbox.url, data=json.dumps(body()), timeout=(1, 0.2),
+                          headers=chartboost.request_headers(app_id=APP_ID, app_token=TOKEN, timestamp=TIMESTAMP))
+        assert post(sandbox, body()).json()["status"] == 200
+    assert [received.reply.delay for received in sandbox.received] == [0.5, 0.5]
+
+
+def test_an_outage_of_every_app_is_switched_on_and_off_from_outside(sandbox: ChartboostSandbox) -> None:
+    control = sandbox.url.replace("/event_service/v2/level", "/sandbox/outage")
+    assert requests.post(control, json={"down": True}, timeout=5).json()["down"] is True
+    assert post(sandbox, body()).status_code == 500
+    requests.post(control, json={"down": False}, timeout=5)
+    assert post(sandbox, body()).status_code == 200
+    assert requests.post(control, json={"down": True, "seconds": 0.2}, timeout=5).json()["down"] is True
+    time.sleep(0.3)
+    record = requests.get(sandbox.url.replace("/event_service/v2/level", "/sandbox/record"), timeout=5).json()
+    # The same body twice is one repeat; the control calls are no requests to Chartboost.
+    assert record == {"requests": 2, "repeats": 1, "down": False}
+    assert requests.post(control, data=b"{}", timeout=5).status_code == 400
+
+
 def test_every_request_is_recorded_with_its_arrival_time(sandbox: ChartboostSandbox) -> None:
     before = time.monotonic()
     post(sandbox, body())

@@ -5,6 +5,7 @@ A bad value stops start-up with a message that names the variable.
 
 import base64
 import hashlib
+import math
 import os
 from pathlib import Path
 
@@ -308,17 +309,20 @@ ALERT_SEND_TIMEOUT_SECONDS = env_float("ALERT_SEND_TIMEOUT_SECONDS", 10.0, minim
 # The per-app circuit (docs/design.md, "The circuit").
 CIRCUIT_OPEN_AFTER = env_int("CIRCUIT_OPEN_AFTER", 5, minimum=1)
 CIRCUIT_FIRST_PROBE_SECONDS = env_float("CIRCUIT_FIRST_PROBE_SECONDS", 2.0, minimum=0.05)
-CIRCUIT_MAX_PROBE_SECONDS = env_float("CIRCUIT_MAX_PROBE_SECONDS", 300.0, minimum=0.05)
+# A probe costs one request, so probing every 10 s is cheap, and it bounds how long a
+# recovered Chartboost waits before the backlog drains, however long the outage lasted.
+CIRCUIT_MAX_PROBE_SECONDS = env_float("CIRCUIT_MAX_PROBE_SECONDS", 10.0, minimum=0.05)
 if CIRCUIT_MAX_PROBE_SECONDS < CIRCUIT_FIRST_PROBE_SECONDS:
     raise ImproperlyConfigured("CIRCUIT_MAX_PROBE_SECONDS must be at least CIRCUIT_FIRST_PROBE_SECONDS.")
-CHARTBOOST_CONNECT_TIMEOUT = 5
-CHARTBOOST_READ_TIMEOUT = 10
+# Seconds to connect to Chartboost and to wait for its answer; an answer later than that is retried.
+CHARTBOOST_CONNECT_TIMEOUT = env_float("CHARTBOOST_CONNECT_TIMEOUT", 5.0, minimum=0.1)
+CHARTBOOST_READ_TIMEOUT = env_float("CHARTBOOST_READ_TIMEOUT", 10.0, minimum=0.1)
 CHARTBOOST_LONGEST_REQUEST_SECONDS = CHARTBOOST_CONNECT_TIMEOUT + CHARTBOOST_READ_TIMEOUT
 # django-q's task timeout outlasts a whole send batch, whatever the lease: at least 30 s of
 # starting requests, then one request's longest time and two leases of margin
 # (delivery/outbox/sending.py::send_deadline_seconds). `retry` stays above `timeout`, or
 # a long task would run twice at once.
-Q_TASK_TIMEOUT = max(90, 30 + CHARTBOOST_LONGEST_REQUEST_SECONDS + 2 * DELIVERY_LEASE_SECONDS)
+Q_TASK_TIMEOUT = max(90, math.ceil(30 + CHARTBOOST_LONGEST_REQUEST_SECONDS + 2 * DELIVERY_LEASE_SECONDS))
 
 REDIS_URL = os.environ.get("REDIS_URL", "")
 

@@ -23,7 +23,9 @@ What starts a loop, and replaces a dead one:
 - Every qcluster worker calls `dispatcher_ensure(after_restart=True)` when it starts, so
   a fresh cluster does not wait for traffic or the scheduler. Its lease row may still
   name a loop that died with the previous cluster; the loop queued then watches that
-  lease, and takes it over as soon as it lapses instead of giving up.
+  lease, and takes it over as soon as it lapses instead of giving up. A start taken more than
+  `START_SEEN_BY_NEW_WORKER_SECONDS` before may have queued its loop into a queue that has since
+  lost it (a restarted Redis), so a new worker queues one anyway.
 - A django-q2 Schedule (`SCHEDULE_NAME`, every minute, created after `migrate`) calls
   `dispatcher_ensure()` as the last line of defence.
 Two loops that overlap for a moment are harmless: claims are conditional updates, so a
@@ -39,7 +41,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.db import DatabaseError, transaction
+from django.db import DatabaseError, close_old_connections, transaction
 from django.db.models import Q
 from django.utils import timezone
 from django_q.conf import Conf
@@ -62,6 +64,11 @@ RUN_SECONDS = 50.0
 LEASE_SECONDS = 5.0
 RENEW_SECONDS = 1.0
 START_WINDOW_SECONDS = 15.0
+# A start taken longer ago than this, seen by a worker that has just started, may have queued its
+# loop into a queue that lost it (the Redis broker keeps nothing through a restart and has no
+# receipts): the new worker starts a loop anyway. A running cluster picks a message up well
+# within this, so the workers of one cluster starting together still queue one loop.
+START_SEEN_BY_NEW_WORKER_SECONDS = 2.0
 
 
 def _lapsed(now: datetime) -> Q:
@@ -87,8 +94,11 @@ def dispatcher_ensure(*, after_restart: bool = False) -> bool:
     if held_until is not None and held_until >= now and not after_restart:
         return False
     _lease_rows()
+    startable = _lapsed(now)
+    if after_restart:
+        startable |= Q(held_until__lt=now + timedelta(seconds=START_WINDOW_SECONDS - START_SEEN_BY_NEW_WORKER_SECONDS))
     with transaction.atomic():
-        won = WorkerLease.objects.filter(name=START_NAME).filter(_lapsed(now)).update(
+        won = WorkerLease.objects.filter(name=START_NAME).filter(startable).update(
             holder="starting", held_until=now + timedelta(seconds=START_WINDOW_SECONDS)
         )
         if won:
@@ -185,8 +195,11 @@ def _loop(holder: str, timing: LoopTiming, also: Sequence[Callable[[], object]] 
             for job in also:
                 job()
         except DatabaseError:
-            # A locked or briefly unavailable database must not stop retries: try again next tick.
+            # A locked or briefly unavailable database must not stop retries: try again next tick,
+            # on a new connection if this one broke (a restarted server closes every connection, and
+            # Django replaces a broken one only between requests, which a 50-second task never reaches).
             logger.exception("Dispatcher tick failed; trying again.")
+            close_old_connections()
         time.sleep(max(0.0, TICK_SECONDS - (time.monotonic() - tick)))
 
 
