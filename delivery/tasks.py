@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import time
+
 from delivery.history import retention
 from delivery.outbox import dispatcher, sending
 
 
-def deliveries_send(token: str, probe: bool = False) -> int:
+def deliveries_send(token: str, probe: bool = False, *, keep_sending: bool = False) -> int:
+    started = time.monotonic()
     sent = sending.deliveries_send(token, probe)
+    if keep_sending:
+        # Within the same send deadline, so the task still ends inside django-q's timeout.
+        sent += sending.deliveries_send_while_due(budget=sending.send_deadline_seconds() - (time.monotonic() - started))
     # Every busy worker also watches the dispatcher: if the loop died with another host's
     # cluster, a new one starts as soon as its lease lapses, not at the next minute's schedule.
     dispatcher.dispatcher_ensure()
