@@ -18,11 +18,11 @@ Two ways in:
   meanwhile, without a queue message (`delivery.outbox.sending.deliveries_send_while_due`).
 
 Workers that keep sending that way are *senders*, each noted in a `WorkerLease` row
-(`sender:<host>:<pid>`) held for a second past its last look. While `senders_wanted()` of
-them are active, ingest queues nothing (the senders pick its deliveries up within a poll)
-and the dispatcher claims only probes: a steady stream of small batches goes out in full
-sends, not one queue message per ingest call, and nothing waits behind a queued message
-while the senders find nothing to claim.
+(`sender:<host>:<pid>`) held for a second past its last look. While any is active, ingest
+and the dispatcher claim nothing but probes (the senders pick what is due up within a poll)
+and at most queue a message that starts one more sender, which leases nothing: a steady
+stream of small batches goes out in full sends, not one queue message per ingest call, and
+no delivery waits behind a queued message for a worker to come free.
 """
 
 from __future__ import annotations
@@ -63,8 +63,19 @@ def enqueue_send(token: str, *, probe: bool = False, broker: Broker | None = Non
 
 
 def senders_wanted() -> int:
-    """How many workers keep sending at once: all of a cluster's but the one the dispatcher loop takes."""
-    return max(1, Conf.WORKERS - 1)
+    """How many workers may keep sending at once: as many as a cluster has. One of them runs the
+    dispatcher loop, so a message that starts one more sender may wait for a free worker; it holds
+    no deliveries, so nothing waits behind it."""
+    return Conf.WORKERS
+
+
+def senders_start_if_short(active: int) -> None:
+    """Queue a message that starts one more sender (it claims for itself, so it leases nothing now),
+    unless the active senders and those already queued are enough."""
+    broker = get_broker()
+    if active + broker.queue_size() < senders_wanted():
+        async_task(SEND_TASK, keep_sending=True, task_name=f"sender-{state.new_lease_token()[:12]}",
+                   group="deliveries", broker=broker)
 
 
 def senders_active(now: datetime) -> int:
@@ -129,14 +140,18 @@ def deliveries_queue_now(delivery_ids: list[int]) -> int:
     sure the dispatcher runs.
     """
     now = timezone.now()
-    if senders_active(now) >= senders_wanted():
+    active = senders_active(now)
+    if active:
         # The senders claim these within a poll, together with whatever else is due.
+        senders_start_if_short(active)
         return 0
     due = _due_events(delivery_ids, now)
     allowed = _apps_sending(set(due.values()), now)
     token = state.deliveries_claim_events([event for event, app_id in due.items() if app_id in allowed], now)
-    enqueue_sends([token] if token else [])
-    return 1 if token else 0
+    if not token:
+        return 0
+    enqueue_sends([token])
+    return 1
 
 
 def _due_events(delivery_ids: list[int], now: datetime) -> dict[int, int]:
@@ -169,7 +184,12 @@ def deliveries_dispatch_due(*, max_batches: int = MAX_BATCHES_PER_TICK) -> int:
     now = timezone.now()
     _archived_apps_settle(now)
     # Each batch queued here starts a sender; those already active claim what is due themselves.
-    max_batches = min(max_batches, max(0, senders_wanted() - senders_active(now)))
+    active = senders_active(now)
+    if active:
+        senders_start_if_short(active)
+        max_batches = 0
+    else:
+        max_batches = min(max_batches, max(0, senders_wanted() - get_broker().queue_size()))
     tokens: list[str] = []
     probes: list[str] = []
     for app_id, state_of_circuit in _apps_due(now):

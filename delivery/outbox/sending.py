@@ -108,23 +108,25 @@ def _send_held(own: str, *, probe: bool, concurrency: int, deadline: float) -> i
         state.deliveries_release(own)
 
 
-def deliveries_send_while_due(*, concurrency: int = SEND_CONCURRENCY, budget: float | None = None) -> int:
-    """Keep claiming and sending what is due, a batch at a time, until nothing was due for
-    SENDER_IDLE_SECONDS, or SENDER_RUN_SECONDS or `budget` seconds (by default the send
-    deadline) have passed.
-    Returns how many requests were sent.
+def deliveries_send_while_due(*, first: str | None = None, concurrency: int = SEND_CONCURRENCY) -> int:
+    """Send what the queue message's token `first` leases (if any), then keep claiming and sending
+    what is due, a batch at a time, until nothing was due for SENDER_IDLE_SECONDS, or
+    SENDER_RUN_SECONDS or the send deadline have passed. Returns how many requests were sent.
 
-    The worker is noted as a sender meanwhile (`claims.sender_note`), so ingest and the
+    The worker is noted as a sender from the start (`claims.sender_note`), so ingest and the
     dispatcher leave what is due to the senders. Each batch is sent as `deliveries_send`
     sends one, so at most `concurrency` answers are ever unwritten.
     """
     started = time.monotonic()
-    ends = started + min(SENDER_RUN_SECONDS, send_deadline_seconds() if budget is None else budget)
+    ends = started + min(SENDER_RUN_SECONDS, send_deadline_seconds())
     name = claims.sender_name()
-    noted = idle_since = started
     claims.sender_note(name, until=timezone.now() + timedelta(seconds=SENDER_IDLE_SECONDS))
+    noted = started
     sent = 0
     try:
+        if first:
+            sent += deliveries_send(first, concurrency=concurrency, deadline=ends - started)
+        idle_since = time.monotonic()
         while (now := time.monotonic()) < ends and now - idle_since < SENDER_IDLE_SECONDS:
             if now - noted >= SENDER_IDLE_SECONDS / 2:
                 claims.sender_note(name, until=timezone.now() + timedelta(seconds=SENDER_IDLE_SECONDS))
