@@ -40,6 +40,9 @@ class TimeField(forms.DateTimeField):
     presets = False
 
     def to_python(self, value: Any) -> datetime | None:
+        # A JSON body can send anything: a list or an object is no time (Django would fail on it).
+        if isinstance(value, list | dict):
+            raise forms.ValidationError(TIME_INVALID, code="invalid")
         # Django makes the time aware here, and "999999d" reaches before year 1: both can overflow.
         try:
             if isinstance(value, str) and _AGO.match(value):
