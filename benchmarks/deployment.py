@@ -81,6 +81,7 @@ def options_parse(argv: list[str] | None) -> argparse.Namespace:
         help="ports to take the receiver's and gunicorn's from (BENCH_PORTS, default 8500-8519)")
     add("--json", type=Path, help="also write the figures here, as JSON")
     add("--keep", action="store_true", help="keep the working folder (database, logs)")
+    add("--ingest-only", action="store_true", help="measure ingest alone (to profile the web process)")
     return parser.parse_args(argv)
 
 
@@ -278,6 +279,9 @@ class StreamResult:
     max_ms: float
     late_after_5s: int
     offered_per_second: float
+    # From when each batch was due to when ingest answered it: what of the latency is the web side.
+    answered_p50_ms: float = float("nan")
+    answered_p99_ms: float = float("nan")
 
 
 def stream(site: Site, *, app: str, rate: float, interval: float, seconds: float, tag: int,
@@ -290,10 +294,13 @@ def stream(site: Site, *, app: str, rate: float, interval: float, seconds: float
     timestamp = int(time.time()) - 60
     bodies = [events_body(tag, range(b * per_batch, (b + 1) * per_batch), timestamp=timestamp) for b in range(count)]
 
+    answered: list[float] = []
+
     def client() -> None:
         with requests.Session() as session:
             while (job := work.get()) is not None:
                 site.post(session, app, job[1])
+                answered.append((time.time() - job[0]) * 1000)
 
     pool = [threading.Thread(target=client) for _ in range(clients)]
     for thread in pool:
@@ -321,7 +328,8 @@ def stream(site: Site, *, app: str, rate: float, interval: float, seconds: float
     latencies = [(arrived[d] - due[d]) * 1000 for d in due if d in arrived]
     late = sum(1 for d in due if d not in arrived or arrived[d] > last_due + 5)
     return StreamResult(len(due), percentile(latencies, 0.5), percentile(latencies, 0.99),
-                        max(latencies, default=float("nan")), late, len(due) / (last_due + interval - start))
+                        max(latencies, default=float("nan")), late, len(due) / (last_due + interval - start),
+                        percentile(answered, 0.5), percentile(answered, 0.99))
 
 
 def drain_rate(site: Site, *, backlog: int, switch_on: Callable[[], None], tag: int) -> tuple[float, float]:
@@ -399,6 +407,9 @@ def run(options: argparse.Namespace) -> dict[str, Any]:
         figures["ingest_two"] = ingest_rate(site, clients=2, batches=options.ingest_batches, tag=2000)
         figures["web_rss_mib"] = peak_rss_mib(descendants(gunicorn.pid))
         figures["load_ingest"] = load()
+        if options.ingest_only:
+            print(f"ingest: {figures['ingest_one']:,.0f} events/s one client, {figures['ingest_two']:,.0f} two")
+            return figures
         apps.ingest_settle()
         print("backlog ...", flush=True)
         timestamp = int(time.time()) - 60
@@ -518,14 +529,17 @@ def table(figures: dict[str, Any], options: argparse.Namespace) -> str:
         (f"a bare client's ceiling ({options.ceiling_threads} threads, keep-alive)",
          f"{figures['ceiling']:,.0f}/s; ours {share:.0%}"),
         (f"ingest -> receiver at {options.latency_rate:g} events/s in batches of 10, p50 / p99",
-         f"{latency['p50_ms']:,.0f} / {latency['p99_ms']:,.0f} ms"),
+         f"{latency['p50_ms']:,.0f} / {latency['p99_ms']:,.0f} ms (ingest answered "
+         f"{latency['answered_p50_ms']:,.0f} / {latency['answered_p99_ms']:,.0f} ms)"),
     ]
     for key, value in figures.items():
         if key.startswith("sustained_"):
             rows.append((f"sustained {key.removeprefix('sustained_')} events/s for {options.sustained_seconds:g} s "
                          "(a batch every 50 ms, 8 clients): due -> receiver p50 / p99",
                          f"{value['p50_ms']:,.0f} / {value['p99_ms']:,.0f} ms (max {value['max_ms']:,.0f}); "
-                         f"{value['late_after_5s']} of {value['events']:,} not there 5 s after the last"))
+                         f"{value['late_after_5s']} of {value['events']:,} not there 5 s after the last; "
+                         f"ingest answered p50 / p99 {value['answered_p50_ms']:,.0f} / "
+                         f"{value['answered_p99_ms']:,.0f} ms"))
     rows += [
         ("peak RSS of a qcluster process while draining", f"{figures['worker_rss_mib']:.0f} MiB"),
         ("peak RSS of a gunicorn worker while ingesting", f"{figures['web_rss_mib']:.0f} MiB"),
@@ -547,6 +561,8 @@ def machine() -> str:
 def main(argv: list[str] | None = None) -> dict[str, Any]:
     options = options_parse(argv)
     figures = run(options)
+    if options.ingest_only:
+        return figures
     print()
     print(f"machine: {machine()}")
     print(f"command: python -m benchmarks.deployment {' '.join(argv if argv is not None else sys.argv[1:])}")
