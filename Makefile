@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PIP := $(VENV)/bin/pip
 
-.PHONY: run test test-postgres bench faults lint install chromium axe clean
+.PHONY: run test test-postgres bench bench-suite faults lint install chromium axe clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -64,7 +64,13 @@ lint: $(VENV)/.installed-test
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/lint-imports
 
+# What a deployment runs (gunicorn, qcluster, a 50 ms receiver on loopback), measured in one run
+# and printed as one table: docs/performance.md. Sizes and rates: BENCH_ARGS (see --help).
 bench: $(VENV)/.installed-test
+	$(PY) -m benchmarks.deployment $(BENCH_ARGS)
+
+# The in-process benchmarks (history pages, export memory, the outage), each with its own target.
+bench-suite: $(VENV)/.installed-test
 	$(PY) -m pytest benchmarks -q -p no:cacheprovider $(PYTEST_ARGS)
 
 # The fault suite (docs/reliability.md): on SQLite, then on a PostgreSQL and a Redis of its own,

@@ -6,7 +6,7 @@ They only turn what was typed into values and say, next to the input, what was w
 from __future__ import annotations
 
 import re
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from django import forms
@@ -45,6 +45,10 @@ class TimeField(forms.DateTimeField):
     presets = False
 
     def to_python(self, value: Any) -> datetime | None:
+        # A JSON body can send anything: only text (or a time itself) can be a time, and Django
+        # would fail on a list, an object, a boolean or a number.
+        if value is not None and not isinstance(value, str | date):
+            raise forms.ValidationError(TIME_INVALID, code="invalid")
         # Django makes the time aware here, and "999999d" reaches before year 1: both can overflow.
         try:
             if isinstance(value, str) and _AGO.match(value):

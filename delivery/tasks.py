@@ -8,8 +8,12 @@ from delivery.ingest import backfill
 from delivery.outbox import dispatcher, sending
 
 
-def deliveries_send(token: str, probe: bool = False) -> int:
-    sent = sending.deliveries_send(token, probe)
+def deliveries_send(token: str | None = None, probe: bool = False, *, keep_sending: bool = False) -> int:
+    """Send what `token` leases (None: nothing yet), then, with `keep_sending`, what becomes due."""
+    if keep_sending:
+        sent = sending.deliveries_send_while_due(first=token)
+    else:
+        sent = sending.deliveries_send(token, probe) if token else 0
     # Every busy worker also watches the dispatcher: if the loop died with another host's
     # cluster, a new one starts as soon as its lease lapses, not at the next minute's schedule.
     dispatcher.dispatcher_ensure()

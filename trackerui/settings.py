@@ -290,7 +290,7 @@ RETRY_MAX_AGE = env_duration("RETRY_MAX_AGE", "72h")
 DELIVERY_RETENTION_DAYS = env_int("DELIVERY_RETENTION_DAYS", 30, minimum=1)
 # A worker's claim on a delivery, renewed while it sends; after it runs out, another worker
 # sends it (docs/design.md: at most 60 s). Short, so a crashed worker's deliveries go out within seconds.
-DELIVERY_LEASE_SECONDS = env_int("DELIVERY_LEASE_SECONDS", 10, minimum=1, maximum=60)
+DELIVERY_LEASE_SECONDS = env_int("DELIVERY_LEASE_SECONDS", 6, minimum=1, maximum=60)
 # /healthz says "down" once no qcluster has reported for this long (its dispatcher loop reports every second).
 WORKER_STALE_SECONDS = env_float("WORKER_STALE_SECONDS", 60.0, minimum=1.0)
 # When set, /metrics wants `Authorization: Bearer <METRICS_TOKEN>`.

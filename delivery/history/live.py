@@ -17,6 +17,7 @@ from datetime import datetime
 from typing import Any
 
 from django.conf import settings
+from django.db.models import Subquery
 
 from delivery.models import Delivery, IngestOutcome
 from mappings.models import App
@@ -45,10 +46,10 @@ def outcomes_remember(*, app_id: int, outcomes: list[Outcome], now: datetime) ->
                       errors={_printable(key): [_printable(m) for m in messages] for key, messages in o.errors.items()})
         for o in outcomes[-kept:]
     ])
-    oldest_kept = (IngestOutcome.objects.filter(app_id=app_id).order_by("-id")
-                   .values_list("id", flat=True)[kept - 1:kept].first())
-    if oldest_kept is not None:
-        IngestOutcome.objects.filter(app_id=app_id, id__lt=oldest_kept).delete()
+    # One statement whatever the ring holds, so a batch's queries do not depend on it: below the
+    # `kept`-th newest there is nothing to keep (and before the ring is full, nothing is below).
+    oldest_kept = IngestOutcome.objects.filter(app_id=app_id).order_by("-id").values("id")[kept - 1:kept]
+    IngestOutcome.objects.filter(app_id=app_id, id__lt=Subquery(oldest_kept)).delete()
 
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")

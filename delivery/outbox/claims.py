@@ -14,18 +14,30 @@ Two ways in:
   with a probe due), then claim each app's due rows through the index on the delivery
   row alone. An app that is paused or behind an open circuit costs nothing per tick,
   however large its backlog.
+- `deliveries_claim_next()`, by a worker that has just sent a batch: claim what became due
+  meanwhile, without a queue message (`delivery.outbox.sending.deliveries_send_while_due`).
+
+Workers that keep sending that way are *senders*, each noted in a `WorkerLease` row
+(`sender:<host>:<pid>`) held for a second past its last look. While any is active, ingest
+and the dispatcher claim nothing but probes (the senders pick what is due up within a poll)
+and at most queue a message that starts one more sender, which leases nothing: a steady
+stream of small batches goes out in full sends, not one queue message per ingest call, and
+no delivery waits behind a queued message for a worker to come free.
 """
 
 from __future__ import annotations
 
+import os
+import socket
 from datetime import datetime
 
 from django.db import transaction
 from django.utils import timezone
 from django_q.brokers import Broker, get_broker
+from django_q.conf import Conf
 from django_q.tasks import async_task
 
-from delivery.models import AppSendingState, Delivery
+from delivery.models import AppSendingState, Delivery, WorkerLease
 from delivery.outbox import circuit, state
 
 SEND_TASK = "delivery.tasks.deliveries_send"
@@ -38,9 +50,65 @@ MAX_BATCHES_PER_TICK = 50
 MAX_BATCHES_PER_APP_PER_TICK = 10
 
 
+SENDER_PREFIX = "sender:"
+# The fewest deliveries a sender's batch takes from one app when many have some due.
+MIN_SHARE = 20
+
+
 def enqueue_send(token: str, *, probe: bool = False, broker: Broker | None = None) -> None:
     args = (token, True) if probe else (token,)
-    async_task(SEND_TASK, *args, task_name=f"send-{token}", group="deliveries", broker=broker)
+    # A worker that ran a batch keeps sending what becomes due (not a probe: it is one request).
+    async_task(SEND_TASK, *args, keep_sending=not probe, task_name=f"send-{token}", group="deliveries",
+               broker=broker)
+
+
+def senders_wanted() -> int:
+    """How many workers may keep sending at once: as many as a cluster has. One of them runs the
+    dispatcher loop, so a message that starts one more sender may wait for a free worker; it holds
+    no deliveries, so nothing waits behind it."""
+    return Conf.WORKERS
+
+
+def senders_start_if_short(active: int) -> None:
+    """Queue a message that starts one more sender (it claims for itself, so it leases nothing now),
+    unless the active senders and those already queued are enough."""
+    broker = get_broker()
+    if active + broker.queue_size() < senders_wanted():
+        async_task(SEND_TASK, keep_sending=True, task_name=f"sender-{state.new_lease_token()[:12]}",
+                   group="deliveries", broker=broker)
+
+
+def senders_active(now: datetime) -> int:
+    return WorkerLease.objects.filter(name__startswith=SENDER_PREFIX, held_until__gte=now).count()
+
+
+def sender_name() -> str:
+    return f"{SENDER_PREFIX}{socket.gethostname()[:30]}:{os.getpid()}"
+
+
+def sender_note(name: str, *, until: datetime | None) -> None:
+    """This worker keeps sending until `until` at least (None: it stopped)."""
+    if not WorkerLease.objects.filter(name=name).update(holder=name, held_until=until, renewed_at=timezone.now()):
+        WorkerLease.objects.bulk_create([WorkerLease(name=name, holder=name, held_until=until)],
+                                        ignore_conflicts=True)
+
+
+def deliveries_claim_next(now: datetime) -> str | None:
+    """Lease a sender's next batch: up to CLAIM_BATCH due deliveries, shared among the apps with some
+    that send one by one (circuit closed), so one app's backlog never holds up another. None when
+    nothing is due. Probes stay the dispatcher's."""
+    apps = [app_id for app_id, state_of_circuit in _apps_due(now) if state_of_circuit != circuit.OPEN]
+    if not apps:
+        return None
+    share = max(MIN_SHARE, CLAIM_BATCH // len(apps))
+    token = state.new_lease_token()
+    taken = False
+    for app_id in apps[:CLAIM_BATCH // share]:
+        claimed, seen = state.deliveries_claim_due(app_id=app_id, now=now, limit=share, token=token)
+        taken = taken or claimed is not None
+        if seen < share:
+            state.due_hint_advance(app_id=app_id, now=now)
+    return token if taken else None
 
 
 def enqueue_sends(tokens: list[str], *, probe: bool = False) -> None:
@@ -63,52 +131,40 @@ def _apps_sending(app_ids: set[int], now: datetime) -> set[int]:
 
 
 def deliveries_queue_now(delivery_ids: list[int]) -> int:
-    """Claim the given deliveries, if still due and their app may send, and queue them now.
+    """Claim the given deliveries, if still due and their app may send, and queue them now, as one batch.
 
-    Returns how many batches were queued. The claims commit before any message is queued:
-    a broker that is not our database (Redis) could otherwise hand a worker a token it
-    cannot see yet. `delivery.outbox.dispatcher.deliveries_kick` calls it, after making sure
-    the dispatcher runs.
+    Returns how many batches were queued (0 or 1). One ingest call is one batch, so queueing it
+    takes the same few queries whatever its size. The claim commits before the message is
+    queued: a broker that is not our database (Redis) could otherwise hand a worker a token
+    it cannot see yet. `delivery.outbox.dispatcher.deliveries_kick` calls it, after making
+    sure the dispatcher runs.
     """
     now = timezone.now()
+    active = senders_active(now)
+    if active:
+        # The senders claim these within a poll, together with whatever else is due.
+        senders_start_if_short(active)
+        return 0
     due = _due_events(delivery_ids, now)
-    allowed = _apps_sending({app_id for app_id, _ in due.values()}, now)
-    tokens: list[str] = []
-    with transaction.atomic():
-        for event_ids in _whole_event_batches({event: count for event, (app_id, count) in due.items()
-                                               if app_id in allowed}):
-            token = state.deliveries_claim_events(event_ids, now)
-            if token:
-                tokens.append(token)
-    enqueue_sends(tokens)
-    return len(tokens)
+    allowed = _apps_sending(set(due.values()), now)
+    token = state.deliveries_claim_events([event for event, app_id in due.items() if app_id in allowed], now)
+    if not token:
+        return 0
+    enqueue_sends([token])
+    return 1
 
 
-def _due_events(delivery_ids: list[int], now: datetime) -> dict[int, tuple[int, int]]:
-    """Per event, in the order of the given ids: its app and how many of the given deliveries are still due."""
-    due: dict[int, tuple[int, int]] = {}
+def _due_events(delivery_ids: list[int], now: datetime) -> dict[int, int]:
+    """Per event with any of the given deliveries still due, in the order of the given ids: its app."""
+    due: dict[int, int] = {}
     for chunk in state.id_chunks(delivery_ids):
         rows = (
             Delivery.objects.filter(id__in=chunk).filter(state.due_filter(now))
             .order_by("id")
             .values_list("event_id", "app_id")
         )
-        for event_id, app_id in rows:
-            due[event_id] = (app_id, due.get(event_id, (app_id, 0))[1] + 1)
+        due.update(rows)
     return due
-
-
-def _whole_event_batches(due: dict[int, int]) -> list[list[int]]:
-    """The events, in order, in batches of at most CLAIM_BATCH deliveries (or one larger event)."""
-    batches: list[list[int]] = []
-    size = CLAIM_BATCH
-    for event_id, count in due.items():
-        if size + count > CLAIM_BATCH:
-            batches.append([])
-            size = 0
-        batches[-1].append(event_id)
-        size += count
-    return batches
 
 
 def _apps_due(now: datetime) -> list[tuple[int, str]]:
@@ -127,11 +183,18 @@ def deliveries_dispatch_due(*, max_batches: int = MAX_BATCHES_PER_TICK) -> int:
     that ran out, apps switched back on, probes of open circuits) and queue it. Returns batches queued."""
     now = timezone.now()
     _archived_apps_settle(now)
+    # Each batch queued here starts a sender; those already active claim what is due themselves.
+    active = senders_active(now)
+    if active:
+        senders_start_if_short(active)
+        max_batches = 0
+    else:
+        max_batches = min(max_batches, max(0, senders_wanted() - get_broker().queue_size()))
     tokens: list[str] = []
     probes: list[str] = []
     for app_id, state_of_circuit in _apps_due(now):
-        if len(tokens) >= max_batches:
-            break
+        if len(tokens) >= max_batches and state_of_circuit != circuit.OPEN:
+            continue
         if state_of_circuit == circuit.OPEN:
             token = _probe_claim(app_id, now)
             if token:

@@ -7,7 +7,7 @@ these rows; if this worker dies, the dispatcher claims them again once it runs o
 
 Deliveries of one tracked event share one request (their items go together in
 `track_info`). The requests of a batch go out concurrently on a thread pool over one
-pooled keep-alive session per process. Answers are written promptly and in bulk: as
+pool of keep-alive connections per process. Answers are written promptly and in bulk: as
 soon as one has come back it is written, with all that came back meanwhile, in one
 transaction (`state.answers_record`). A sending slot is freed only once its answer is
 written, so a process never has more than `concurrency` requests whose answers are not
@@ -17,6 +17,12 @@ The lease is renewed while the batch is in flight, and no request starts after t
 deadline, so a batch always ends inside django-q's task timeout; what did not start is
 released and goes out with a later batch. When an app's circuit opens (or Chartboost
 asks it to slow down) mid-batch, its requests not yet started are held back.
+
+A worker that has sent its batch keeps sending (`deliveries_send_while_due`): it claims
+what has become due meanwhile (`claims.deliveries_claim_next`) and sends that, polling
+every `SENDER_POLL_SECONDS`, until nothing has been due for `SENDER_IDLE_SECONDS` or the
+send deadline comes. A fresh delivery then reaches a worker within a poll, with no queue
+message, and a stream of small ingest batches goes out gathered into larger sends.
 """
 
 from __future__ import annotations
@@ -28,22 +34,28 @@ from dataclasses import dataclass
 from datetime import timedelta
 from itertools import groupby
 
-import requests
+import certifi
+import urllib3
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.utils import timezone
 from django.views.decorators.debug import sensitive_variables
-from requests.adapters import HTTPAdapter
 
 from delivery import chartboost
 from delivery.models import Delivery, TrackedEvent
-from delivery.outbox import circuit, state
+from delivery.outbox import circuit, claims, dispatcher, state
 from mappings.fields import UNREADABLE_TOKEN_MESSAGE, SecretUnreadable, secret_fingerprint, secret_reveal
 from mappings.models import App
 
 SEND_CONCURRENCY = 32
 # How often the batch wakes to renew its lease when no answer comes back.
 IDLE_WAKE_SECONDS = 0.5
+# A sender looks for due deliveries this often, and stops once none was due for SENDER_IDLE_SECONDS.
+SENDER_POLL_SECONDS = 0.02
+SENDER_IDLE_SECONDS = 1.0
+# And keeps sending for at most this long, so a worker is soon free for other messages (the
+# dispatcher's successor): the next ingest starts another sender.
+SENDER_RUN_SECONDS = 20.0
 # How long deliveries wait, retrying, when their app's token cannot be decrypted, before it is tried again.
 UNSIGNED_WAIT_SECONDS = 60
 
@@ -58,17 +70,9 @@ def send_deadline_seconds() -> float:
     return deadline
 
 
-def _pooled_session() -> requests.Session:
-    session = requests.Session()
-    # One connection per sending thread, kept alive between batches. Retries are ours to
-    # decide (and to record), so urllib3 makes none.
-    adapter = HTTPAdapter(pool_connections=4, pool_maxsize=SEND_CONCURRENCY, max_retries=0)
-    session.mount("http://", adapter)
-    session.mount("https://", adapter)
-    return session
-
-
-SESSION = _pooled_session()
+# One connection per sending thread, kept alive between batches, verified against the same CA
+# bundle requests uses. Retries are ours to decide (and to record), so urllib3 makes none.
+CONNECTIONS = urllib3.PoolManager(num_pools=4, maxsize=SEND_CONCURRENCY, retries=False, ca_certs=certifi.where())
 
 
 @dataclass(frozen=True)
@@ -92,12 +96,53 @@ def deliveries_send(
     own = state.deliveries_reclaim(token)
     if own is None:
         return 0
+    return _send_held(own, probe=probe, concurrency=concurrency,
+                      deadline=send_deadline_seconds() if deadline is None else deadline)
+
+
+def _send_held(own: str, *, probe: bool, concurrency: int, deadline: float) -> int:
     try:
         outgoing = _outgoing_requests(own, probe=probe)
-        return _send_all(outgoing, own, concurrency=concurrency, probe=probe,
-                         deadline=send_deadline_seconds() if deadline is None else deadline)
+        return _send_all(outgoing, own, concurrency=concurrency, probe=probe, deadline=deadline)
     finally:
         state.deliveries_release(own)
+
+
+def deliveries_send_while_due(*, first: str | None = None, concurrency: int = SEND_CONCURRENCY) -> int:
+    """Send what the queue message's token `first` leases (if any), then keep claiming and sending
+    what is due, a batch at a time, until nothing was due for SENDER_IDLE_SECONDS, or
+    SENDER_RUN_SECONDS or the send deadline have passed. Returns how many requests were sent.
+
+    The worker is noted as a sender from the start (`claims.sender_note`), so ingest and the
+    dispatcher leave what is due to the senders. Each batch is sent as `deliveries_send`
+    sends one, so at most `concurrency` answers are ever unwritten.
+    """
+    started = time.monotonic()
+    ends = started + min(SENDER_RUN_SECONDS, send_deadline_seconds())
+    name = claims.sender_name()
+    claims.sender_note(name, until=timezone.now() + timedelta(seconds=SENDER_IDLE_SECONDS))
+    noted = started
+    sent = 0
+    try:
+        if first:
+            sent += deliveries_send(first, concurrency=concurrency, deadline=ends - started)
+        idle_since = time.monotonic()
+        while (now := time.monotonic()) < ends and now - idle_since < SENDER_IDLE_SECONDS:
+            if now - noted >= SENDER_IDLE_SECONDS / 2:
+                claims.sender_note(name, until=timezone.now() + timedelta(seconds=SENDER_IDLE_SECONDS))
+                # The watchdog: a dispatcher loop that died with another host is replaced as soon
+                # as its lease lapses (one indexed read while it lives).
+                dispatcher.dispatcher_ensure()
+                noted = now
+            own = claims.deliveries_claim_next(timezone.now())
+            if own is None:
+                time.sleep(SENDER_POLL_SECONDS)
+                continue
+            sent += _send_held(own, probe=False, concurrency=concurrency, deadline=max(0.0, ends - now))
+            idle_since = time.monotonic()
+    finally:
+        claims.sender_note(name, until=None)
+    return sent
 
 
 def _outgoing_requests(own: str, *, probe: bool) -> list[Outgoing]:
@@ -276,7 +321,7 @@ def _attempt(
         return None
     started_at = timezone.now()
     try:
-        verdict, latency_ms = chartboost.post(SESSION, item.request, timeout=request_timeout())
+        verdict, latency_ms = chartboost.post(CONNECTIONS, item.request, timeout=request_timeout())
     except BaseException:
         slots.release()
         raise

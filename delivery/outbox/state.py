@@ -48,8 +48,9 @@ from mappings.models import App
 Status = Delivery.Status
 SENDABLE = Delivery.SENDABLE
 LAST_DELIVERED_PRECISION = timedelta(seconds=1)
-# Far below any backend's limit on query parameters.
-_IDS_PER_QUERY = 500
+# Far below any backend's limit on query parameters, and as many as the events of one ingest call
+# (delivery/api_ingest.py, MAX_EVENTS), so claiming them is one statement.
+_IDS_PER_QUERY = 1000
 
 
 def new_lease_token() -> str:
@@ -174,12 +175,14 @@ def deliveries_create(
 # ---- leases -------------------------------------------------------------------------
 
 
-def deliveries_claim_due(*, app_id: int, now: datetime, limit: int) -> tuple[str | None, int]:
+def deliveries_claim_due(*, app_id: int, now: datetime, limit: int, token: str | None = None
+                         ) -> tuple[str | None, int]:
     """Lease the due deliveries of the events among the app's first `limit` due rows.
 
     Whole events are taken, as their deliveries share one request. Returns the lease token
-    (None when nothing was taken) and how many due rows the read saw: fewer than `limit`
-    means the app has nothing more due now.
+    (`token` when given, so several apps' rows can go in one batch; None when nothing was
+    taken) and how many due rows the read saw: fewer than `limit` means the app has nothing
+    more due now.
     """
     rows = list(
         # Through the index on (app, next_attempt_at) alone: `next_attempt_at` is set only on
@@ -189,14 +192,14 @@ def deliveries_claim_due(*, app_id: int, now: datetime, limit: int) -> tuple[str
         .order_by("next_attempt_at")
         .values_list("event_id", flat=True)[:limit]
     )
-    return deliveries_claim_events(list(dict.fromkeys(rows)), now), len(rows)
+    return deliveries_claim_events(list(dict.fromkeys(rows)), now, token=token), len(rows)
 
 
-def deliveries_claim_events(event_ids: list[int], now: datetime) -> str | None:
-    """Lease the due deliveries of these events under a new token; None when none was still due."""
+def deliveries_claim_events(event_ids: list[int], now: datetime, *, token: str | None = None) -> str | None:
+    """Lease the due deliveries of these events under `token` (else a new one); None when none was still due."""
     if not event_ids:
         return None
-    token = new_lease_token()
+    token = token or new_lease_token()
     taken = 0
     for chunk in id_chunks(event_ids):
         # The due filter is part of the UPDATE: a row another worker leased meanwhile is skipped.

@@ -112,7 +112,7 @@ def test_event_send(*, app: App) -> TestEventResult:
         token_unreadable_note(app_id=app.pk, fingerprint=secret_fingerprint(app.chartboost_app_token))
         raise TestEventUnsigned(str(unreadable)) from None
     tokens_readable_note({app.pk})
-    verdict, latency_ms = chartboost.post(sending.SESSION, request, timeout=sending.request_timeout())
+    verdict, latency_ms = chartboost.post(sending.CONNECTIONS, request, timeout=sending.request_timeout())
     # A test event is always sent, and its answer counts as a probe's: an answer closes an open circuit.
     app_verdicts_note(app.pk, [verdict], source=TEST_EVENT)
     return TestEventResult(
