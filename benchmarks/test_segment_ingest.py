@@ -26,7 +26,7 @@ from django.conf import settings
 
 from mappings.services import mapping_create, write_key_create
 from tests.factories import AppFactory
-from tests.live_receiver import shared_database_url
+from tests.live_receiver import free_port, shared_database_url
 from trackerui.accounts.services import api_key_create
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -38,21 +38,10 @@ WORKERS = int(os.environ.get("SEGMENT_BENCH_WORKERS", "1"))
 PORTS = os.environ.get("TEST_PORT_RANGE", "8480-8499")
 
 
-def _free_port() -> int:
-    first, _, last = PORTS.partition("-")
-    for port in range(int(first), int(last or first) + 1):
-        with socket.socket() as probe:
-            try:
-                probe.bind(("127.0.0.1", port))
-            except OSError:
-                continue
-            return port
-    pytest.fail(f"No free port in {PORTS}")
-
 
 @pytest.fixture
 def gunicorn(tmp_path: Path) -> Iterator[str]:
-    port = _free_port()
+    port = free_port(PORTS)
     env = {**os.environ, "DATABASE_URL": shared_database_url(), "DEBUG": "false", "SECURE_SSL_REDIRECT": "false",
            "SECRET_KEY": "segment-bench-secret-key-long-and-random-enough-Zq8wX3vB7nM2kL9pR4tY",
            "TOKEN_ENCRYPTION_KEY": settings.TOKEN_ENCRYPTION_KEYS[0], "ALLOWED_HOSTS": "127.0.0.1",

@@ -37,6 +37,21 @@ from delivery.outbox.claims import CLAIM_BATCH, SEND_TASK
 from delivery.sandbox import ChartboostSandbox
 
 
+def free_port(ports: str | None = None) -> int:
+    """A port nothing listens on: the first free one of `ports` (e.g. "8400-8419"; default the
+    TEST_PORT_RANGE environment variable) when a range is given, else any free one."""
+    spec = ports if ports is not None else os.environ.get("TEST_PORT_RANGE", "0-0")
+    first, _, last = spec.partition("-")
+    for port in range(int(first), int(last or first) + 1):
+        with socket.socket() as probe:
+            try:
+                probe.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return probe.getsockname()[1]
+    pytest.fail(f"No free port in {spec}")
+
+
 @contextmanager
 def sandbox_as_chartboost(settings: Any, **options: Any) -> Iterator[ChartboostSandbox]:
     """Run the sandbox on a free port and point CHARTBOOST_ENDPOINT at it."""

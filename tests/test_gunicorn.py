@@ -28,7 +28,7 @@ from django.conf import settings
 from django.contrib.auth.hashers import PBKDF2PasswordHasher
 
 from tests.factories import PASSWORD, UserFactory
-from tests.live_receiver import shared_database_url
+from tests.live_receiver import free_port, shared_database_url
 from trackerui.accounts.models import ApiKey, Organization
 from trackerui.accounts.services import api_key_create
 
@@ -48,18 +48,6 @@ class Gunicorn:
     url: str
     origin: str
 
-
-def _free_port() -> int:
-    """A port nothing listens on: the first free one of TEST_PORT_RANGE (e.g. 8400-8419) when set, else any."""
-    first, _, last = os.environ.get("TEST_PORT_RANGE", "0-0").partition("-")
-    for port in range(int(first), int(last or first) + 1):
-        with socket.socket() as probe:
-            try:
-                probe.bind(("127.0.0.1", port))
-            except OSError:
-                continue
-            return probe.getsockname()[1]
-    pytest.fail(f"No free port in TEST_PORT_RANGE={os.environ['TEST_PORT_RANGE']}")
 
 
 def _production_env(port: int, static_root: Path) -> dict[str, str]:
@@ -103,7 +91,7 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
 
 def _start_gunicorn(workdir: Path, *, workers: int, **extra_env: str) -> Iterator[Gunicorn]:
     """`collectstatic`, then `gunicorn trackerui.wsgi` on the test database, with the deployment's gunicorn.conf.py."""
-    port = _free_port()
+    port = free_port()
     env = {**_production_env(port, workdir / "static"), **extra_env}
     subprocess.run(
         [sys.executable, "manage.py", "collectstatic", "--noinput", "-v", "0"],

@@ -39,7 +39,7 @@ from delivery.sandbox import ChartboostSandbox, Received
 from mappings.models import App
 from mappings.services import mapping_create
 from tests.factories import AppFactory
-from tests.live_receiver import QCluster, shared_database_url
+from tests.live_receiver import QCluster, free_port, shared_database_url
 from trackerui.accounts.models import ApiKey
 from trackerui.accounts.services import api_key_create
 
@@ -98,18 +98,6 @@ SIZES = Sizes.from_env()
 def backend() -> str:
     return "postgresql+redis" if connection.vendor == "postgresql" and os.environ.get("REDIS_URL") else "sqlite+orm"
 
-
-def free_port() -> int:
-    """The first free port of TEST_PORT_RANGE (e.g. 8520-8559) when set, else any free one."""
-    first, _, last = os.environ.get("TEST_PORT_RANGE", "0-0").partition("-")
-    for port in range(int(first), int(last or first) + 1):
-        with socket.socket() as probe:
-            try:
-                probe.bind(("127.0.0.1", port))
-            except OSError:
-                continue
-            return probe.getsockname()[1]
-    pytest.fail(f"No free port in TEST_PORT_RANGE={os.environ['TEST_PORT_RANGE']}")
 
 
 def _db_retry(read: Callable[[], Any]) -> Any:
