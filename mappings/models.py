@@ -19,7 +19,7 @@ from django.utils import timezone
 from mappings.event_fields import EVENT_FIELD_CHOICES, EVENT_FIELDS, NON_SEQUENTIAL_FIELDS, SEQUENTIAL_FIELDS
 from mappings.fields import EncryptedTextField, SecretHintField, UnlessSealed
 from trackerui.accounts.audit import AuditedRecords
-from trackerui.accounts.models import Organization, secret_key_generate
+from trackerui.accounts.models import Organization, SecretKey
 from trackerui.foundation.validators import validate_no_control_characters
 
 # Integers are stored in IntegerField columns: 32-bit on PostgreSQL. SQLite would store
@@ -285,7 +285,7 @@ class Mapping(models.Model):
 WRITE_KEY_PREFIX = "cbw"
 
 
-class WriteKey(models.Model):
+class WriteKey(SecretKey, models.Model):  # noqa: DJ008 (its __str__ is SecretKey's, in another module)
     """A key that may only send events, and only to its one app: what Segment and RudderStack call a write key.
 
     Sent as HTTP Basic's user name (or `writeKey` in the body) to `/v1/track` and `/v1/batch`
@@ -293,6 +293,7 @@ class WriteKey(models.Model):
     (trackerui/accounts/models.py); owners alone create and revoke them (trackerui/accounts/roles.py).
     """
 
+    key_kind = WRITE_KEY_PREFIX
     app = models.ForeignKey(App, on_delete=models.CASCADE, related_name="write_keys")
     name = models.CharField(max_length=100, blank=True, validators=[validate_no_control_characters])
     # The public part, shown in lists to tell keys apart: "cbw_ab12cd34".
@@ -309,14 +310,3 @@ class WriteKey(models.Model):
     class Meta:
         ordering = ["-created_at", "-id"]
 
-    def __str__(self) -> str:
-        return f"{self.prefix}… ({self.name or 'unnamed'})"
-
-    @property
-    def is_active(self) -> bool:
-        return self.revoked_at is None
-
-    @staticmethod
-    def generate() -> tuple[str, str]:
-        """A new (prefix, raw key). The raw key is shown once and never stored."""
-        return secret_key_generate(WRITE_KEY_PREFIX)

@@ -8,6 +8,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 from datetime import datetime, timedelta
+from typing import Any, ClassVar
 
 from django.conf import settings
 from django.core.validators import RegexValidator
@@ -142,7 +143,30 @@ def secret_key_generate(kind: str) -> tuple[str, str]:
     return prefix, f"{prefix}_{secrets.token_urlsafe(24)}"
 
 
-class ApiKey(models.Model):
+class SecretKey:
+    """What an API key and an app's write key share: a public prefix in lists, a hash in the
+    table, and a revocation time. `key_kind` names the kind ("cbt", "cbw"; `secret_key_generate`)."""
+
+    key_kind: ClassVar[str]
+    prefix: str
+    name: str
+    revoked_at: Any
+
+    def __str__(self) -> str:
+        return f"{self.prefix}… ({self.name or 'unnamed'})"
+
+    @property
+    def is_active(self) -> bool:
+        return self.revoked_at is None
+
+    @classmethod
+    def generate(cls) -> tuple[str, str]:
+        """A new (prefix, raw key). The raw key is shown once and never stored."""
+        return secret_key_generate(cls.key_kind)
+
+
+class ApiKey(SecretKey, models.Model):
+    key_kind = API_KEY_PREFIX
     # A request authenticated by a key is the key's doing in the audit trail (audit.actor_of_request).
     audit_actor_type = ActorType.API_KEY
 
@@ -176,17 +200,6 @@ class ApiKey(models.Model):
         ordering = ["-created_at"]
         verbose_name = "API key"
 
-    def __str__(self) -> str:
-        return f"{self.prefix}… ({self.name or 'unnamed'})"
-
-    @property
-    def is_active(self) -> bool:
-        return self.revoked_at is None
-
-    @staticmethod
-    def generate() -> tuple[str, str]:
-        """A new (prefix, raw key). The raw key is shown once and never stored."""
-        return secret_key_generate(API_KEY_PREFIX)
 
 
 class IdempotentRequest(models.Model):
