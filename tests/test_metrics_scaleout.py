@@ -29,8 +29,8 @@ from delivery.models import Delivery
 from delivery.sandbox import ChartboostSandbox, Reply
 from mappings.models import App
 from tests.factories import AppFactory, EventPayloadFactory, MappingFactory, OrganizationFactory
-from tests.live_receiver import QCluster, sandbox_as_chartboost, shared_database_url, wait_until
-from tests.test_gunicorn import PROXY_ELSEWHERE, _free_port, _stop, _wait_for_port
+from tests.live_receiver import QCluster, free_port, sandbox_as_chartboost, shared_database_url, wait_until
+from tests.test_gunicorn import PROXY_ELSEWHERE, _stop, _wait_for_port
 from trackerui.accounts.models import ApiKey
 from trackerui.accounts.services import api_key_create
 
@@ -80,7 +80,7 @@ class Web:
 
 @pytest.fixture
 def two_web_processes(sandbox: ChartboostSandbox, tmp_path: Path) -> Iterator[Web]:
-    port = _free_port()
+    port = free_port()
     log = tmp_path / "gunicorn.log"
     command = [sys.executable, "-m", "gunicorn", "trackerui.wsgi", "--bind", f"127.0.0.1:{port}", "--workers", "2",
                "--forwarded-allow-ips", PROXY_ELSEWHERE, "--access-logfile", "-",
