@@ -16,3 +16,4 @@ class DeliveryConfig(AppConfig):
         # its every-minute backstop and the daily prune are schedules (delivery/schedules.py).
         post_migrate.connect(schedules.schedules_install, sender=self)
         post_spawn.connect(dispatcher.dispatcher_ensure_at_worker_start, dispatch_uid="delivery-dispatcher")
+        post_spawn.connect(dispatcher.dispatcher_watch_at_worker_start, dispatch_uid="delivery-dispatcher-watch")

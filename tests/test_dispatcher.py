@@ -168,6 +168,32 @@ def test_a_starting_worker_queues_a_dispatcher_even_while_the_lease_looks_held(d
     assert len(queued(dispatcher.RUN_TASK)) == 1
 
 
+class _TicksThenStops(threading.Event):
+    """A watchdog's stop event that lets `ticks` waits time out, then stops it."""
+
+    def __init__(self, ticks: int) -> None:
+        super().__init__()
+        self.ticks = ticks
+        self.waits: list[float] = []
+
+    def wait(self, timeout: float | None = None) -> bool:
+        self.waits.append(timeout or 0.0)
+        return len(self.waits) > self.ticks
+
+
+def test_the_watchdog_replaces_a_dead_loop_once_its_lease_lapses_without_a_kick(db: None) -> None:
+    # The loop's host died: its lease still holds for a moment, then lapses.
+    hold_lease("died-with-its-host", seconds=3)
+    stop = _TicksThenStops(ticks=1)
+    dispatcher.dispatcher_watch(every=2.0, stop=stop)
+    assert queued(dispatcher.RUN_TASK) == [], "the lease still holds: the loop may be alive"
+
+    with time_machine.travel(timezone.now() + timedelta(seconds=4)):
+        dispatcher.dispatcher_watch(every=2.0, stop=_TicksThenStops(ticks=2))
+    assert len(queued(dispatcher.RUN_TASK)) == 1, "one loop queued, however many ticks see the lapsed lease"
+    assert stop.waits == [2.0, 2.0]
+
+
 def test_kicking_deliveries_makes_sure_a_dispatcher_runs(app: App) -> None:
     deliveries_kick([due_delivery(app).pk])
     assert len(queued(dispatcher.RUN_TASK)) == 1

@@ -145,7 +145,11 @@ def _database() -> dict:
     default_url = f"sqlite:///{BASE_DIR / 'db.sqlite3'}"
     url = env_str("DATABASE_URL", default_url)
     try:
-        config = dj_database_url.parse(url, conn_max_age=0)
+        # Connections are kept between requests (and between a worker's tasks): opening one cost a
+        # web worker about a tenth of its time at 300 events/s (docs/performance.md). Checked before
+        # reuse, so a restarted database costs a request nothing.
+        config = dj_database_url.parse(url, conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 300, minimum=0),
+                                       conn_health_checks=True)
     except Exception as exc:  # dj-database-url raises several types for bad URLs.
         raise ImproperlyConfigured(f"DATABASE_URL={url!r} is not a database URL: {exc}") from None
     if config["ENGINE"] == "django.db.backends.sqlite3":

@@ -20,6 +20,10 @@ What starts a loop, and replaces a dead one:
   i.e. whenever deliveries are created or sent again). It costs one indexed read while a
   loop is alive. When the lease has lapsed it queues a new loop, at most one per
   `START_WINDOW_SECONDS`, by taking the "dispatcher-start" row first.
+- Every qcluster worker runs a watchdog thread (`dispatcher_watch`) that calls
+  `dispatcher_ensure()` every `WATCH_SECONDS`: when the loop's host dies or is cut off, its lease
+  lapses and an idle cluster elsewhere starts a new loop within seconds, not at the minute's
+  schedule or the next kick.
 - Every qcluster worker calls `dispatcher_ensure(after_restart=True)` when it starts, so
   a fresh cluster does not wait for traffic or the scheduler. Its lease row may still
   name a loop that died with the previous cluster; the loop queued then watches that
@@ -35,6 +39,7 @@ delivery is never held by both.
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -69,6 +74,8 @@ START_WINDOW_SECONDS = 15.0
 # receipts): the new worker starts a loop anyway. A running cluster picks a message up well
 # within this, so the workers of one cluster starting together still queue one loop.
 START_SEEN_BY_NEW_WORKER_SECONDS = 2.0
+# Each worker's watchdog looks at the lease this often: one indexed read while the loop lives.
+WATCH_SECONDS = 2.0
 
 
 def _lapsed(now: datetime) -> Q:
@@ -226,3 +233,21 @@ def dispatcher_ensure_at_worker_start(**kwargs: Any) -> None:
     except DatabaseError:
         # Before `migrate` there are no tables yet; the schedule or the next kick will do it.
         logger.warning("Could not check the dispatcher at worker start.", exc_info=True)
+
+
+def dispatcher_watch_at_worker_start(**kwargs: Any) -> None:
+    """django-q2 `post_spawn`: start the worker's watchdog thread."""
+    threading.Thread(target=dispatcher_watch, name="dispatcher-watch", daemon=True).start()
+
+
+def dispatcher_watch(*, every: float = WATCH_SECONDS, stop: threading.Event | None = None) -> None:
+    """A worker's watchdog: `dispatcher_ensure()` every `every` seconds until `stop` is set (a daemon
+    thread ends with its worker process)."""
+    stop = stop or threading.Event()
+    while not stop.wait(every):
+        try:
+            dispatcher_ensure()
+        except DatabaseError:
+            # The database is restarting, say: look again on a fresh connection next time.
+            logger.warning("The dispatcher watchdog could not look at the lease.", exc_info=True)
+            close_old_connections()
