@@ -15,7 +15,9 @@ Every row of the table comes from the same run:
   the rate, for a while at each rate; latency is from when each batch was due to when its
   event reached the receiver, and what had not arrived 5 s after the last batch was due;
 - the peak resident set of a qcluster process while draining, and of a gunicorn worker
-  while ingesting.
+  while ingesting;
+- the mapping simulator (`POST /api/v1/apps/{id}/simulate/`) over a day of a busy app's stored
+  events (100,000 by default, `benchmarks/busy_day.py`): the median of a few answers.
 
     .venv/bin/python -m benchmarks.deployment [--help]
 
@@ -33,6 +35,7 @@ import queue
 import signal
 import socket
 import sqlite3
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -79,6 +82,11 @@ def options_parse(argv: list[str] | None) -> argparse.Namespace:
         help="how long each sustained stream runs (BENCH_SUSTAINED_SECONDS, default 60)")
     add("--ports", default=os.environ.get("BENCH_PORTS", "8500-8519"),
         help="ports to take the receiver's and gunicorn's from (BENCH_PORTS, default 8500-8519)")
+    add("--simulate-events", type=int, default=int(_env_number("BENCH_SIMULATE_EVENTS", 100_000)),
+        help="stored events the simulator reads, over a day (BENCH_SIMULATE_EVENTS, default 100000; 0 skips it)")
+    add("--simulate-devices", type=int, default=int(_env_number("BENCH_SIMULATE_DEVICES", 20_000)),
+        help="devices those events come from (BENCH_SIMULATE_DEVICES, default 20000)")
+    add("--simulate-requests", type=int, default=3, help="simulator answers timed; the median is shown (default 3)")
     add("--json", type=Path, help="also write the figures here, as JSON")
     add("--keep", action="store_true", help="keep the working folder (database, logs)")
     add("--ingest-only", action="store_true", help="measure ingest alone (to profile the web process)")
@@ -332,6 +340,25 @@ def stream(site: Site, *, app: str, rate: float, interval: float, seconds: float
                         percentile(answered, 0.5), percentile(answered, 0.99))
 
 
+def simulate_timings(site: Site, requests_count: int, *, matched: int) -> list[float]:
+    """Seconds each simulator answer took over HTTP, from the request to the whole body."""
+    from benchmarks.busy_day import DRAFT  # Django is set up only once the run's environment is.
+
+    timings = []
+    with requests.Session() as session:
+        for _ in range(requests_count):
+            started = time.perf_counter()
+            response = session.post(f"{site.url}/api/v1/apps/{site.apps['simulate']}/simulate/", timeout=120,
+                                    json={"mappings": [DRAFT], "days": 1},
+                                    headers={"Authorization": f"Bearer {site.keys['simulate']}"})
+            timings.append(time.perf_counter() - started)
+            if response.status_code != 200:
+                raise SystemExit(f"Simulate answered {response.status_code}: {response.text[:300]}")
+            if response.json()["results"][0]["matched"] != matched:
+                raise SystemExit(f"Simulate matched {response.json()['results'][0]['matched']} of {matched} events.")
+    return timings
+
+
 def drain_rate(site: Site, *, backlog: int, switch_on: Callable[[], None], tag: int) -> tuple[float, float]:
     """(deliveries/s over the middle 80 % of arrivals, seconds until the last one arrived)."""
     site.arrivals_reset()
@@ -439,6 +466,11 @@ def run(options: argparse.Namespace) -> dict[str, Any]:
                                 tag=5000 + index)
                 figures[f"sustained_{rate:g}"] = {**result.__dict__, "load": load()}
             figures["worker_rss_mib_end"] = peak_rss_mib(descendants(cluster.pid))
+        if options.simulate_events:
+            print(f"simulate over {options.simulate_events:,} stored events ...", flush=True)
+            apps.simulate_app_create(events=options.simulate_events, devices=options.simulate_devices)
+            figures["simulate_seconds"] = simulate_timings(site, options.simulate_requests,
+                                                           matched=options.simulate_events)
     figures["load_after"] = load()
     figures["work"] = str(work)
     if not options.keep:
@@ -472,6 +504,18 @@ class BenchApps:
                                description_property="area")
         _, key = api_key_create(organization=app.organization)
         self.site.apps[name], self.site.keys[name] = app.pk, key
+
+    def simulate_app_create(self, *, events: int, devices: int) -> None:
+        """An app of its own with a busy day of stored events (benchmarks/busy_day.py), and a key."""
+        from benchmarks.busy_day import busy_day_store
+
+        self.create("simulate", fields=())
+        busy_day_store(self.app("simulate"), events=events, devices=devices)
+
+    def app(self, name: str) -> Any:
+        from mappings.models import App
+
+        return App.objects.get(pk=self.site.apps[name])
 
     def ingest_settle(self) -> None:
         """The ingest app's deliveries are not sent: end them (archived), so the drain is the backlog alone."""
@@ -540,6 +584,11 @@ def table(figures: dict[str, Any], options: argparse.Namespace) -> str:
                          f"{value['late_after_5s']} of {value['events']:,} not there 5 s after the last; "
                          f"ingest answered p50 / p99 {value['answered_p50_ms']:,.0f} / "
                          f"{value['answered_p99_ms']:,.0f} ms"))
+    if "simulate_seconds" in figures:
+        timings = figures["simulate_seconds"]
+        rows.append((f"simulate a draft mapping over {options.simulate_events:,} stored events (a day), "
+                     f"median of {len(timings)}", f"{statistics.median(timings):.2f} s "
+                     f"({', '.join(f'{t:.2f}' for t in timings)})"))
     rows += [
         ("peak RSS of a qcluster process while draining", f"{figures['worker_rss_mib']:.0f} MiB"),
         ("peak RSS of a gunicorn worker while ingesting", f"{figures['web_rss_mib']:.0f} MiB"),

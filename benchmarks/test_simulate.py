@@ -17,8 +17,7 @@ import time
 import pytest
 from rest_framework.test import APIClient
 
-from delivery.bulk_insert import rows_insert
-from delivery.models import DeviceLevel, TrackedEvent
+from benchmarks.busy_day import DRAFT, busy_day_store
 from tests.api_helpers import api_client_for
 from tests.factories import AppFactory
 
@@ -26,30 +25,12 @@ EVENTS = int(os.environ.get("BENCH_SIMULATE_EVENTS", "100000"))
 DEVICES = int(os.environ.get("BENCH_SIMULATE_DEVICES", "20000"))
 REQUESTS = int(os.environ.get("BENCH_REQUESTS", "3"))
 CEILING_SECONDS = 2.0
-_FIELDS = ("event_id", "name", "timestamp", "platform", "identifiers", "device", "properties")
-DRAFT = {"event_name": "level_complete", "event_field": 1, "main_level_property": "level",
-         "sub_level_property": "stage", "description_property": "level_name"}
 
 
 @pytest.mark.django_db
 def test_simulate_answers_within_2_seconds_over_a_day_of_a_busy_app() -> None:
     app = AppFactory()
-    now = int(time.time())
-    for name in ("level_complete", "session_start"):
-        rows = []
-        for n in range(EVENTS):
-            device = f"{n % DEVICES:032x}"
-            properties = {"stage": n % 3, "level_name": f"Level {n % 50}"}
-            if n % 50:
-                properties["level"] = 1 + (n // DEVICES) % 200
-            rows.append((f"{name}-{n}", name, now - 86000 + n * 86000 // EVENTS, "iOS 17.4", {"ifa": device},
-                         device, properties))
-        for start in range(0, EVENTS, 5000):
-            rows_insert(TrackedEvent, rows[start:start + 5000], fields=_FIELDS, same={"app": app.pk})
-    DeviceLevel.objects.bulk_create([
-        DeviceLevel(app=app, device=f"{n:032x}", event_field=1, main_level=2, sub_level=0)
-        for n in range(0, DEVICES, 4)
-    ])
+    busy_day_store(app, events=EVENTS, devices=DEVICES)
     api: APIClient = api_client_for(app.organization)
 
     timings = []

@@ -21,7 +21,7 @@ def test_the_deployment_benchmark_prints_every_row_of_its_table() -> None:
     run = subprocess.run(
         [sys.executable, "-m", "benchmarks.deployment", "--ingest-batches", "1", "--backlog", "200",
          "--seed-seconds", "0.5", "--ceiling-threads", "8", "--latency-seconds", "1", "--rates", "100",
-         "--sustained-seconds", "1", "--ports", ports],
+         "--sustained-seconds", "1", "--simulate-events", "300", "--simulate-devices", "60", "--ports", ports],
         cwd=settings.BASE_DIR, capture_output=True, text=True, timeout=300,
         env={key: value for key, value in os.environ.items() if key not in ("DATABASE_URL", "REDIS_URL")},
     )
@@ -29,6 +29,6 @@ def test_the_deployment_benchmark_prints_every_row_of_its_table() -> None:
     table = run.stdout.split("command:", 1)[1]
     for row in ("one client", "two clients at once", "drained by qcluster", "the seed's sender",
                 "a bare client's ceiling", "ingest -> receiver", "sustained 100 events/s", "qcluster process",
-                "gunicorn worker"):
+                "gunicorn worker", "simulate a draft mapping"):
         assert row in table, run.stdout[-3000:]
     assert "nan" not in table.lower(), table

@@ -19,7 +19,7 @@ from django_q.models import Schedule
 from pytest_django import DjangoAssertNumQueries, Settings
 
 from delivery.models import AppSendingState, Delivery, WorkerLease
-from delivery.outbox import dispatcher, state
+from delivery.outbox import claims, dispatcher, state
 from delivery.outbox.claims import SEND_TASK, deliveries_dispatch_due
 from delivery.outbox.dispatcher import deliveries_kick
 from delivery.sandbox import ChartboostSandbox
@@ -326,3 +326,30 @@ def test_what_an_archived_app_still_has_waiting_ends_failed_at_the_next_tick(app
     stray.refresh_from_db()
     assert (stray.status, stray.reason, stray.next_attempt_at) == ("failed", "app deleted", None)
     assert queued(SEND_TASK) == []
+
+
+def test_one_message_starting_a_sender_is_on_its_way_at_a_time_whatever_the_queue_shows(db: None) -> None:
+    """A cluster takes messages out of Redis ahead of its workers, where the queue's length no longer
+    counts them: the sender-start row, not the queue, says one is on its way."""
+
+    def sender_starts() -> int:
+        return len([task for task in queued(SEND_TASK) if task["kwargs"].get("keep_sending") and not task["args"]])
+
+    claims.senders_start_if_short(active=1)
+    queued_take(SEND_TASK)  # taken by a cluster ahead of its workers
+    claims.senders_start_if_short(active=1)
+    assert sender_starts() == 0, "the first is still on its way"
+
+    claims.sender_started()
+    claims.senders_start_if_short(active=1)
+    assert sender_starts() == 1
+
+    queued_take(SEND_TASK)
+    with time_machine.travel(timezone.now() + timedelta(seconds=claims.SENDER_START_SECONDS + 1)):
+        claims.senders_start_if_short(active=1)
+    assert sender_starts() == 1, "a message lost with its broker does not stop senders starting"
+
+    queued_take(SEND_TASK)
+    claims.sender_started()
+    claims.senders_start_if_short(active=claims.senders_wanted())
+    assert sender_starts() == 0, "enough senders are active"

@@ -10,7 +10,8 @@ chunk in a short transaction that:
 - decides the sequential rule with the same compare-and-set as ingestion
   (`delivery/ingest/levels.py::device_levels_claim`), so a device's earlier live level still counts;
 - creates the deliveries through `delivery/outbox/state.py::deliveries_create`, pending ones due
-  at a pace of `BACKFILL_PER_SECOND` from now.
+  one after another at a pace of `BACKFILL_PER_SECOND` from now (not a chunk at a time: 500 rows
+  falling due at once held live events up to a second behind them).
 
 Nothing is kicked: the dispatcher claims the rows when they fall due, oldest due first, so a
 live event (due when it arrives, and kicked at once) waits behind at most one second's worth of
@@ -142,7 +143,8 @@ def _chunk_create(backfill: Backfill, *, since: datetime, after: tuple[int, int]
         for index, claim in claims:
             if not claim.passed:
                 new[index] = new[index]._replace(status=Delivery.Status.SUPPRESSED, reason=claim.reason)
-    deliveries_create(app_id=app.pk, created_at=timezone.now(), rows=new, due_at=max(due, timezone.now()))
+    deliveries_create(app_id=app.pk, created_at=timezone.now(), rows=new, due_at=max(due, timezone.now()),
+                      per_second=settings.BACKFILL_PER_SECOND)
     chunk.created = len(new)
     # Added to, not set: a second run of the same backfill (a message run twice) counts into the same row.
     Backfill.objects.filter(pk=backfill.pk).update(created=F("created") + chunk.created,

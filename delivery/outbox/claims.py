@@ -29,9 +29,10 @@ from __future__ import annotations
 
 import os
 import socket
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 from django_q.brokers import Broker, get_broker
 from django_q.conf import Conf
@@ -51,6 +52,12 @@ MAX_BATCHES_PER_APP_PER_TICK = 10
 
 
 SENDER_PREFIX = "sender:"
+# The row that says a message starting one more sender is on its way (`senders_start_if_short`),
+# and how long it says so at most: long enough that a message waiting for a busy cluster's worker
+# is not joined by more every few seconds, short enough that one lost with its broker (while the
+# dispatcher claims and queues what is due meanwhile) is soon replaced.
+SENDER_START_NAME = "sender-start"
+SENDER_START_SECONDS = 10.0
 # The fewest deliveries a sender's batch takes from one app when many have some due.
 MIN_SHARE = 20
 
@@ -71,11 +78,39 @@ def senders_wanted() -> int:
 
 def senders_start_if_short(active: int) -> None:
     """Queue a message that starts one more sender (it claims for itself, so it leases nothing now),
-    unless the active senders and those already queued are enough."""
-    broker = get_broker()
-    if active + broker.queue_size() < senders_wanted():
-        async_task(SEND_TASK, keep_sending=True, task_name=f"sender-{state.new_lease_token()[:12]}",
-                   group="deliveries", broker=broker)
+    unless the active senders are enough or such a message is already on its way.
+
+    On its way means the `SENDER_START_NAME` row is held: taken here for SENDER_START_SECONDS, given
+    back by the sender when it starts (`sender_started`). The broker's queue length cannot say: a
+    cluster takes up to `queue_limit` messages out of Redis ahead of its workers, where no count
+    sees them, and at ten ingest calls a second they piled up there (sender messages that found
+    nothing to do, with a kick's leased batch waiting behind them until its lease ran out: live
+    events' p99 was 6.5 s beside a backfill on PostgreSQL and Redis, docs/performance.md).
+    """
+    if active >= senders_wanted():
+        return
+    now = timezone.now()
+    on_its_way = WorkerLease.objects.filter(name=SENDER_START_NAME, held_until__gte=now)
+    if on_its_way.exists():
+        return
+    lapsed = Q(held_until__isnull=True) | Q(held_until__lt=now)
+    with transaction.atomic():
+        taken = WorkerLease.objects.filter(name=SENDER_START_NAME).filter(lapsed).update(
+            holder="starting", held_until=now + timedelta(seconds=SENDER_START_SECONDS), renewed_at=now)
+        if not taken and not WorkerLease.objects.filter(name=SENDER_START_NAME).exists():
+            WorkerLease.objects.bulk_create([WorkerLease(
+                name=SENDER_START_NAME, holder="starting", held_until=now + timedelta(seconds=SENDER_START_SECONDS))],
+                ignore_conflicts=True)
+            taken = 1
+        if taken:
+            # With the ORM broker the message commits together with the row.
+            async_task(SEND_TASK, keep_sending=True, task_name=f"sender-{state.new_lease_token()[:12]}",
+                       group="deliveries")
+
+
+def sender_started() -> None:
+    """A sender has started: the next one may be asked for."""
+    WorkerLease.objects.filter(name=SENDER_START_NAME, held_until__isnull=False).update(held_until=None)
 
 
 def senders_active(now: datetime) -> int:

@@ -121,6 +121,7 @@ def deliveries_send_while_due(*, first: str | None = None, concurrency: int = SE
     ends = started + min(SENDER_RUN_SECONDS, send_deadline_seconds())
     name = claims.sender_name()
     claims.sender_note(name, until=timezone.now() + timedelta(seconds=SENDER_IDLE_SECONDS))
+    claims.sender_started()
     noted = started
     sent = 0
     try:

@@ -147,12 +147,14 @@ _CREATE_FIELDS = ("event", "mapping", "event_field", "device", "item", "status",
 
 
 def deliveries_create(
-    *, app_id: int, created_at: datetime, rows: list[NewDelivery], due_at: datetime | None = None
+    *, app_id: int, created_at: datetime, rows: list[NewDelivery], due_at: datetime | None = None,
+    per_second: float | None = None,
 ) -> list[int]:
     """Insert new deliveries; return their ids in order. Inside the caller's transaction.
 
-    Pending ones are due at once, or at `due_at` (a backfill spreads its deliveries over time, so
-    the app's live events are never queued behind them).
+    Pending ones are due at once, or from `due_at` on, `per_second` of them a second (a backfill
+    spreads its deliveries over time, so the app's live events never queue behind a chunk's worth
+    that fell due at once).
     """
     due = due_at or created_at
     if not rows:
@@ -160,11 +162,16 @@ def deliveries_create(
     for row in rows:
         if row.status not in _CREATED_AS:
             raise ValueError(f"A delivery is created pending, suppressed or blocked, not {row.status}.")
-    values = [
-        (row.event_id, row.mapping_id, row.event_field, row.device, row.item, row.status, row.reason,
-         due if row.status == Status.PENDING else None)
-        for row in rows
-    ]
+    pending = 0
+    values = []
+    for row in rows:
+        next_attempt_at = None
+        if row.status == Status.PENDING:
+            # At `per_second`, the n-th pending row falls due n / per_second after `due`.
+            next_attempt_at = due + timedelta(seconds=pending / per_second) if per_second else due
+            pending += 1
+        values.append((row.event_id, row.mapping_id, row.event_field, row.device, row.item, row.status, row.reason,
+                       next_attempt_at))
     ids = rows_insert(Delivery, values, fields=_CREATE_FIELDS, same={"app": app_id, "created_at": created_at})
     rollups_adjust(Counter(rollup_key(app_id, created_at, row.event_field, row.status) for row in rows))
     if any(row.status == Status.PENDING for row in rows):
