@@ -353,3 +353,15 @@ def test_one_message_starting_a_sender_is_on_its_way_at_a_time_whatever_the_queu
     claims.sender_started()
     claims.senders_start_if_short(active=claims.senders_wanted())
     assert sender_starts() == 0, "enough senders are active"
+
+
+def test_the_watchdog_starts_in_a_clusters_worker_process_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    started: list[str] = []
+    monkeypatch.setattr(dispatcher.threading, "Thread", lambda **kwargs: type(
+        "T", (), {"start": lambda self: started.append(kwargs["name"])})())
+    dispatcher.dispatcher_watch_at_worker_start(sender="django_q", proc_name="MainProcess")
+    assert started == [], "a task run inline in this process starts no thread"
+
+    monkeypatch.setattr(dispatcher.multiprocessing, "current_process", lambda: type("P", (), {"name": "Process-1"})())
+    dispatcher.dispatcher_watch_at_worker_start(sender="django_q", proc_name="Process-1")
+    assert started == ["dispatcher-watch"]

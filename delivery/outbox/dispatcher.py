@@ -39,6 +39,7 @@ delivery is never held by both.
 from __future__ import annotations
 
 import logging
+import multiprocessing
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -236,7 +237,10 @@ def dispatcher_ensure_at_worker_start(**kwargs: Any) -> None:
 
 
 def dispatcher_watch_at_worker_start(**kwargs: Any) -> None:
-    """django-q2 `post_spawn`: start the worker's watchdog thread."""
+    """django-q2 `post_spawn`: start the worker's watchdog thread, in a cluster's worker process only
+    (django-q2 also runs its worker function inline, in the caller's process, for a task run `sync`)."""
+    if multiprocessing.current_process().name == "MainProcess":
+        return
     threading.Thread(target=dispatcher_watch, name="dispatcher-watch", daemon=True).start()
 
 
