@@ -93,16 +93,12 @@ def senders_start_if_short(active: int) -> None:
     on_its_way = WorkerLease.objects.filter(name=SENDER_START_NAME, held_until__gte=now)
     if on_its_way.exists():
         return
+    # As the dispatcher takes its start row (delivery/outbox/dispatcher.py): the row, then a conditional UPDATE.
+    WorkerLease.objects.get_or_create(name=SENDER_START_NAME)
     lapsed = Q(held_until__isnull=True) | Q(held_until__lt=now)
     with transaction.atomic():
-        taken = WorkerLease.objects.filter(name=SENDER_START_NAME).filter(lapsed).update(
-            holder="starting", held_until=now + timedelta(seconds=SENDER_START_SECONDS), renewed_at=now)
-        if not taken and not WorkerLease.objects.filter(name=SENDER_START_NAME).exists():
-            WorkerLease.objects.bulk_create([WorkerLease(
-                name=SENDER_START_NAME, holder="starting", held_until=now + timedelta(seconds=SENDER_START_SECONDS))],
-                ignore_conflicts=True)
-            taken = 1
-        if taken:
+        if WorkerLease.objects.filter(name=SENDER_START_NAME).filter(lapsed).update(
+                holder="starting", held_until=now + timedelta(seconds=SENDER_START_SECONDS), renewed_at=now):
             # With the ORM broker the message commits together with the row.
             async_task(SEND_TASK, keep_sending=True, task_name=f"sender-{state.new_lease_token()[:12]}",
                        group="deliveries")
