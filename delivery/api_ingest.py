@@ -19,7 +19,13 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from delivery.ingest.schema import MAX_EVENT_ID_LENGTH, MAX_NAME_LENGTH, MAX_PLATFORM_LENGTH, MAX_SDK_VERSION_LENGTH
+from delivery.ingest.schema import (
+    MAX_EVENT_ID_LENGTH,
+    MAX_NAME_LENGTH,
+    MAX_PLATFORM_LENGTH,
+    MAX_SDK_VERSION_LENGTH,
+    json_may_hold_control_characters,
+)
 from delivery.ingest.service import OUTCOMES, REJECTED, events_ingest
 from mappings.selectors import app_get_for_request
 from trackerui.foundation.api_errors import body_read, declared_size_check, json_document_parse
@@ -267,7 +273,8 @@ class EventIngestView(APIView):
     )
     def post(self, request: Request, app_id: int) -> Response:
         body_media_type_check(request._request)
-        events = events_from_body(body_of(request))
+        body = body_of(request)
+        events = events_from_body(body)
         app = app_get_for_request(request, app_id)
-        answer = events_ingest(app=app, events=events)
+        answer = events_ingest(app=app, events=events, scan_characters=json_may_hold_control_characters(body))
         return Response(answer, status=answer_status(answer))

@@ -42,64 +42,104 @@ def rows_insert(
     Both SQLite and PostgreSQL return the rows of a multi-row INSERT in the order of its
     VALUES; `bulk_create` relies on the same.
     """
+    return [pk for pk, in _insert(model, rows, fields=fields, same=same)]
+
+
+def rows_insert_new(
+    model: type[Model], rows: list[tuple[Any, ...]], *, fields: tuple[str, ...], same: dict[str, Any],
+    key: tuple[str, ...],
+) -> dict[tuple[Any, ...], int]:
+    """Insert those of `rows` whose `key` (the fields of a unique constraint) is not taken; return the new
+    ids by the values of the key's fields that are among `fields`, in their order in `key`.
+
+    A row whose key is taken, by a stored row or by one a concurrent transaction commits meanwhile,
+    is skipped (`ON CONFLICT DO NOTHING`): no IntegrityError on either backend. Rows as for
+    `rows_insert`; no two may share a key.
+    """
+    varying = tuple(name for name in key if name in fields)
+    inserted = _insert(model, rows, fields=fields, same=same, conflict=key, returning=varying)
+    return {tuple(values): pk for pk, *values in inserted}
+
+
+def _insert(
+    model: type[Model], rows: list[tuple[Any, ...]], *, fields: tuple[str, ...], same: dict[str, Any],
+    conflict: tuple[str, ...] = (), returning: tuple[str, ...] = (),
+) -> list[tuple[Any, ...]]:
+    """The one multi-row INSERT builder: each inserted row's id and `returning` columns."""
     if not rows:
         return []
-    varying = [model._meta.get_field(name) for name in fields]
-    constant = [f for f in model._meta.concrete_fields if not f.primary_key and f.name not in fields]
+    meta = model._meta
+    varying = [meta.get_field(name) for name in fields]
+    constant = [f for f in meta.concrete_fields if not f.primary_key and f.name not in fields]
     prepare = [_preparer(f) for f in varying]
     constant_values = [f.get_db_prep_save(_constant_value(f, same), connection) for f in constant]
     quote = connection.ops.quote_name
     width = len(varying) + len(constant)
-    head = (f"INSERT INTO {quote(model._meta.db_table)} ({', '.join(quote(f.column) for f in varying + constant)}) "
+    head = (f"INSERT INTO {quote(meta.db_table)} ({', '.join(quote(f.column) for f in varying + constant)}) "
             "VALUES ")
     row_sql = "(" + ", ".join(["%s"] * width) + ")"
-    tail = f" RETURNING {quote(model._meta.pk.column)}"
+    tail = ""
+    if conflict:
+        tail = f" ON CONFLICT ({', '.join(quote(meta.get_field(name).column) for name in conflict)}) DO NOTHING"
+    tail += f" RETURNING {', '.join(quote(f.column) for f in [meta.pk, *map(meta.get_field, returning)])}"
     per_statement = max(1, max_query_params() // width)
-    ids: list[int] = []
+    inserted: list[tuple[Any, ...]] = []
     with connection.cursor() as cursor:
         for start in range(0, len(rows), per_statement):
             chunk = rows[start:start + per_statement]
             params = _params(chunk, prepare, constant_values)
             cursor.execute(head + ", ".join([row_sql] * len(chunk)) + tail, params)
-            ids += [pk for (pk,) in cursor.fetchall()]
-    return ids
+            inserted += cursor.fetchall()
+    return inserted
 
 
-def rows_update(model: type[Model], rows: list[tuple[Any, ...]], *, fields: tuple[str, ...]) -> int:
-    """Set each row's `fields` to its own values: each of `rows` is (pk, *values of fields).
+def rows_update(
+    model: type[Model], rows: list[tuple[Any, ...]], *, fields: tuple[str, ...], expect: tuple[str, ...] = ()
+) -> list[Any]:
+    """Set each row's `fields` to its own values: each of `rows` is (pk, *values of fields). Returns the
+    pks of the rows changed.
+
+    With `expect`, each row is (pk, *values of expect, *values of fields), and is changed only while
+    it still holds the expected values: a compare-and-set per row, all in one statement.
 
     `bulk_update` writes a CASE expression per field with a WHEN per row, and composing
     those took most of the time of writing a batch of answers (0.3 s for 100 rows, against
     40 ms in the database). This is one `WITH v(...) AS (VALUES ...) UPDATE ... FROM v`
-    statement per chunk, which reads the same on SQLite (>= 3.33) and PostgreSQL. Like
+    statement per chunk, which reads the same on SQLite (>= 3.35) and PostgreSQL. Like
     `bulk_update`, it sends no signals and does not touch auto_now fields itself.
     """
     if not rows:
-        return 0
+        return []
     meta = model._meta
-    columns = [meta.pk, *(meta.get_field(name) for name in fields)]
+    expected = [meta.get_field(name) for name in expect]
+    columns = [meta.pk, *expected, *(meta.get_field(name) for name in fields)]
     prepare = [_preparer(f) for f in columns]
     quote = connection.ops.quote_name
     table = quote(meta.db_table)
     names = [quote(f.column) for f in columns]
+    pk, targets = names[0], names[1 + len(expected):]
+    aliases = [pk, *(quote(f"expected_{f.column}") for f in expected), *targets]
     # PostgreSQL types VALUES from their text unless told; SQLite takes values as they come.
     if connection.vendor == "postgresql":
         row_sql = "(" + ", ".join(f"CAST(%s AS {f.db_type(connection)})" for f in columns) + ")"
     else:
         row_sql = "(" + ", ".join(["%s"] * len(columns)) + ")"
-    assignments = ", ".join(f"{name} = v.{name}" for name in names[1:])
+    assignments = ", ".join(f"{name} = v.{name}" for name in targets)
+    conditions = "".join(f" AND {table}.{name} = v.{alias}"
+                         for name, alias in zip(names[1:1 + len(expected)], aliases[1:1 + len(expected)], strict=True))
     per_statement = max(1, max_query_params() // len(columns))
-    changed = 0
+    changed: list[Any] = []
     with connection.cursor() as cursor:
         for start in range(0, len(rows), per_statement):
             chunk = rows[start:start + per_statement]
             params = _params(chunk, prepare)
             cursor.execute(
-                f"WITH v({', '.join(names)}) AS (VALUES {', '.join([row_sql] * len(chunk))}) "
-                f"UPDATE {table} SET {assignments} FROM v WHERE {table}.{names[0]} = v.{names[0]}",
+                f"WITH v({', '.join(aliases)}) AS (VALUES {', '.join([row_sql] * len(chunk))}) "
+                f"UPDATE {table} SET {assignments} FROM v WHERE {table}.{pk} = v.{pk}{conditions} "
+                f"RETURNING {table}.{pk}",
                 params,
             )
-            changed += cursor.rowcount
+            changed += [row_pk for row_pk, in cursor.fetchall()]
     return changed
 
 
@@ -152,9 +192,13 @@ def _params(
     rows: list[tuple[Any, ...]], prepare: list[Callable[[Any], Any] | None], constant: Sequence[Any] = ()
 ) -> list[Any]:
     """The statement's parameters: each row's values as the driver takes them, then the constant ones."""
+    converted = [(column, p) for column, p in enumerate(prepare) if p is not None]
     params: list[Any] = []
     for row in rows:
-        params += [value if p is None else p(value) for value, p in zip(row, prepare, strict=True)]
+        values = list(row)
+        for column, p in converted:
+            values[column] = p(values[column])
+        params += values
         params += constant
     return params
 
@@ -164,12 +208,14 @@ def _preparer(f: Field) -> Callable[[Any], Any] | None:
     kind = f.target_field.get_internal_type() if f.is_relation else f.get_internal_type()
     if kind in _PLAIN_FIELD_TYPES:
         return None
-    prepare = partial(f.get_db_prep_save, connection=connection)
     if isinstance(f, JSONField):
-        return prepare
+        # What JSONField.get_db_prep_save comes to for a plain value (rows hold no expressions): the
+        # backend's own adapter, without the layers around it, which took as long as the encoding.
+        adapt, encoder = connection.ops.adapt_json_value, f.encoder
+        return lambda value: None if value is None else adapt(value, encoder)
     # Dates and times, the other values we insert, repeat across a batch (every pending
     # delivery is due now): each distinct value is converted once.
-    return cache(prepare)
+    return cache(partial(f.get_db_prep_save, connection=connection))
 
 
 def _constant_value(f: Field, same: dict[str, Any]) -> Any:

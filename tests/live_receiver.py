@@ -24,6 +24,7 @@ from urllib.parse import quote
 import pytest
 from django.conf import settings as django_settings
 from django.db import connection
+from django.test import TestCase
 from django.utils import timezone
 from django_q.brokers import Broker, get_broker
 from django_q.conf import Conf
@@ -31,10 +32,12 @@ from django_q.models import OrmQ
 from django_q.signing import SignedPackage
 
 from delivery import tasks
+from delivery.ingest.service import IngestAnswer, events_ingest
 from delivery.models import Delivery
 from delivery.outbox import state
 from delivery.outbox.claims import CLAIM_BATCH, SEND_TASK
 from delivery.sandbox import ChartboostSandbox
+from mappings.models import App
 
 
 def free_port(ports: str | None = None) -> int:
@@ -124,6 +127,16 @@ def run_queued_sends() -> int:
     for send in sends:
         tasks.deliveries_send(*send["args"])
     return len(sends)
+
+
+def events_ingest_kicked(*, app: App, events: list[Any]) -> IngestAnswer:
+    """`events_ingest` as a request runs it, its kick included.
+
+    The kick runs after the commit, which a test's transaction never reaches: run here, it queues
+    the new deliveries' lease token (they are created leased under it), for `run_queued_sends`.
+    """
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        return events_ingest(app=app, events=events)
 
 
 @pytest.fixture(autouse=True)

@@ -122,6 +122,16 @@ def test_a_batch_of_1000_events_is_accepted(client: APIClient, app: App) -> None
     assert response.json()["unmapped"] == 1000
 
 
+@pytest.mark.parametrize("ensure_ascii", [True, False])
+@pytest.mark.parametrize("name", ["level\x7fup", "level\x00up", "level\nup", "level\x1bup"])
+def test_a_control_character_is_refused_however_the_body_writes_it(client: APIClient, app: App, name: str,
+                                                                   ensure_ascii: bool) -> None:
+    body = json.dumps({"events": [EventPayloadFactory(name=name), EventPayloadFactory()]}, ensure_ascii=ensure_ascii)
+    answer = post_raw(client, app, body.encode()).json()
+    assert [result["status"] for result in answer["results"]] == ["rejected", "unmapped"]
+    assert list(answer["results"][0]["errors"]) == ["name"]
+
+
 @pytest.mark.parametrize("content_type", [
     "text/plain",
     # What `curl -d` sends unless told otherwise.

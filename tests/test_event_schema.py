@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
 from pytest_django import Settings
 
-from delivery.ingest.schema import CleanEvent, event_clean
+from delivery.ingest.schema import CleanEvent, event_clean, json_may_hold_control_characters
 from delivery.items import EventRejected
 from tests.factories import EventPayloadFactory
 
@@ -288,3 +289,23 @@ def test_an_event_without_a_usable_identifier_is_told_the_one_rule_it_broke(
 def test_a_uuid_keeps_its_inner_spaces_but_not_its_outer_ones() -> None:
     event = clean(android_event(identifiers={"uuid": " my device "}), app_platform="android")
     assert event.identifiers == {"uuid": "my device"}
+
+
+@pytest.mark.parametrize("code_point", [*range(0x20), 0x7F, 0xD800, 0xDBFF, 0xDC00, 0xDFFF])
+@pytest.mark.parametrize("ensure_ascii", [True, False])
+def test_json_text_of_any_refused_character_is_seen_to_possibly_hold_one(code_point: int, ensure_ascii: bool) -> None:
+    """The API spares `event_clean` its walk over every string only for text that cannot hold one."""
+    text = json.dumps({"events": [{"name": f"level{chr(code_point)}up"}]}, ensure_ascii=ensure_ascii)
+    body = text.encode("utf-8", "surrogatepass")
+    if 0xD800 <= code_point <= 0xDFFF and not ensure_ascii:
+        # Written as it is, a lone surrogate is no UTF-8: such a body is refused before any event is read.
+        with pytest.raises(UnicodeDecodeError):
+            body.decode("utf-8")
+    else:
+        assert json_may_hold_control_characters(body)
+
+
+def test_plain_json_text_cannot_hold_a_refused_character() -> None:
+    text = json.dumps({"events": [ios_event(name="niveau_terminé ✓", properties={"monde": "Lunaire"})]},
+                      ensure_ascii=False)
+    assert not json_may_hold_control_characters(text.encode())

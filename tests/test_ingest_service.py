@@ -88,6 +88,17 @@ def test_a_stored_event_id_is_a_duplicate_that_creates_nothing(app: App, level_m
     assert Delivery.objects.count() == 1
 
 
+def test_a_stored_event_sent_again_is_a_duplicate_even_if_its_mapping_can_no_longer_read_it(
+    app: App, level_mapping: Mapping
+) -> None:
+    events_ingest(app=app, events=[event(event_id="e-1", properties={"level": 1})])
+    answer = events_ingest(app=app, events=[event(event_id="e-1", properties={}),
+                                            event(event_id="e-2", properties={})])
+    assert statuses(answer) == ["duplicate", "rejected"]
+    assert answer["results"][0]["errors"] == {}
+    assert TrackedEvent.objects.count() == 1
+
+
 def test_a_repeat_within_one_batch_is_a_duplicate(app: App, level_mapping: Mapping) -> None:
     answer = events_ingest(app=app, events=[event(event_id="e-1", properties={"level": 1}),
                                             event(event_id="e-1", properties={"level": 2})])

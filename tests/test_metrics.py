@@ -13,11 +13,10 @@ from pytest_django import Settings
 from delivery.ingest.service import events_ingest
 from delivery.models import AppSendingState, WorkerLease
 from delivery.outbox import dispatcher
-from delivery.outbox.sending import deliveries_send
 from delivery.sandbox import ChartboostSandbox, Reply
 from mappings.models import App
 from tests.factories import AppFactory, EventPayloadFactory, MappingFactory
-from tests.live_receiver import deliveries_claim
+from tests.live_receiver import events_ingest_kicked, run_queued_sends
 
 
 @pytest.fixture
@@ -55,14 +54,12 @@ def test_a_request_carrying_three_deliveries_counts_one_request_and_three_attemp
 ) -> None:
     for field in (1, 3, 4):
         MappingFactory(app=app, event_name="level_up", event_field=field, main_level_property="level")
-    events_ingest(app=app, events=[EventPayloadFactory(event_id="one")])
+    events_ingest_kicked(app=app, events=[EventPayloadFactory(event_id="one")])
     chartboost_sandbox.script(Reply.status(500))
-    events_ingest(app=app, events=[EventPayloadFactory(event_id="two", identifiers={"ifa": "a" * 32})])
+    events_ingest_kicked(app=app, events=[EventPayloadFactory(event_id="two", identifiers={"ifa": "a" * 32})])
     chartboost_sandbox.script(Reply.success().after(0.3))
 
-    token = deliveries_claim()
-    assert token is not None
-    assert deliveries_send(token) == 2
+    assert run_queued_sends() == 2
 
     seen = figures(client)
     requests = {outcome: seen[f'cbtracker_requests_total{{outcome="{outcome}"}}'] for outcome in ("delivered", "retry")}

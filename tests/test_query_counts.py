@@ -37,12 +37,14 @@ def queries_of(action: Callable[[], object]) -> list[str]:
     return [query["sql"][:90] for query in captured.captured_queries]
 
 
-def events(tag: int, count: int) -> str:
-    """`count` events, each of a device of its own (so each raises a level)."""
+def events(tag: int, count: int, *, devices_of: int | None = None, level_above: int = 0) -> str:
+    """`count` events, each of a device of its own (so each raises a level): new devices, or those
+    of the events of tag `devices_of`, each at a level `level_above` higher than they had then."""
     now = int(timezone.now().timestamp()) - 60
+    device_tag = tag if devices_of is None else devices_of
     return json.dumps({"events": [
         {"event_id": f"{tag}-{n}", "name": "level_up", "timestamp": now, "platform": "iOS 17.4",
-         "identifiers": {"ifa": f"{tag:08x}{n + 1:024x}"}, "properties": {"level": n % 40 + 1}}
+         "identifiers": {"ifa": f"{device_tag:08x}{n + 1:024x}"}, "properties": {"level": n % 40 + 1 + level_above}}
         for n in range(count)
     ]})
 
@@ -75,6 +77,11 @@ def test_an_ingest_call_of_500_events_takes_no_more_queries_than_one_of_1(
     five_hundred = queries_of(ingest(events(3, 500)))
     assert Delivery.objects.count() == 2 * 502
     assert len(five_hundred) <= len(one), "\n".join(five_hundred)
+    # Devices seen before: each of their levels is raised, still in the same few queries.
+    one_returning = queries_of(ingest(events(4, 1, devices_of=2, level_above=1)))
+    five_hundred_returning = queries_of(ingest(events(5, 500, devices_of=3, level_above=1)))
+    assert Delivery.objects.filter(status="pending").count() == 2 * 1003
+    assert len(five_hundred_returning) <= len(one_returning), "\n".join(five_hundred_returning)
 
 
 def test_writing_200_answers_takes_the_queries_of_writing_one(app: App) -> None:

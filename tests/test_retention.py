@@ -17,9 +17,7 @@ from delivery import tasks
 from delivery.history.chart import history_chart
 from delivery.history.retention import PRUNE_TASK, SCHEDULE_NAME, deliveries_prune
 from delivery.history.stats import app_stats
-from delivery.ingest.service import events_ingest
 from delivery.models import Attempt, Delivery, DeliveryRollup, DeviceLevel, TrackedEvent
-from delivery.outbox.sending import deliveries_send
 from delivery.sandbox import ChartboostSandbox
 from delivery.schedules import schedules_install
 from mappings.models import App
@@ -31,7 +29,7 @@ from tests.factories import (
     MappingFactory,
     TrackedEventFactory,
 )
-from tests.live_receiver import deliveries_claim
+from tests.live_receiver import events_ingest_kicked, run_queued_sends
 
 DAY = 86400
 Status = Delivery.Status
@@ -152,7 +150,7 @@ def test_device_levels_and_rollups_are_never_pruned(app: App) -> None:
 
 def ingest_one(app: App, event_id: str, level: int) -> dict:
     payload = EventPayloadFactory(event_id=event_id, properties={"level": level})
-    (result,) = events_ingest(app=app, events=[payload])["results"]
+    (result,) = events_ingest_kicked(app=app, events=[payload])["results"]
     return result
 
 
@@ -161,8 +159,7 @@ def test_after_pruning_everything_history_the_level_rule_and_duplicates_hold(
 ) -> None:
     MappingFactory(app=app, event_name="level_up", event_field=1, main_level_property="level")
     assert ingest_one(app, "evt-high", 5)["status"] == "accepted"
-    token = deliveries_claim()
-    assert token is not None and deliveries_send(token) == 1
+    assert run_queued_sends() == 1
     assert Delivery.objects.get().status == Status.DELIVERED
     rollups_before = rollup_total(app)
     stats_before = app_stats(app, days=30)

@@ -22,7 +22,13 @@ from delivery.sandbox import ChartboostSandbox, Reply
 from mappings.models import App
 from tests.concurrency import at_once
 from tests.factories import AppFactory, DeliveryFactory, EventPayloadFactory, MappingFactory, TrackedEventFactory
-from tests.live_receiver import deliveries_claim, refused_url, run_queued_sends, sandbox_as_chartboost
+from tests.live_receiver import (
+    deliveries_claim,
+    events_ingest_kicked,
+    refused_url,
+    run_queued_sends,
+    sandbox_as_chartboost,
+)
 
 IFA = "B1C99C76-F014-4285-90CF-3A5C99D9DFC6"
 GAID = "8ccaa247-1177-4c09-8117-c9bec33447d0"
@@ -104,10 +110,10 @@ def test_an_event_mapped_to_three_fields_arrives_as_one_request_and_fields_2_and
     MappingFactory(app=app, event_name="level_complete", event_field=5, main_level_property="",
                    event_label="FTUE completed?", description="Tutorial Completed")
     payload = EventPayloadFactory(name="level_complete", properties={"level": 7, "stage": 2, "area": "Lunar Caverns"})
-    answer = events_ingest(app=app, events=[payload])
+    answer = events_ingest_kicked(app=app, events=[payload])
     assert answer["accepted"] == 1
 
-    assert send_due() == 1
+    assert run_queued_sends() == 1
 
     (received,) = chartboost_sandbox.received
     assert received.problems == []

@@ -19,6 +19,7 @@ from typing import Any
 from django.conf import settings
 from django.db.models import Subquery
 
+from delivery.bulk_insert import rows_insert
 from delivery.models import Delivery, IngestOutcome
 from mappings.models import App
 
@@ -40,12 +41,11 @@ def outcomes_remember(*, app_id: int, outcomes: list[Outcome], now: datetime) ->
     kept = settings.LIVE_EVENTS_KEPT
     if not outcomes:
         return
-    IngestOutcome.objects.bulk_create([
-        IngestOutcome(app_id=app_id, received_at=now, event_id=_printable(o.event_id)[:128],
-                      name=_printable(o.name)[:255], status=o.status, tracked_event_pk=o.tracked_event_pk,
-                      errors={_printable(key): [_printable(m) for m in messages] for key, messages in o.errors.items()})
+    rows_insert(IngestOutcome, [
+        (_printable(o.event_id)[:128], _printable(o.name)[:255], o.status, o.tracked_event_pk,
+         {_printable(key): [_printable(m) for m in messages] for key, messages in o.errors.items()})
         for o in outcomes[-kept:]
-    ])
+    ], fields=("event_id", "name", "status", "tracked_event_pk", "errors"), same={"app": app_id, "received_at": now})
     # One statement whatever the ring holds, so a batch's queries do not depend on it: below the
     # `kept`-th newest there is nothing to keep (and before the ring is full, nothing is below).
     oldest_kept = IngestOutcome.objects.filter(app_id=app_id).order_by("-id").values("id")[kept - 1:kept]

@@ -10,13 +10,14 @@ so we do not send them.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from delivery.bulk_insert import max_query_params, rows_insert
+from delivery.bulk_insert import max_query_params, rows_insert, rows_update
 from delivery.ingest.schema import device_digest
 from delivery.items import EventRejected, track_item
 from delivery.models import DeviceLevel
@@ -81,8 +82,9 @@ def device_levels_claim(*, app_id: int, claims: list[LevelClaim]) -> None:
     """Decide, in order, which claims are above their device's highest level, and raise it.
 
     Must run inside a transaction. The batch is decided in memory from one read of the
-    current levels, then written with compare-and-set UPDATEs (only if the level is
-    still the one read) and one INSERT of new rows guarded by the unique constraint.
+    current levels, then written with one compare-and-set UPDATE (a row only if its level is
+    still the one read) and one INSERT of new rows guarded by the unique constraint: the same
+    few queries for a batch of returning devices as for new ones.
     When a concurrent ingest got there first, that device's claims are decided again
     one by one, each with a conditional UPDATE; so two equal values can never both
     pass, on SQLite or PostgreSQL.
@@ -96,6 +98,7 @@ def device_levels_claim(*, app_id: int, claims: list[LevelClaim]) -> None:
     known = _levels_read(app_id, by_key)
     now = timezone.now()
     new_rows: list[tuple[str, str, int, int, int]] = []
+    raised: list[tuple[int, int, int, int, int, datetime]] = []
     for key, group in by_key.items():
         before = known.get(key)
         highest = claims_decide(group, before[1] if before else None)
@@ -104,11 +107,15 @@ def device_levels_claim(*, app_id: int, claims: list[LevelClaim]) -> None:
                 new_rows.append((key[0], device_digest(key[0]), key[1], *highest))
         elif highest != before[1]:
             pk, (main_level, sub_level) = before
-            changed = DeviceLevel.objects.filter(pk=pk, main_level=main_level, sub_level=sub_level).update(
-                main_level=highest[0], sub_level=highest[1], updated_at=now
-            )
-            if not changed:
-                _decide_one_by_one(app_id, group)
+            raised.append((pk, main_level, sub_level, *highest, now))
+    if raised:
+        # One compare-and-set UPDATE for all: a row is raised only if it still holds the level read.
+        changed = set(rows_update(DeviceLevel, raised, expect=("main_level", "sub_level"),
+                                  fields=("main_level", "sub_level", "updated_at")))
+        keys = {known_pk: key for key, (known_pk, _) in known.items()}
+        for pk, *_ in raised:
+            if pk not in changed:
+                _decide_one_by_one(app_id, by_key[keys[pk]])
     if new_rows:
         try:
             with transaction.atomic():

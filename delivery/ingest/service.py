@@ -16,10 +16,10 @@ from datetime import datetime
 from functools import partial
 from typing import Any, TypedDict
 
-from django.db import IntegrityError, connection, transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
-from delivery.bulk_insert import max_query_params, rows_add, rows_insert
+from delivery.bulk_insert import max_query_params, rows_add, rows_insert_new
 from delivery.counters import INGESTED, counters_add, series
 from delivery.history.live import Outcome, outcomes_remember
 from delivery.history.rejections import RejectionTally, accepted_count, rejections_count
@@ -27,6 +27,7 @@ from delivery.ingest.levels import LevelClaim, device_levels_claim, event_items
 from delivery.ingest.schema import CleanEvent, device_digest, event_clean, event_id_digest
 from delivery.items import EventRejected
 from delivery.models import Delivery, ErasedEvent, EventName, TrackedEvent
+from delivery.outbox.claims import kick_lease
 from delivery.outbox.dispatcher import deliveries_kick
 from delivery.outbox.state import NewDelivery, deliveries_create
 from mappings.models import App, Mapping
@@ -97,8 +98,12 @@ class _Fresh:
     deliveries: list[_NewDelivery] = field(default_factory=list)
 
 
-def events_ingest(*, app: App, events: list[Any]) -> IngestAnswer:
-    """Ingest a batch for `app`; return the 202 answer body of the API reference."""
+def events_ingest(*, app: App, events: list[Any], scan_characters: bool = True) -> IngestAnswer:
+    """Ingest a batch for `app`; return the 202 answer body of the API reference.
+
+    `scan_characters=False` only for events read from JSON text that cannot hold a control
+    character (`delivery.ingest.schema.json_may_hold_control_characters`).
+    """
     now = timezone.now()
     unix_now = int(now.timestamp())
     results: list[EventResult | None] = [None] * len(events)
@@ -106,7 +111,8 @@ def events_ingest(*, app: App, events: list[Any]) -> IngestAnswer:
     rejections = RejectionTally()
     for index, raw in enumerate(events):
         try:
-            clean.append((index, event_clean(raw, app_platform=app.platform, now=unix_now)))
+            clean.append((index, event_clean(raw, app_platform=app.platform, now=unix_now,
+                                             scan_characters=scan_characters)))
         except EventRejected as rejected:
             results[index] = _result(_echo_event_id(raw), REJECTED, errors=rejected.errors)
             rejections.add(rejected.errors, raw)
@@ -144,16 +150,18 @@ def _store(
     mappings = active_mappings_by_event_name(app)
     fresh = _fresh_events(app, clean, mappings, results, rejections)
     fresh = _tracked_events_create(app, fresh, results, now)
-    _deliveries_create(app, fresh, now)
+    lease = kick_lease(app_id=app.pk, now=now) if any(item.items for item in fresh) else ""
+    _deliveries_create(app, fresh, now, lease_token=lease)
     event_names_remember(app=app, events=[item.event for item in fresh], now=now)
     for item in fresh:
         deliveries = [DeliveryCreated(id=d.id, event_field=d.event_field, status=d.status) for d in item.deliveries]
         results[item.index] = _result(item.event.event_id, ACCEPTED if deliveries else UNMAPPED, deliveries=deliveries)
     pending_ids = [d.id for item in fresh for d in item.deliveries if d.status == Delivery.Status.PENDING]
     if pending_ids:
-        # Robust: if queueing fails after commit, the events are stored all the same and
-        # the dispatcher finds the pending deliveries; the caller must not see an error.
-        transaction.on_commit(partial(deliveries_kick, pending_ids), robust=True)
+        # Robust: if queueing fails after commit, the events are stored all the same and the
+        # dispatcher finds the pending deliveries (leased ones once their lease lapses); the
+        # caller must not see an error.
+        transaction.on_commit(partial(deliveries_kick, pending_ids, leased=lease), robust=True)
     return {item.index: item.tracked_id for item in fresh if item.tracked_id is not None}
 
 
@@ -183,75 +191,89 @@ def _fresh_events(
     results: list[EventResult | None],
     rejections: RejectionTally,
 ) -> list[_Fresh]:
-    """Events not seen before (stored, or earlier in this batch) whose mappings can read their levels.
+    """Events not seen earlier in this batch nor erased, whose mappings can read their levels.
 
-    Those whose mappings cannot are rejected, and noted in `rejections`.
+    Those whose mappings cannot are rejected, and noted in `rejections`, unless they were stored
+    before (a duplicate is answered so, whatever it carries). Whether the others were stored
+    before, the INSERT decides (`_tracked_events_create`).
     """
-    seen = _stored_event_ids(app, [event.event_id for _, event in clean])
+    erased = _erased_event_ids(app, [event.event_id for _, event in clean])
+    seen: set[str] = set()
     fresh: list[_Fresh] = []
+    unfit: list[tuple[int, CleanEvent, EventRejected]] = []
     for index, event in clean:
-        if event.event_id in seen:
+        if event.event_id in seen or event.event_id in erased:
             results[index] = _result(event.event_id, DUPLICATE)
             continue
         try:
             items = event_items(mappings.get(event.name, []), event.properties)
         except EventRejected as rejected:
-            # Not stored, so not seen: the same event_id sent again, corrected, is new.
-            results[index] = _result(event.event_id, REJECTED, errors=rejected.errors)
-            # The example copies only an event's own fields, never the normalised device.
-            rejections.add(rejected.errors, asdict(event))
+            unfit.append((index, event, rejected))
             continue
         seen.add(event.event_id)
         fresh.append(_Fresh(index=index, event=event, items=items))
+    stored = _stored_event_ids(app, [event.event_id for _, event, _ in unfit]) if unfit else set()
+    for index, event, rejected in unfit:
+        if event.event_id in stored:
+            results[index] = _result(event.event_id, DUPLICATE)
+            continue
+        # Not stored, so not seen: the same event_id sent again, corrected, is new.
+        results[index] = _result(event.event_id, REJECTED, errors=rejected.errors)
+        # The example copies only an event's own fields, never the normalised device.
+        rejections.add(rejected.errors, asdict(event))
     return fresh
 
 
 def _stored_event_ids(app: App, event_ids: list[str]) -> set[str]:
-    """The event ids already taken: stored events, and events erased with their device (`ErasedEvent`)."""
+    """Those of the event ids that stored events of the app carry."""
     stored: set[str] = set()
     # The app id takes one parameter of each query.
-    per_query = max_query_params() - 1
-    for start in range(0, len(event_ids), per_query):
-        chunk = event_ids[start:start + per_query]
+    for chunk in _chunks(event_ids, max_query_params() - 1):
         stored.update(TrackedEvent.objects.filter(app=app, event_id__in=chunk).values_list("event_id", flat=True))
-        digests = {event_id_digest(event_id): event_id for event_id in chunk}
-        stored.update(digests[digest] for digest in ErasedEvent.objects.filter(
-            app=app, event_id_sha256__in=list(digests)).values_list("event_id_sha256", flat=True))
     return stored
+
+
+def _erased_event_ids(app: App, event_ids: list[str]) -> set[str]:
+    """Those of the event ids that were erased with their device (`ErasedEvent`): taken for good."""
+    if not ErasedEvent.objects.filter(app=app).exists():
+        return set()
+    erased: set[str] = set()
+    for chunk in _chunks(event_ids, max_query_params() - 1):
+        digests = {event_id_digest(event_id): event_id for event_id in chunk}
+        erased.update(digests[digest] for digest in ErasedEvent.objects.filter(
+            app=app, event_id_sha256__in=list(digests)).values_list("event_id_sha256", flat=True))
+    return erased
+
+
+def _chunks(values: list[str], size: int) -> list[list[str]]:
+    return [values[start:start + size] for start in range(0, len(values), size)]
 
 
 def _tracked_events_create(
     app: App, fresh: list[_Fresh], results: list[EventResult | None], now: datetime
 ) -> list[_Fresh]:
-    """Insert the events. The unique (app, event_id) constraint is the last word on duplicates:
-    if a concurrent ingest stored one of them first, that one answers `duplicate`."""
-    for _ in range(3):
-        if not fresh:
-            return fresh
-        rows = [
-            (e.event_id, e.name, e.timestamp, e.platform, e.identifiers, e.device, device_digest(e.device),
-             e.properties, e.sdk_version, e.limit_ad_tracking)
-            for e in (item.event for item in fresh)
-        ]
-        try:
-            with transaction.atomic():
-                ids = rows_insert(TrackedEvent, rows, fields=_TRACKED_EVENT_FIELDS,
-                                  same={"app": app.pk, "received_at": now})
-        except IntegrityError:
-            taken = _stored_event_ids(app, [item.event.event_id for item in fresh])
-            for item in fresh:
-                if item.event.event_id in taken:
-                    results[item.index] = _result(item.event.event_id, DUPLICATE)
-            fresh = [item for item in fresh if item.event.event_id not in taken]
+    """Insert the events; return those inserted. The unique (app, event_id) constraint decides what
+    was stored before, or by a concurrent ingest meanwhile: those are skipped, and answer `duplicate`."""
+    rows = [
+        (e.event_id, e.name, e.timestamp, e.platform, e.identifiers, e.device, device_digest(e.device),
+         e.properties, e.sdk_version, e.limit_ad_tracking)
+        for e in (item.event for item in fresh)
+    ]
+    ids = rows_insert_new(TrackedEvent, rows, fields=_TRACKED_EVENT_FIELDS, same={"app": app.pk, "received_at": now},
+                          key=("app", "event_id"))
+    inserted = []
+    for item in fresh:
+        pk = ids.get((item.event.event_id,))
+        if pk is None:
+            results[item.index] = _result(item.event.event_id, DUPLICATE)
             continue
-        for item, pk in zip(fresh, ids, strict=True):
-            item.tracked_id = pk
-        return fresh
-    raise RuntimeError("Could not store the events: their event_ids kept colliding with concurrent ingests.")
+        item.tracked_id = pk
+        inserted.append(item)
+    return inserted
 
 
-def _deliveries_create(app: App, fresh: list[_Fresh], now: datetime) -> None:
-    """One delivery per (event, mapping): blocked, else suppressed, else pending."""
+def _deliveries_create(app: App, fresh: list[_Fresh], now: datetime, *, lease_token: str) -> None:
+    """One delivery per (event, mapping): blocked, else suppressed, else pending (leased under `lease_token`)."""
     claims: list[tuple[_NewDelivery, LevelClaim]] = []
     for item in fresh:
         event = item.event
@@ -274,7 +296,7 @@ def _deliveries_create(app: App, fresh: list[_Fresh], now: datetime) -> None:
         NewDelivery(item.tracked_id, d.mapping_id, d.event_field, item.event.device, d.item, d.status, d.reason)
         for item in fresh for d in item.deliveries
     ]
-    ids = deliveries_create(app_id=app.pk, created_at=now, rows=rows)
+    ids = deliveries_create(app_id=app.pk, created_at=now, rows=rows, lease_token=lease_token)
     for delivery, pk in zip((d for item in fresh for d in item.deliveries), ids, strict=True):
         delivery.id = pk
 

@@ -54,7 +54,7 @@ from django_q.conf import Conf
 from django_q.tasks import async_task
 
 from delivery.models import WorkerLease
-from delivery.outbox.claims import deliveries_dispatch_due, deliveries_queue_now
+from delivery.outbox.claims import deliveries_dispatch_due, deliveries_queue_now, enqueue_sends
 from delivery.outbox.state import new_lease_token
 
 logger = logging.getLogger(__name__)
@@ -115,12 +115,16 @@ def dispatcher_ensure(*, after_restart: bool = False) -> bool:
     return bool(won)
 
 
-def deliveries_kick(delivery_ids: list[int]) -> int:
+def deliveries_kick(delivery_ids: list[int], *, leased: str = "") -> int:
     """Claim the given deliveries and queue them now; returns how many batches were queued.
 
-    Also makes sure the dispatcher runs, which sends whatever is left here on time.
+    With `leased` they were created leased under that token (`claims.kick_lease`), which is queued
+    as it is. Also makes sure the dispatcher runs, which sends whatever is left here on time.
     """
     dispatcher_ensure()
+    if leased:
+        enqueue_sends([leased])
+        return 1
     return deliveries_queue_now(delivery_ids)
 
 

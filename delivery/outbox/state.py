@@ -143,18 +143,20 @@ class NewDelivery(NamedTuple):
 
 
 _CREATED_AS = (Status.PENDING, Status.SUPPRESSED, Status.BLOCKED)
-_CREATE_FIELDS = ("event", "mapping", "event_field", "device", "item", "status", "reason", "next_attempt_at")
+_CREATE_FIELDS = ("event", "mapping", "event_field", "device", "item", "status", "reason", "next_attempt_at",
+                  "lease_token", "lease_until")
 
 
 def deliveries_create(
     *, app_id: int, created_at: datetime, rows: list[NewDelivery], due_at: datetime | None = None,
-    per_second: float | None = None,
+    per_second: float | None = None, lease_token: str = "",
 ) -> list[int]:
     """Insert new deliveries; return their ids in order. Inside the caller's transaction.
 
     Pending ones are due at once, or from `due_at` on, `per_second` of them a second (a backfill
     spreads its deliveries over time, so the app's live events never queue behind a chunk's worth
-    that fell due at once).
+    that fell due at once). With `lease_token` the pending ones are created leased under it, as a
+    claim would lease them (`claims.kick_lease`): the caller queues that token once it has committed.
     """
     due = due_at or created_at
     if not rows:
@@ -164,17 +166,23 @@ def deliveries_create(
             raise ValueError(f"A delivery is created pending, suppressed or blocked, not {row.status}.")
     pending = 0
     values = []
+    lease_until = lease_expiry(created_at) if lease_token else None
     for row in rows:
         next_attempt_at = None
+        leased: tuple[str, datetime | None] = ("", None)
         if row.status == Status.PENDING:
             # At `per_second`, the n-th pending row falls due n / per_second after `due`.
             next_attempt_at = due + timedelta(seconds=pending / per_second) if per_second else due
+            leased = (lease_token, lease_until)
             pending += 1
         values.append((row.event_id, row.mapping_id, row.event_field, row.device, row.item, row.status, row.reason,
-                       next_attempt_at))
+                       next_attempt_at, *leased))
     ids = rows_insert(Delivery, values, fields=_CREATE_FIELDS, same={"app": app_id, "created_at": created_at})
-    rollups_adjust(Counter(rollup_key(app_id, created_at, row.event_field, row.status) for row in rows))
-    if any(row.status == Status.PENDING for row in rows):
+    # Every row falls in the same hour: count (field, status) first, then make the few keys.
+    counts = Counter((row.event_field, row.status) for row in rows)
+    rollups_adjust(Counter({rollup_key(app_id, created_at, event_field, status): count
+                            for (event_field, status), count in counts.items()}))
+    if pending:
         _due_hint_lower({app_id: due})
     return ids
 
