@@ -9,7 +9,7 @@ first), and in the same transaction adjusts the hourly rollups
 
 | transition | from | to |
 |---|---|---|
-| `deliveries_create` | (new) | pending, suppressed, blocked |
+| `deliveries_create` | (new) | pending (leased, for ingest's kick), suppressed, blocked |
 | claim, reclaim, renew, release (`deliveries_claim_*`, `leases_renew`, ...) | pending, retrying | leased or not |
 | `answers_record` | pending, retrying, leased by the caller | delivered, failed, retrying |
 | `deliveries_give_up_expired` | retrying | failed |
