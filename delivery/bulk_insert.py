@@ -117,8 +117,9 @@ def rows_update(
     quote = connection.ops.quote_name
     table = quote(meta.db_table)
     names = [quote(f.column) for f in columns]
-    pk, targets = names[0], names[1 + len(expected):]
-    aliases = [pk, *(quote(f"expected_{f.column}") for f in expected), *targets]
+    pk, expected_names, targets = names[0], names[1:1 + len(expected)], names[1 + len(expected):]
+    expected_aliases = [quote(f"expected_{f.column}") for f in expected]
+    aliases = [pk, *expected_aliases, *targets]
     # PostgreSQL types VALUES from their text unless told; SQLite takes values as they come.
     if connection.vendor == "postgresql":
         row_sql = "(" + ", ".join(f"CAST(%s AS {f.db_type(connection)})" for f in columns) + ")"
@@ -126,7 +127,7 @@ def rows_update(
         row_sql = "(" + ", ".join(["%s"] * len(columns)) + ")"
     assignments = ", ".join(f"{name} = v.{name}" for name in targets)
     conditions = "".join(f" AND {table}.{name} = v.{alias}"
-                         for name, alias in zip(names[1:1 + len(expected)], aliases[1:1 + len(expected)], strict=True))
+                         for name, alias in zip(expected_names, expected_aliases, strict=True))
     per_statement = max(1, max_query_params() // len(columns))
     changed: list[Any] = []
     with connection.cursor() as cursor:

@@ -1,4 +1,5 @@
-"""`rows_insert` (delivery/bulk_insert.py): many rows in a few multi-row INSERTs, stored as the ORM stores them."""
+"""`rows_insert`, `rows_insert_new` and `rows_update` (delivery/bulk_insert.py): many rows in a few
+statements, stored as the ORM stores them."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import time_machine
 from django.db import IntegrityError, connection, transaction
 from django.test.utils import CaptureQueriesContext
 
-from delivery.bulk_insert import max_query_params, rows_insert
+from delivery.bulk_insert import max_query_params, rows_insert, rows_insert_new, rows_update
 from delivery.models import Delivery, DeviceLevel, TrackedEvent
 from mappings.models import App
 from tests.factories import MappingFactory, TrackedEventFactory
@@ -90,3 +91,25 @@ def test_no_rows_run_no_query(app: App) -> None:
     with CaptureQueriesContext(connection) as queries:
         assert rows_insert(DeviceLevel, [], fields=LEVEL_FIELDS, same={"app": app.pk}) == []
     assert queries.captured_queries == []
+
+
+def test_rows_insert_new_skips_rows_whose_key_is_taken_and_returns_the_new_ids_by_key(app: App) -> None:
+    [taken] = rows_insert(TrackedEvent, [event_row("e-1")], fields=EVENT_FIELDS,
+                          same={"app": app.pk, "received_at": RECEIVED})
+    new = rows_insert_new(TrackedEvent, [event_row("e-2"), event_row("e-1", name="again"), event_row("e-3")],
+                          fields=EVENT_FIELDS, same={"app": app.pk, "received_at": RECEIVED}, key=("app", "event_id"))
+    stored = dict(TrackedEvent.objects.values_list("event_id", "pk"))
+    assert new == {("e-2",): stored["e-2"], ("e-3",): stored["e-3"]}
+    assert stored["e-1"] == taken
+    assert TrackedEvent.objects.get(pk=taken).name == "level_up"
+
+
+def test_rows_update_with_expect_changes_only_the_rows_that_still_hold_the_expected_values(app: App) -> None:
+    ids = rows_insert(DeviceLevel, [("d1", 1, 5, 0), ("d2", 1, 7, 2), ("d3", 1, 1, 0)], fields=LEVEL_FIELDS,
+                      same={"app": app.pk})
+    # d2 is expected at 7.1 but holds 7.2: someone raised it meanwhile, so it is left alone.
+    changed = rows_update(DeviceLevel, [(ids[0], 5, 0, 6, 0), (ids[1], 7, 1, 8, 0)],
+                          expect=("main_level", "sub_level"), fields=("main_level", "sub_level"))
+    assert changed == [ids[0]]
+    assert list(DeviceLevel.objects.order_by("device").values_list("main_level", "sub_level")) == [
+        (6, 0), (7, 2), (1, 0)]
